@@ -1,0 +1,1 @@
+"""outreach: SMS reminders and two-way outreach for PT clinics."""

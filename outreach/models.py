@@ -1,0 +1,242 @@
+"""The tables. Alembic owns the schema (migrations/); these classes describe it.
+
+All datetimes are aware UTC in Python. SQLite has no timezone type, so `UTCDateTime`
+stores naive UTC there and attaches UTC on the way out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing to store a naive datetime: {value!r}")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQLite text from an expression without a type
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_field(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class ConsentState(StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+
+
+class ConsentEventKind(StrEnum):
+    REQUESTED = "requested"
+    GRANTED = "granted"
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
+
+
+class ReminderKind(StrEnum):
+    CONSENT = "consent"
+    SESSION = "session"
+    FOOT_CHECK = "foot_check"
+    EXERCISE = "exercise"
+
+
+class ReminderState(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class AppointmentStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    RESCHEDULE_REQUESTED = "reschedule_requested"
+    SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
+
+
+class Severity(StrEnum):
+    URGENT = "urgent"
+    ROUTINE = "routine"
+    REVIEW = "review"
+
+
+class Patient(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(unique=True, max_length=64)
+    first_name: str = Field(max_length=80)
+    last_name: str = Field(default="", max_length=80)
+    phone: str = Field(unique=True, max_length=20)
+    timezone: str = Field(max_length=64)
+    language: str = Field(default="en", max_length=8)
+    consent_state: str = Field(default=ConsentState.PENDING, max_length=16)
+    opted_out: bool = False
+    paused: bool = False
+    pain_baseline: int | None = None
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
+
+    @property
+    def active(self) -> bool:
+        return self.consent_state == ConsentState.GRANTED and not self.opted_out and not self.paused
+
+
+class ConsentEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    at: datetime = utc_field()
+    event: str = Field(max_length=16)
+    source: str = Field(max_length=16)  # sms, import, staff, provider
+    detail: str | None = Field(default=None, max_length=200)
+
+
+class CarePlan(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", unique=True)
+    version: int = 1
+    start_date: date
+    end_date: date | None = None
+    foot_check_time: time | None = None
+    exercise_days: str = Field(default="", max_length=40)  # "mon,wed,fri"
+    exercise_time: time | None = None
+    exercises: str = Field(default="", sa_type=Text)  # one per line
+    # The planner has materialised everything before this instant (a UTC day boundary).
+    planned_until: datetime | None = utc_field(default=None, index=True)
+    updated_at: datetime = utc_field()
+
+
+class PlanPhase(SQLModel, table=True):
+    """Sessions on `weekdays` at `session_time` for `weeks` weeks; phases run back to back."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="careplan.id", index=True)
+    seq: int
+    weekdays: str = Field(max_length=40)
+    session_time: time
+    weeks: int
+
+
+class Appointment(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("patient_id", "starts_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    starts_at: datetime = utc_field()
+    source: str = Field(default="plan", max_length=16)  # plan or manual
+    status: str = Field(default=AppointmentStatus.SCHEDULED, max_length=24)
+    updated_at: datetime = utc_field()
+
+
+class Reminder(SQLModel, table=True):
+    """The outbox. One row per (patient, kind, occurrence), ever."""
+
+    __table_args__ = (
+        UniqueConstraint("patient_id", "kind", "occurrence"),
+        Index("ix_reminder_due", "state", "send_at"),
+        Index("ix_reminder_patient_state", "patient_id", "state"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    kind: str = Field(max_length=16)
+    occurrence: str = Field(max_length=40)  # local date, or appointment id and lead
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
+    send_at: datetime = utc_field()
+    # Never send at or after this instant: the session start, or the end of a daily prompt's use.
+    expires_at: datetime = utc_field()
+    state: str = Field(default=ReminderState.PENDING, max_length=16)
+    skip_reason: str | None = Field(default=None, max_length=40)
+    attempts: int = 0
+    lease_until: datetime | None = utc_field(default=None)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    plan_version: int = 0
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
+
+
+class OutboundMessage(SQLModel, table=True):
+    __table_args__ = (Index("ix_outbound_patient_created", "patient_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int | None = Field(default=None, foreign_key="patient.id")
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id", index=True)
+    template: str = Field(max_length=40)
+    # The question this text asks and until when an answer binds to it.
+    prompt: str | None = Field(default=None, max_length=24)
+    prompt_ref: int | None = None  # e.g. the appointment a session prompt is about
+    reply_until: datetime | None = utc_field(default=None)
+    answered_at: datetime | None = utc_field(default=None)
+    to_phone: str = Field(max_length=20)
+    body: str = Field(sa_type=Text)
+    encoding: str = Field(max_length=8)
+    segments: int
+    counts_toward_cap: bool = True
+    provider: str = Field(max_length=16)
+    provider_sid: str | None = Field(default=None, unique=True, max_length=64)
+    status: str = Field(default="sending", max_length=16)
+    error_code: str | None = Field(default=None, max_length=16)
+    error_message: str | None = Field(default=None, max_length=300)
+    created_at: datetime = utc_field()
+    sent_at: datetime | None = utc_field(default=None)
+
+
+class InboundMessage(SQLModel, table=True):
+    """Stored raw before interpretation; a bug in interpreting never loses a reply."""
+
+    __table_args__ = (Index("ix_inbound_patient_received", "patient_id", "received_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    provider_sid: str | None = Field(default=None, unique=True, max_length=64)
+    from_phone: str = Field(max_length=32)
+    to_phone: str = Field(default="", max_length=32)
+    body: str = Field(sa_type=Text)
+    raw: str = Field(default="{}", sa_type=Text)
+    received_at: datetime = utc_field()
+    patient_id: int | None = Field(default=None, foreign_key="patient.id")
+    prompt_id: int | None = Field(default=None, foreign_key="outboundmessage.id")
+    intent: str | None = Field(default=None, max_length=32)
+    needs_review: bool = False
+    processed_at: datetime | None = utc_field(default=None, index=True)
+    error: str | None = Field(default=None, max_length=500)
+
+
+class Escalation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    severity: str = Field(max_length=16)
+    reason: str = Field(max_length=40)
+    detail: str = Field(default="", max_length=300)
+    created_at: datetime = utc_field()
+    acknowledged_at: datetime | None = utc_field(default=None)
+    resolved_at: datetime | None = utc_field(default=None)
+    note: str | None = Field(default=None, sa_type=Text)
+
+
+class Observation(SQLModel, table=True):
+    """What a reply told us: a confirmation, a foot check result, an exercise and its pain."""
+
+    __table_args__ = (Index("ix_observation_patient_at", "patient_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    kind: str = Field(max_length=32)
+    value: int | None = None
+    at: datetime = utc_field()
