@@ -80,7 +80,9 @@ def parse_hhmm(value: object, key: str) -> time:
 
 
 def parse_quiet_hours(value: object, key: str = "sending.quiet_hours") -> QuietHours:
-    if not isinstance(value, str) or not re.fullmatch(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", value):
+    if not isinstance(value, str) or not re.fullmatch(
+        r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", value
+    ):
         raise ConfigError(f"{key} must look like '21:00-08:00', got {value!r}")
     start_text, end_text = value.split("-")
     quiet = QuietHours(parse_hhmm(start_text, key), parse_hhmm(end_text, key))

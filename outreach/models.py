@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Table, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -31,9 +31,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):  # raw SQLite text from an expression without a type
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        # SQLite hands back text when an expression lost the column's type.
+        parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def utc_field(**kwargs: Any) -> Any:
@@ -240,3 +240,20 @@ class Observation(SQLModel, table=True):
     kind: str = Field(max_length=32)
     value: int | None = None
     at: datetime = utc_field()
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, typed, for bulk statements."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+patients = table(Patient)
+consent_events = table(ConsentEvent)
+care_plans = table(CarePlan)
+plan_phases = table(PlanPhase)
+appointment_table = table(Appointment)
+reminders = table(Reminder)
+outbound_messages = table(OutboundMessage)
+inbound_messages = table(InboundMessage)
+escalations = table(Escalation)
+observations = table(Observation)

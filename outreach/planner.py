@@ -1,0 +1,335 @@
+"""Plans become reminder rows, idempotently.
+
+Each reminder has a natural key (patient, kind, occurrence) under a unique constraint and is
+written with insert-or-ignore, so two planners on two machines create it once. A plan edit
+skips the future rows as 'superseded' (never deleted); the next run revives the ones the new
+plan still wants, with their new times, and leaves the rest skipped.
+
+Plans carry a watermark (`planned_until`, a UTC day boundary): a tick only touches plans
+whose watermark is behind the horizon, so a tick with nothing new costs one indexed query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from outreach.config import Settings
+from outreach.localtime import place_outside_quiet
+from outreach.models import (
+    AppointmentStatus,
+    ConsentState,
+    Patient,
+    ReminderKind,
+    ReminderState,
+    appointment_table,
+    care_plans,
+    patients,
+    plan_phases,
+    reminders,
+)
+from outreach.schedule import (
+    Occurrence,
+    Phase,
+    PlanSpec,
+    appointments,
+    daily_occurrences,
+    parse_weekdays,
+    session_reminders,
+)
+
+log = logging.getLogger(__name__)
+
+# Skips that a later plan run may undo: the reminder is wanted again after an edit or an
+# opt-in. A skip for quiet hours, the cap or a passed event is final.
+REVIVABLE = ("superseded", "opted_out", "paused")
+CONSENT_REPLY_DAYS = 30
+
+R = reminders
+A = appointment_table
+P = care_plans
+PT = patients
+PH = plan_phases
+
+
+@dataclass
+class PlanReport:
+    plans: int = 0
+    appointments: int = 0
+    reminders: int = 0
+    skipped: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def horizon_end(now: datetime, horizon_days: int) -> datetime:
+    """The planning target: a whole UTC day boundary, so the watermark moves once a day."""
+    midnight = datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
+    return midnight + timedelta(days=horizon_days + 1)
+
+
+def plan_due(engine: Engine, settings: Settings, now: datetime, batch: int = 2000) -> PlanReport:
+    """Materialise every active plan up to the horizon. Cheap when there is nothing to do."""
+    report = PlanReport()
+    target = horizon_end(now, settings.horizon_days)
+    last_id = 0
+    while True:
+        with engine.begin() as conn:
+            rows = conn.execute(_due_plans(target, last_id, batch)).all()
+            if not rows:
+                return report
+            last_id = rows[-1].id
+            _materialise(conn, settings, rows, now, target, report)
+        report.plans += len(rows)
+
+
+def _due_plans(target: datetime, after_id: int, limit: int) -> Any:
+    return (
+        select(
+            P.c.id,
+            P.c.patient_id,
+            P.c.version,
+            P.c.start_date,
+            P.c.end_date,
+            P.c.foot_check_time,
+            P.c.exercise_days,
+            P.c.exercise_time,
+            P.c.planned_until,
+            PT.c.timezone,
+        )
+        .join(PT, PT.c.id == P.c.patient_id)
+        .where(
+            or_(P.c.planned_until.is_(None), P.c.planned_until < target),
+            P.c.id > after_id,
+            PT.c.consent_state == ConsentState.GRANTED,
+            PT.c.opted_out.is_(False),
+            PT.c.paused.is_(False),
+        )
+        .order_by(P.c.id)
+        .limit(limit)
+    )
+
+
+def _materialise(
+    conn: Connection,
+    settings: Settings,
+    plans: Sequence[Any],
+    now: datetime,
+    target: datetime,
+    report: PlanReport,
+) -> None:
+    phases = _phases_by_plan(conn, [p.id for p in plans])
+    windows: dict[int, tuple[datetime, datetime]] = {}
+    new_appointments: list[dict[str, Any]] = []
+    occurrences: list[tuple[Any, Occurrence]] = []
+    for plan in plans:
+        start = max(plan.planned_until or now, now)
+        windows[plan.patient_id] = (start, target)
+        spec = _spec(plan, phases.get(plan.id, ()))
+        zone = ZoneInfo(plan.timezone)
+        for starts_at in appointments(spec, zone, start, target):
+            new_appointments.append(
+                {"patient_id": plan.patient_id, "starts_at": starts_at, "updated_at": now}
+            )
+        for occ in daily_occurrences(spec, zone, settings.quiet_hours, start, target, now):
+            occurrences.append((plan, occ))
+    report.appointments += _upsert_appointments(conn, new_appointments)
+    by_patient = {plan.patient_id: plan for plan in plans}
+    for appt in _appointments_in_windows(conn, windows):
+        plan = by_patient[appt.patient_id]
+        for occ in session_reminders(
+            appt.id,
+            appt.starts_at,
+            ZoneInfo(plan.timezone),
+            settings.quiet_hours,
+            settings.session_reminder_hours,
+            now,
+        ):
+            occurrences.append((plan, occ))
+    rows = [_reminder_row(plan, occ, now) for plan, occ in occurrences]
+    for row in rows:
+        if row["skip_reason"]:
+            report.skipped[row["skip_reason"]] += 1
+    report.reminders += upsert_reminders(conn, rows)
+    conn.execute(
+        update(P)
+        .where(
+            P.c.id.in_([p.id for p in plans]),
+            or_(P.c.planned_until.is_(None), P.c.planned_until < target),
+        )
+        .values(planned_until=target)
+    )
+
+
+def _spec(plan: Any, phases: Sequence[Phase]) -> PlanSpec:
+    return PlanSpec(
+        start_date=plan.start_date,
+        end_date=plan.end_date,
+        phases=tuple(phases),
+        foot_check_time=plan.foot_check_time,
+        exercise_days=parse_weekdays(plan.exercise_days),
+        exercise_time=plan.exercise_time,
+    )
+
+
+def _phases_by_plan(conn: Connection, plan_ids: list[int]) -> dict[int, list[Phase]]:
+    found: dict[int, list[Phase]] = defaultdict(list)
+    query = select(PH).where(PH.c.plan_id.in_(plan_ids)).order_by(PH.c.plan_id, PH.c.seq)
+    for row in conn.execute(query).all():
+        found[row.plan_id].append(Phase(parse_weekdays(row.weekdays), row.session_time, row.weeks))
+    return found
+
+
+def _appointments_in_windows(
+    conn: Connection, windows: dict[int, tuple[datetime, datetime]]
+) -> list[Any]:
+    """Live appointments (from the plan or entered by staff) inside each patient's window."""
+    if not windows:
+        return []
+    earliest = min(start for start, _ in windows.values())
+    latest = max(end for _, end in windows.values())
+    rows = conn.execute(
+        select(A.c.id, A.c.patient_id, A.c.starts_at).where(
+            A.c.patient_id.in_(list(windows)),
+            A.c.starts_at >= earliest,
+            A.c.starts_at < latest,
+            A.c.status.in_([AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED]),
+        )
+    ).all()
+    return [r for r in rows if windows[r.patient_id][0] <= r.starts_at < windows[r.patient_id][1]]
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _upsert_appointments(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    stmt = _insert(conn, A)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["patient_id", "starts_at"],
+        set_={"status": AppointmentStatus.SCHEDULED, "updated_at": stmt.excluded.updated_at},
+        where=A.c.status == AppointmentStatus.SUPERSEDED,
+    )
+    result = conn.execute(stmt.values(source="plan", status=AppointmentStatus.SCHEDULED), rows)
+    return int(result.rowcount or 0)
+
+
+def _reminder_row(plan: Any, occ: Occurrence, now: datetime) -> dict[str, Any]:
+    return {
+        "patient_id": plan.patient_id,
+        "kind": occ.kind,
+        "occurrence": occ.occurrence,
+        "appointment_id": occ.appointment_id,
+        "send_at": occ.send_at,
+        "expires_at": occ.expires_at,
+        "state": ReminderState.SKIPPED if occ.skip_reason else ReminderState.PENDING,
+        "skip_reason": occ.skip_reason,
+        "plan_version": plan.version,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def upsert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert-or-ignore on the natural key; a row skipped for a revivable reason comes back."""
+    if not rows:
+        return 0
+    stmt = _insert(conn, R)
+    excluded = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["patient_id", "kind", "occurrence"],
+        set_={
+            "state": excluded.state,
+            "skip_reason": excluded.skip_reason,
+            "send_at": excluded.send_at,
+            "expires_at": excluded.expires_at,
+            "plan_version": excluded.plan_version,
+            "updated_at": excluded.updated_at,
+        },
+        where=and_(R.c.state == ReminderState.SKIPPED, R.c.skip_reason.in_(REVIVABLE)),
+    )
+    result = conn.execute(stmt, rows)
+    return int(result.rowcount or 0)
+
+
+def request_consent(conn: Connection, settings: Settings, patient: Patient, now: datetime) -> None:
+    """Queue the enrolment consent text: the first and, until YES, the only message."""
+    zone = ZoneInfo(patient.timezone)
+    expires = now + timedelta(days=CONSENT_REPLY_DAYS)
+    send_at = place_outside_quiet(now, zone, settings.quiet_hours, expires, now) or now
+    row = {
+        "patient_id": patient.id,
+        "kind": ReminderKind.CONSENT,
+        "occurrence": "enrolment",
+        "appointment_id": None,
+        "send_at": send_at,
+        "expires_at": expires,
+        "state": ReminderState.PENDING,
+        "skip_reason": None,
+        "plan_version": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    conn.execute(_insert(conn, R).on_conflict_do_nothing(), [row])
+
+
+def skip_pending(
+    conn: Connection, patient_id: int, reason: str, now: datetime, *, keep_consent: bool
+) -> int:
+    """Skip a patient's pending reminders (opt-out, pause, plan edit). Claimed rows are
+    already in flight, and the dispatcher re-checks its guards before it sends."""
+    query = update(R).where(R.c.patient_id == patient_id, R.c.state == ReminderState.PENDING)
+    if keep_consent:
+        query = query.where(R.c.kind != ReminderKind.CONSENT)
+    result = conn.execute(
+        query.values(state=ReminderState.SKIPPED, skip_reason=reason, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+def supersede_plan(conn: Connection, plan_id: int, patient_id: int, now: datetime) -> None:
+    """After an edit: future reminders and plan-made appointments give way to the new plan,
+    which the next planner run materialises."""
+    skip_pending(conn, patient_id, "superseded", now, keep_consent=True)
+    conn.execute(
+        update(A)
+        .where(
+            A.c.patient_id == patient_id,
+            A.c.source == "plan",
+            A.c.status == AppointmentStatus.SCHEDULED,
+            A.c.starts_at > now,
+        )
+        .values(status=AppointmentStatus.SUPERSEDED, updated_at=now)
+    )
+    conn.execute(
+        update(P)
+        .where(P.c.id == plan_id)
+        .values(version=P.c.version + 1, planned_until=None, updated_at=now)
+    )
+
+
+def replan(conn: Connection, patient_id: int, now: datetime) -> None:
+    """Make the next planner run recompute a patient's plan (after consent or opt-in)."""
+    conn.execute(
+        update(P).where(P.c.patient_id == patient_id).values(planned_until=None, updated_at=now)
+    )
+
+
+def count_due(conn: Connection, now: datetime) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(R)
+            .where(R.c.state == ReminderState.PENDING, R.c.send_at <= now)
+        ).scalar_one()
+    )
