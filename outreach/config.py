@@ -50,7 +50,7 @@ class QuietHours:
 class Settings:
     clinic_name: str = "Riverside Physical Therapy"
     clinic_short_name: str = "Riverside PT"
-    clinic_phone: str = "+15555550100"
+    clinic_phone: str = "+16175550100"
     clinic_timezone: str = "America/New_York"
     on_call_phone: str | None = None
     quiet_hours: QuietHours = field(default_factory=lambda: QuietHours(time(21), time(8)))
@@ -103,7 +103,7 @@ def parse_quiet_hours(value: object, key: str = "sending.quiet_hours") -> QuietH
 
 def check_e164(value: object, key: str) -> str:
     if not isinstance(value, str):
-        raise ConfigError(f"{key} must be a phone number like '+15555550100', got {value!r}")
+        raise ConfigError(f"{key} must be a phone number like '+16175550100', got {value!r}")
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:

@@ -256,7 +256,11 @@ def upsert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> int:
             "plan_version": excluded.plan_version,
             "updated_at": excluded.updated_at,
         },
-        where=and_(R.c.state == ReminderState.SKIPPED, R.c.skip_reason.in_(REVIVABLE)),
+        # Spelled out as ORs: an IN list cannot be expanded inside an executemany.
+        where=and_(
+            R.c.state == ReminderState.SKIPPED,
+            or_(*(R.c.skip_reason == reason for reason in REVIVABLE)),
+        ),
     )
     result = conn.execute(stmt, rows)
     return int(result.rowcount or 0)

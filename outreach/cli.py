@@ -1,0 +1,296 @@
+"""The `outreach` command. Each command's docstring is its help."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from outreach import db, views
+from outreach.clock import SystemClock
+from outreach.config import ConfigError, Settings, load_settings
+from outreach.privacy import mask_phone
+
+console = Console()
+err = Console(stderr=True)
+
+
+class Context:
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config)
+            except ConfigError as exc:
+                raise click.ClickException(f"configuration: {exc}") from None
+        return self._settings
+
+    def engine(self, must_exist: bool = True) -> Any:
+        engine = db.make_engine(self.settings.database_url)
+        if must_exist and not db.has_schema(engine):
+            raise click.ClickException(
+                f"the database at {_safe_url(self.settings.database_url)} has no tables yet: "
+                "run `outreach init` first"
+            )
+        return engine
+
+
+def _safe_url(url: str) -> str:
+    """Database URLs can carry passwords; show only where they point."""
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group()
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (default: ./config.toml, or $OUTREACH_CONFIG; none = built-in defaults).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log each send and skip.")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, verbose: bool) -> None:
+    """SMS reminders and two-way outreach for physical-therapy clinics."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = Context(config)
+
+
+@main.command()
+@click.option(
+    "--database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the demo's SQLite database at this path (default: a temporary file).",
+)
+def demo(database: Path | None) -> None:
+    """Simulate a small clinic's week in a few seconds, on a throwaway database.
+
+    Example: outreach demo
+    """
+    from outreach.demo import run_demo
+
+    started = time.perf_counter()
+    result = run_demo(console, database)
+    console.print(
+        f"Simulated week finished in {time.perf_counter() - started:.1f} s; "
+        f"database: {result.database}"
+    )
+
+
+@main.command()
+@pass_context
+def init(ctx: Context) -> None:
+    """Create or migrate the database named in config.toml (same as `outreach db upgrade`).
+
+    Example: outreach init
+    """
+    _upgrade(ctx)
+
+
+@main.group(name="db")
+def db_group() -> None:
+    """Database schema management (Alembic)."""
+
+
+@db_group.command()
+@pass_context
+def upgrade(ctx: Context) -> None:
+    """Migrate the database to the newest schema.
+
+    Example: OUTREACH_DATABASE_URL=postgresql+psycopg://outreach@db/outreach outreach db upgrade
+    """
+    _upgrade(ctx)
+
+
+def _upgrade(ctx: Context) -> None:
+    url = ctx.settings.database_url
+    db.upgrade(url)
+    console.print(f"Database at {_safe_url(url)} is up to date.")
+
+
+@main.group()
+def patients() -> None:
+    """Enrol and list patients."""
+
+
+@patients.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_context
+def import_patients(ctx: Context, file: Path) -> None:
+    """Import patients and their plans from a CSV file (columns in the README).
+
+    Bad rows are reported by line and column; good rows are imported. Importing the same
+    file again changes nothing. Exits 1 if any row was rejected.
+
+    Example: outreach patients import examples/patients.csv
+    """
+    from outreach.csvimport import CsvFormatError, import_specs, read_csv
+
+    settings = ctx.settings
+    engine = ctx.engine()
+    try:
+        specs, errors = read_csv(file, settings)
+    except CsvFormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    with Progress(console=err, transient=True, disable=len(specs) < 500) as progress:
+        task = progress.add_task("importing", total=len(specs))
+        report = import_specs(
+            engine,
+            settings,
+            specs,
+            SystemClock().now(),
+            progress=lambda done: progress.advance(task, done),
+        )
+    all_errors = sorted(errors + report.errors, key=lambda e: (e.line, e.column))
+    for error in all_errors:
+        err.print(f"[red]✗[/] {error}", highlight=False)
+    console.print(
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len({e.line for e in all_errors})} rows rejected."
+    )
+    if all_errors:
+        sys.exit(1)
+
+
+@patients.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
+@pass_context
+def list_patients(ctx: Context, as_json: bool) -> None:
+    """List patients with their consent, opt-out and plan state.
+
+    Example: outreach patients list --json
+    """
+    rows = views.patient_rows(ctx.engine())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table()
+    for column in ("patient_id", "name", "phone", "language", "timezone", "consent", "status"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["patient_id"],
+            row["name"],
+            row["phone"],
+            row["language"],
+            row["timezone"],
+            row["consent"],
+            row["status"],
+        )
+    console.print(table)
+
+
+@main.group()
+def plan() -> None:
+    """Look at care plans."""
+
+
+@plan.command(name="show")
+@click.argument("patient")
+@click.option("--days", default=14, show_default=True, type=click.IntRange(1, 60))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@pass_context
+def show_plan(ctx: Context, patient: str, days: int, as_json: bool) -> None:
+    """Show a patient's plan and their coming reminders with local send times and states.
+
+    PATIENT is the clinic's patient id or the phone number.
+
+    Example: outreach plan show DEMO-1 --days 7
+    """
+    now = SystemClock().now()
+    found = views.plan_view(ctx.engine(), patient, now, now + timedelta(days=days))
+    if found is None:
+        raise click.ClickException(f"no patient with id or phone {patient!r}")
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False, default=str))
+        return
+    views.print_plan(console, found)
+
+
+@main.command()
+@pass_context
+def run(ctx: Context) -> None:
+    """Run the service: plan and send on a tick until SIGINT or SIGTERM.
+
+    Several processes may run against one PostgreSQL database; the database, not the
+    scheduler, keeps each reminder to one send.
+
+    Example: outreach -v run
+    """
+    from outreach.render import Renderer
+    from outreach.service import Service, run_forever
+    from outreach.transports.console import ConsoleTransport
+
+    settings = ctx.settings
+    if settings.sms_provider != "console":
+        raise click.ClickException(
+            f"sms.provider = {settings.sms_provider!r} is not available in this version; "
+            "use 'console'"
+        )
+    engine = ctx.engine()
+    logging.getLogger("outreach").setLevel(logging.INFO)
+    service = Service(engine, settings, SystemClock(), ConsoleTransport(), Renderer(settings.templates_dir, settings))
+    err.print(
+        f"outreach: {settings.clinic_name}, database {_safe_url(settings.database_url)}, "
+        f"provider {settings.sms_provider}; clinic on-call {mask_phone(settings.on_call_phone)}"
+    )
+    run_forever(service, settings.tick_seconds)
+
+
+@main.group()
+def templates() -> None:
+    """Message templates."""
+
+
+@templates.command(name="check")
+@pass_context
+def check_templates(ctx: Context) -> None:
+    """Render every template in every language with sample data and measure it.
+
+    Exits 1 on a missing variable, a missing translation, a text over 2 segments, a
+    diagnosis word or a CANCEL reply option.
+
+    Example: outreach templates check
+    """
+    from outreach.render import Renderer
+    from outreach.templatecheck import check_templates as check, has_problems
+
+    settings = ctx.settings
+    rows = check(Renderer(settings.templates_dir, settings))
+    table = Table(title=f"Templates in {settings.templates_dir}")
+    for column in ("template", "lang", "chars", "encoding", "segments", "problems"):
+        table.add_column(column, justify="right" if column in ("chars", "segments") else "left")
+    for row in rows:
+        table.add_row(
+            row.template,
+            row.language,
+            str(row.characters),
+            row.encoding,
+            str(row.segments),
+            "[red]" + "; ".join(row.problems) + "[/]" if row.problems else "ok",
+        )
+    console.print(table)
+    if has_problems(rows):
+        raise click.ClickException("some templates have problems (see the table)")
+    console.print(f"{len(rows)} renderings, all within 2 segments and free of diagnosis words.")

@@ -1,0 +1,399 @@
+"""Claim due reminders, check the guards, render, send, record.
+
+A claim is one conditional statement and is committed before the provider is called; the
+outbound row is written before the call and the result after, so no transaction is ever held
+across the network and a crash leaves evidence to reconcile from.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy.engine import Connection
+
+from outreach.clock import Clock
+from outreach.config import Settings
+from outreach.conversation import REPLY_WINDOW_HOURS
+from outreach.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
+from outreach.localtime import at_local
+from outreach.models import (
+    AppointmentStatus,
+    ReminderState,
+    appointment_table,
+    care_plans,
+    outbound_messages,
+    patients,
+    reminders,
+)
+from outreach.privacy import mask_phone
+from outreach.render import Renderer, TemplateError
+from outreach.transports import Outgoing, Receipt, SendError, Transport
+
+log = logging.getLogger(__name__)
+
+R = reminders
+OUT = outbound_messages
+MAX_ATTEMPTS = 5
+LIVE_APPOINTMENT = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    released: int = 0
+    recovered: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        clock: Clock,
+        transport: Transport,
+        renderer: Renderer,
+        worker_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.transport = transport
+        self.renderer = renderer
+        self.worker_id = worker_id or default_worker_id()
+
+    def run(self, stop: threading.Event | None = None) -> DispatchReport:
+        """Send everything due now, batch by batch, until nothing is due or `stop` is set.
+        Claimed reminders not yet attempted when stopping go back to pending."""
+        report = DispatchReport()
+        report.recovered = self.recover_expired()
+        while stop is None or not stop.is_set():
+            claimed = self.claim(self.settings.batch_size)
+            if not claimed:
+                break
+            report.claimed += len(claimed)
+            for index, reminder_id in enumerate(claimed):
+                if stop is not None and stop.is_set():
+                    report.released += self.release(claimed[index:])
+                    break
+                outcome = self.deliver(reminder_id)
+                if outcome.startswith("skipped:"):
+                    report.skipped[outcome.removeprefix("skipped:")] += 1
+                elif outcome in ("sent", "failed", "deferred"):
+                    setattr(report, outcome, getattr(report, outcome) + 1)
+        return report
+
+    def claim(self, limit: int) -> list[int]:
+        now = self.clock.now()
+        due = (
+            select(R.c.id)
+            .where(R.c.state == ReminderState.PENDING, R.c.send_at <= now)
+            .order_by(R.c.send_at, R.c.id)
+            .limit(limit)
+        )
+        postgres = self.engine.dialect.name == "postgresql"
+        if postgres:
+            due = due.with_for_update(skip_locked=True)
+        claim = (
+            update(R)
+            .where(R.c.id.in_(due.scalar_subquery()), R.c.state == ReminderState.PENDING)
+            .values(
+                state=ReminderState.CLAIMED,
+                lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+                claimed_by=self.worker_id,
+                attempts=R.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(R.c.id)
+        )
+        # On SQLite every transaction here begins IMMEDIATE (see db.py): one writer at a time.
+        with self.engine.begin() as conn:
+            return sorted(conn.execute(claim).scalars().all())
+
+    def release(self, reminder_ids: list[int]) -> int:
+        """Give back claims we will not attempt (shutting down): nothing was sent for them."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(R)
+                .where(
+                    R.c.id.in_(reminder_ids),
+                    R.c.state == ReminderState.CLAIMED,
+                    R.c.claimed_by == self.worker_id,
+                )
+                .values(
+                    state=ReminderState.PENDING,
+                    lease_until=None,
+                    claimed_by=None,
+                    attempts=R.c.attempts - 1,
+                )
+            )
+        return int(result.rowcount or 0)
+
+    def recover_expired(self) -> int:
+        """Claims whose lease ran out belong to a worker that died. If its outbound row got a
+        provider id the text went out; with no row nothing left; a row without an id is
+        ambiguous and is failed visibly rather than resent blindly."""
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            stale = (
+                conn.execute(
+                    select(R.c.id).where(R.c.state == ReminderState.CLAIMED, R.c.lease_until < now)
+                )
+                .scalars()
+                .all()
+            )
+            for reminder_id in stale:
+                self._recover_one(conn, reminder_id, now)
+        return len(stale)
+
+    def _recover_one(self, conn: Connection, reminder_id: int, now: datetime) -> None:
+        last = conn.execute(
+            select(OUT.c.id, OUT.c.provider_sid, OUT.c.status)
+            .where(OUT.c.reminder_id == reminder_id)
+            .order_by(OUT.c.id.desc())
+            .limit(1)
+        ).first()
+        expired = and_(R.c.id == reminder_id, R.c.state == ReminderState.CLAIMED)
+        if last is not None and last.provider_sid:
+            values: dict[str, Any] = {"state": ReminderState.SENT}
+        elif last is not None and last.status == "sending":
+            conn.execute(
+                update(OUT)
+                .where(OUT.c.id == last.id)
+                .values(status="unknown", error_message="worker stopped during the send")
+            )
+            values = {"state": ReminderState.FAILED, "skip_reason": "send_outcome_unknown"}
+        else:
+            values = {"state": ReminderState.PENDING}
+        conn.execute(
+            update(R)
+            .where(expired)
+            .values(lease_until=None, claimed_by=None, updated_at=now, **values)
+        )
+
+    def deliver(self, reminder_id: int) -> str:
+        prepared = self._prepare(reminder_id)
+        if isinstance(prepared, str):
+            return prepared
+        try:
+            receipt = self.transport.send(prepared)
+        except SendError as exc:
+            return self._record_failure(reminder_id, prepared, exc)
+        self._record_sent(reminder_id, prepared, receipt)
+        return "sent"
+
+    def _prepare(self, reminder_id: int) -> Outgoing | str:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(R, patients.c.phone, patients.c.timezone, patients.c.language)
+                .add_columns(
+                    patients.c.first_name,
+                    patients.c.consent_state,
+                    patients.c.opted_out,
+                    patients.c.paused,
+                )
+                .join(patients, patients.c.id == R.c.patient_id)
+                .where(
+                    R.c.id == reminder_id,
+                    R.c.state == ReminderState.CLAIMED,
+                    R.c.claimed_by == self.worker_id,
+                )
+            ).first()
+            if row is None:
+                return "lost"  # our lease expired and another worker took over
+            zone = ZoneInfo(row.timezone)
+            starts_at = self._appointment_start(conn, row.appointment_id)
+            decision = decide(self._facts(conn, row, zone, now, starts_at))
+            if not isinstance(decision, Send):
+                return self._settle(conn, reminder_id, decision, now)
+            try:
+                rendered = self.renderer.render(
+                    row.kind, row.language, **self._context(conn, row, zone, starts_at)
+                )
+            except TemplateError as exc:
+                log.error("reminder %s cannot be rendered: %s", reminder_id, exc)
+                self._finish(conn, reminder_id, ReminderState.FAILED, now, "template_error")
+                return "failed"
+            reply_until = (
+                starts_at
+                if row.kind == "session" and starts_at is not None
+                else now + timedelta(hours=REPLY_WINDOW_HOURS[row.kind])
+            )
+            message_id = conn.execute(
+                OUT.insert()
+                .values(
+                    patient_id=row.patient_id,
+                    reminder_id=reminder_id,
+                    template=row.kind,
+                    prompt=row.kind,
+                    prompt_ref=row.appointment_id,
+                    reply_until=reply_until,
+                    to_phone=row.phone,
+                    body=rendered.body,
+                    encoding=rendered.measure.encoding,
+                    segments=rendered.measure.segments,
+                    counts_toward_cap=True,
+                    provider=self.transport.name,
+                    status="sending",
+                    created_at=now,
+                )
+                .returning(OUT.c.id)
+            ).scalar_one()
+        return Outgoing(message_id=message_id, to=row.phone, body=rendered.body)
+
+    def _facts(
+        self, conn: Connection, row: Any, zone: ZoneInfo, now: datetime, starts_at: datetime | None
+    ) -> Facts:
+        today = now.astimezone(zone).date()
+        day_start = at_local(today, time(0), zone)
+        day_end = at_local(today + timedelta(days=1), time(0), zone)
+        sent_today = conn.execute(
+            select(func.count())
+            .select_from(OUT)
+            .where(
+                OUT.c.patient_id == row.patient_id,
+                OUT.c.counts_toward_cap.is_(True),
+                OUT.c.created_at >= day_start,
+                OUT.c.status.notin_(("failed", "undelivered")),
+            )
+        ).scalar_one()
+        higher = [kind for kind, rank in PRIORITY.items() if rank < PRIORITY[row.kind]]
+        reserved = conn.execute(
+            select(func.count())
+            .select_from(R)
+            .where(
+                R.c.patient_id == row.patient_id,
+                R.c.id != row.id,
+                R.c.state.in_((ReminderState.PENDING, ReminderState.CLAIMED)),
+                R.c.kind.in_(higher),
+                R.c.send_at >= now,
+                R.c.send_at < day_end,
+            )
+        ).scalar_one()
+        appointment_live = True
+        if row.appointment_id is not None:
+            status = conn.execute(
+                select(appointment_table.c.status).where(
+                    appointment_table.c.id == row.appointment_id
+                )
+            ).scalar()
+            appointment_live = status in LIVE_APPOINTMENT
+        return Facts(
+            kind=row.kind,
+            now=now,
+            expires_at=row.expires_at,
+            zone=zone,
+            quiet=self.settings.quiet_hours,
+            consent_granted=row.consent_state == "granted",
+            opted_out=row.opted_out,
+            paused=row.paused,
+            appointment_live=appointment_live,
+            sent_today=int(sent_today),
+            reserved_today=int(reserved),
+            daily_cap=self.settings.daily_cap,
+        )
+
+    def _appointment_start(self, conn: Connection, appointment_id: int | None) -> datetime | None:
+        if appointment_id is None:
+            return None
+        starts_at: datetime | None = conn.execute(
+            select(appointment_table.c.starts_at).where(appointment_table.c.id == appointment_id)
+        ).scalar()
+        return starts_at
+
+    def _context(
+        self, conn: Connection, row: Any, zone: ZoneInfo, starts_at: datetime | None
+    ) -> dict[str, Any]:
+        context: dict[str, Any] = {"patient": {"first_name": row.first_name}}
+        if row.kind == "session" and starts_at is not None:
+            context["starts_at"] = starts_at.astimezone(zone)
+        if row.kind == "exercise":
+            text = conn.execute(
+                select(care_plans.c.exercises).where(care_plans.c.patient_id == row.patient_id)
+            ).scalar()
+            context["exercises"] = [line for line in (text or "").splitlines() if line.strip()]
+        return context
+
+    def _settle(self, conn: Connection, reminder_id: int, decision: Decision, now: datetime) -> str:
+        if isinstance(decision, Defer):
+            conn.execute(
+                update(R)
+                .where(R.c.id == reminder_id)
+                .values(
+                    state=ReminderState.PENDING,
+                    send_at=decision.until,
+                    lease_until=None,
+                    claimed_by=None,
+                    updated_at=now,
+                )
+            )
+            return "deferred"
+        assert isinstance(decision, Skip)
+        self._finish(conn, reminder_id, ReminderState.SKIPPED, now, decision.reason)
+        return f"skipped:{decision.reason}"
+
+    def _finish(
+        self, conn: Connection, reminder_id: int, state: str, now: datetime, reason: str | None
+    ) -> None:
+        conn.execute(
+            update(R)
+            .where(R.c.id == reminder_id)
+            .values(state=state, skip_reason=reason, lease_until=None, updated_at=now)
+        )
+
+    def _record_sent(self, reminder_id: int, message: Outgoing, receipt: Receipt) -> None:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OUT)
+                .where(OUT.c.id == message.message_id)
+                .values(provider_sid=receipt.provider_sid, status=receipt.status, sent_at=now)
+            )
+            self._finish(conn, reminder_id, ReminderState.SENT, now, None)
+        log.info("sent reminder %s to %s", reminder_id, mask_phone(message.to))
+
+    def _record_failure(self, reminder_id: int, message: Outgoing, exc: SendError) -> str:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OUT)
+                .where(OUT.c.id == message.message_id)
+                .values(status="failed", error_code=exc.code, error_message=str(exc)[:300])
+            )
+            row = conn.execute(
+                select(R.c.attempts, R.c.expires_at).where(R.c.id == reminder_id)
+            ).one()
+            retry_at = now + timedelta(minutes=2**row.attempts)
+            if exc.permanent or row.attempts >= MAX_ATTEMPTS or retry_at >= row.expires_at:
+                reason = f"provider_{exc.code or 'error'}"[:40]
+                self._finish(conn, reminder_id, ReminderState.FAILED, now, reason)
+                log.warning(
+                    "reminder %s failed for %s: %s", reminder_id, mask_phone(message.to), exc
+                )
+                return "failed"
+            conn.execute(
+                update(R)
+                .where(R.c.id == reminder_id)
+                .values(
+                    state=ReminderState.PENDING, send_at=retry_at, lease_until=None, updated_at=now
+                )
+            )
+        log.info("reminder %s will be retried at %s: %s", reminder_id, retry_at.isoformat(), exc)
+        return "deferred"

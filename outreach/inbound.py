@@ -1,0 +1,370 @@
+"""Replies: stored raw first, then interpreted (pure), then acted on.
+
+`store` commits the text verbatim before anything else looks at it; `process` interprets
+and applies in one transaction, so a bug there leaves the reply stored and unprocessed,
+with the error recorded, to be retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from outreach.config import Settings
+from outreach.conversation import (
+    REPLY_WINDOW_HOURS,
+    Escalate,
+    GrantConsent,
+    Observe,
+    OptIn,
+    OptOut,
+    Outcome,
+    PatientContext,
+    Prompt,
+    SetAppointment,
+    interpret,
+)
+from outreach.models import (
+    ConsentEventKind,
+    ConsentState,
+    appointment_table,
+    consent_events,
+    escalations,
+    inbound_messages,
+    observations,
+    outbound_messages,
+    patients,
+)
+from outreach.planner import replan, skip_pending
+from outreach.privacy import mask_phone
+from outreach.render import Renderer, TemplateError
+from outreach.transports import Outgoing, SendError, Transport
+
+log = logging.getLogger(__name__)
+
+IN = inbound_messages
+OUT = outbound_messages
+OPEN_PROMPTS = 5
+RETRY_FOR = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Reply:
+    message_id: int
+    to: str
+    body: str
+
+
+def store(
+    engine: Engine,
+    now: datetime,
+    *,
+    from_phone: str,
+    body: str,
+    to_phone: str = "",
+    provider_sid: str | None = None,
+    raw: dict[str, Any] | None = None,
+) -> int | None:
+    """Keep a reply verbatim. Returns its id, or None if this provider id was seen before."""
+    with engine.begin() as conn:
+        patient_id = conn.execute(
+            select(patients.c.id).where(patients.c.phone == from_phone)
+        ).scalar()
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        inserted = conn.execute(
+            dialect.insert(IN)
+            .values(
+                provider_sid=provider_sid,
+                from_phone=from_phone,
+                to_phone=to_phone,
+                body=body,
+                raw=json.dumps(raw or {}, ensure_ascii=False),
+                received_at=now,
+                patient_id=patient_id,
+                needs_review=False,
+            )
+            .on_conflict_do_nothing(index_elements=["provider_sid"])
+            .returning(IN.c.id)
+        ).scalar()
+    return int(inserted) if inserted is not None else None
+
+
+def process(
+    engine: Engine, settings: Settings, renderer: Renderer, inbound_id: int, now: datetime
+) -> Reply | None:
+    """Interpret one stored reply and act on it. Returns the text to send back, if any."""
+    try:
+        with engine.begin() as conn:
+            return _process(conn, settings, renderer, inbound_id, now)
+    except Exception as exc:
+        log.exception("reply %s could not be processed; it stays stored for a retry", inbound_id)
+        with engine.begin() as conn:
+            conn.execute(
+                update(IN)
+                .where(IN.c.id == inbound_id)
+                .values(error=f"{type(exc).__name__}: {exc}"[:500], needs_review=True)
+            )
+        return None
+
+
+def _process(
+    conn: Connection, settings: Settings, renderer: Renderer, inbound_id: int, now: datetime
+) -> Reply | None:
+    # Taking the row first makes concurrent retries on other workers wait, then find it done.
+    taken = conn.execute(
+        update(IN)
+        .where(IN.c.id == inbound_id, IN.c.processed_at.is_(None))
+        .values(processed_at=now)
+    )
+    if taken.rowcount != 1:
+        return None
+    message = conn.execute(select(IN).where(IN.c.id == inbound_id)).one()
+    patient = conn.execute(select(patients).where(patients.c.phone == message.from_phone)).first()
+    if patient is None:
+        _mark(conn, inbound_id, now, intent="unknown_sender", needs_review=True)
+        log.info("reply from unknown number %s stored for review", mask_phone(message.from_phone))
+        return None
+    prompts = open_prompts(conn, patient.id, now)
+    context = PatientContext(
+        consent_granted=patient.consent_state == ConsentState.GRANTED,
+        opted_out=patient.opted_out,
+        pain_baseline=pain_baseline(conn, patient),
+    )
+    outcome = interpret(context, prompts, message.body)
+    for action in outcome.actions:
+        _apply(conn, action, patient.id, inbound_id, now)
+    if outcome.answers is not None:
+        conn.execute(update(OUT).where(OUT.c.id == outcome.answers.id).values(answered_at=now))
+    _mark(
+        conn,
+        inbound_id,
+        now,
+        intent=str(outcome.intent),
+        needs_review=outcome.needs_review,
+        prompt_id=outcome.answers.id if outcome.answers else None,
+        patient_id=patient.id,
+    )
+    if outcome.reply is None:
+        return None
+    return _queue_reply(conn, renderer, patient, outcome, now)
+
+
+def open_prompts(conn: Connection, patient_id: int, now: datetime) -> list[Prompt]:
+    rows = conn.execute(
+        select(OUT.c.id, OUT.c.prompt, OUT.c.prompt_ref)
+        .where(
+            OUT.c.patient_id == patient_id,
+            OUT.c.prompt.is_not(None),
+            OUT.c.answered_at.is_(None),
+            OUT.c.reply_until > now,
+            OUT.c.status.notin_(("failed", "undelivered", "unknown")),
+        )
+        .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
+        .limit(OPEN_PROMPTS)
+    ).all()
+    return [Prompt(row.id, row.prompt, row.prompt_ref) for row in rows]
+
+
+def pain_baseline(conn: Connection, patient: Any) -> int | None:
+    """The clinic's recorded baseline, else the median of the last five reported scores."""
+    if patient.pain_baseline is not None:
+        return int(patient.pain_baseline)
+    recent = (
+        conn.execute(
+            select(observations.c.value)
+            .where(
+                observations.c.patient_id == patient.id,
+                observations.c.kind == "exercise_done",
+                observations.c.value.is_not(None),
+            )
+            .order_by(observations.c.at.desc())
+            .limit(5)
+        )
+        .scalars()
+        .all()
+    )
+    return int(statistics.median(recent)) if len(recent) >= 3 else None
+
+
+def _apply(
+    conn: Connection, action: object, patient_id: int, inbound_id: int, now: datetime
+) -> None:
+    match action:
+        case GrantConsent():
+            _set_patient(conn, patient_id, now, consent_state=ConsentState.GRANTED)
+            _consent_event(conn, patient_id, ConsentEventKind.GRANTED, now, "YES")
+            replan(conn, patient_id, now)
+        case OptOut(keyword=keyword):
+            _set_patient(conn, patient_id, now, opted_out=True)
+            _consent_event(conn, patient_id, ConsentEventKind.OPTED_OUT, now, keyword)
+            skip_pending(conn, patient_id, "opted_out", now, keep_consent=False)
+        case OptIn(keyword=keyword):
+            _set_patient(conn, patient_id, now, opted_out=False)
+            _consent_event(conn, patient_id, ConsentEventKind.OPTED_IN, now, keyword)
+            replan(conn, patient_id, now)
+        case SetAppointment(appointment_id=appointment_id, status=status):
+            conn.execute(
+                update(appointment_table)
+                .where(
+                    appointment_table.c.id == appointment_id,
+                    appointment_table.c.patient_id == patient_id,
+                )
+                .values(status=status, updated_at=now)
+            )
+        case Observe(kind=kind, value=value):
+            conn.execute(
+                observations.insert().values(
+                    patient_id=patient_id, inbound_id=inbound_id, kind=kind, value=value, at=now
+                )
+            )
+        case Escalate(severity=severity, reason=reason, detail=detail):
+            conn.execute(
+                escalations.insert().values(
+                    patient_id=patient_id,
+                    inbound_id=inbound_id,
+                    severity=severity,
+                    reason=reason,
+                    detail=detail,
+                    created_at=now,
+                )
+            )
+            log.warning("%s escalation for patient %s: %s", severity, patient_id, reason)
+        case _:
+            raise TypeError(f"unknown action {action!r}")
+
+
+def _set_patient(conn: Connection, patient_id: int, now: datetime, **values: Any) -> None:
+    conn.execute(
+        update(patients).where(patients.c.id == patient_id).values(updated_at=now, **values)
+    )
+
+
+def _consent_event(
+    conn: Connection, patient_id: int, event: str, now: datetime, detail: str
+) -> None:
+    conn.execute(
+        consent_events.insert().values(
+            patient_id=patient_id, at=now, event=event, source="sms", detail=detail[:200]
+        )
+    )
+
+
+def _mark(conn: Connection, inbound_id: int, now: datetime, **values: Any) -> None:
+    conn.execute(
+        update(IN).where(IN.c.id == inbound_id).values(processed_at=now, error=None, **values)
+    )
+
+
+def _queue_reply(
+    conn: Connection, renderer: Renderer, patient: Any, outcome: Outcome, now: datetime
+) -> Reply | None:
+    context: dict[str, Any] = {"patient": {"first_name": patient.first_name}}
+    if outcome.reply == "unknown":
+        context["prompt"] = outcome.prompt_for_options
+    if outcome.reply == "session_confirmed" and outcome.answers and outcome.answers.ref:
+        starts_at = conn.execute(
+            select(appointment_table.c.starts_at).where(
+                appointment_table.c.id == outcome.answers.ref
+            )
+        ).scalar_one()
+        context["starts_at"] = starts_at.astimezone(ZoneInfo(patient.timezone))
+    assert outcome.reply is not None
+    try:
+        rendered = renderer.render(outcome.reply, patient.language, **context)
+    except TemplateError:
+        log.exception("reply template %s failed; the reply is stored for staff", outcome.reply)
+        return None
+    reply_until = now + timedelta(hours=REPLY_WINDOW_HOURS[outcome.asks]) if outcome.asks else None
+    message_id = conn.execute(
+        OUT.insert()
+        .values(
+            patient_id=patient.id,
+            template=outcome.reply,
+            prompt=outcome.asks,
+            reply_until=reply_until,
+            to_phone=patient.phone,
+            body=rendered.body,
+            encoding=rendered.measure.encoding,
+            segments=rendered.measure.segments,
+            counts_toward_cap=False,
+            provider="pending",
+            status="sending",
+            created_at=now,
+        )
+        .returning(OUT.c.id)
+    ).scalar_one()
+    return Reply(message_id, patient.phone, rendered.body)
+
+
+def send_reply(engine: Engine, transport: Transport, reply: Reply, now: datetime) -> bool:
+    """Send a reply outside any transaction and record what the provider said."""
+    try:
+        receipt = transport.send(Outgoing(reply.message_id, reply.to, reply.body))
+        values: dict[str, Any] = {
+            "provider": transport.name,
+            "provider_sid": receipt.provider_sid,
+            "status": receipt.status,
+            "sent_at": now,
+        }
+    except SendError as exc:
+        values = {
+            "provider": transport.name,
+            "status": "failed",
+            "error_code": exc.code,
+            "error_message": str(exc)[:300],
+        }
+    with engine.begin() as conn:
+        conn.execute(update(OUT).where(OUT.c.id == reply.message_id).values(**values))
+    return bool(values["status"] != "failed")
+
+
+def process_pending(
+    engine: Engine, settings: Settings, renderer: Renderer, transport: Transport, now: datetime
+) -> int:
+    """Retry replies left unprocessed (a crash or a bug while interpreting them)."""
+    with engine.begin() as conn:
+        ids = (
+            conn.execute(
+                select(IN.c.id)
+                .where(IN.c.processed_at.is_(None), IN.c.received_at > now - RETRY_FOR)
+                .order_by(IN.c.id)
+                .limit(200)
+            )
+            .scalars()
+            .all()
+        )
+    for inbound_id in ids:
+        reply = process(engine, settings, renderer, inbound_id, now)
+        if reply is not None:
+            send_reply(engine, transport, reply, now)
+    return len(ids)
+
+
+def receive(
+    engine: Engine,
+    settings: Settings,
+    renderer: Renderer,
+    transport: Transport,
+    now: datetime,
+    *,
+    from_phone: str,
+    body: str,
+    provider_sid: str | None = None,
+) -> int | None:
+    """Store, interpret, act and answer: the whole path for one reply (console and demo)."""
+    inbound_id = store(engine, now, from_phone=from_phone, body=body, provider_sid=provider_sid)
+    if inbound_id is None:
+        return None
+    reply = process(engine, settings, renderer, inbound_id, now)
+    if reply is not None:
+        send_reply(engine, transport, reply, now)
+    return inbound_id

@@ -1,0 +1,117 @@
+"""The clock: APScheduler calls one plain function, `tick`, on an interval.
+
+APScheduler 3 cannot share a job store between processes, so nothing is kept in it: every
+process may tick, and correctness lives in the database (unique keys and claims).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+from outreach import inbound
+from outreach.clock import Clock
+from outreach.config import Settings
+from outreach.dispatcher import Dispatcher, DispatchReport
+from outreach.planner import PlanReport, plan_due
+from outreach.render import Renderer
+from outreach.transports import Transport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    plan: PlanReport
+    dispatch: DispatchReport
+    retried_replies: int
+
+
+class Service:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        clock: Clock,
+        transport: Transport,
+        renderer: Renderer,
+        worker_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.transport = transport
+        self.renderer = renderer
+        self.dispatcher = Dispatcher(engine, settings, clock, transport, renderer, worker_id)
+
+    def tick(self, stop: threading.Event | None = None) -> TickReport:
+        """Plan what is new, send what is due, retry replies that failed to process."""
+        plan = plan_due(self.engine, self.settings, self.clock.now())
+        dispatch = self.dispatcher.run(stop)
+        retried = inbound.process_pending(
+            self.engine, self.settings, self.renderer, self.transport, self.clock.now()
+        )
+        if plan.reminders or dispatch.claimed or retried:
+            log.info(
+                "tick: planned %d reminders for %d plans; sent %d, skipped %d, deferred %d, "
+                "failed %d, released %d; retried %d replies",
+                plan.reminders,
+                plan.plans,
+                dispatch.sent,
+                sum(dispatch.skipped.values()),
+                dispatch.deferred,
+                dispatch.failed,
+                dispatch.released,
+                retried,
+            )
+        return TickReport(plan, dispatch, retried)
+
+
+def run_forever(service: Service, tick_seconds: int) -> None:
+    """Tick until SIGINT or SIGTERM, then finish the send in flight, give back any claimed
+    reminder not yet attempted, and return."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info(
+            "received %s: finishing the current send and stopping", signal.Signals(signum).name
+        )
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(
+        _safe_tick,
+        "interval",
+        seconds=tick_seconds,
+        args=(service, stop),
+        id="tick",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.start()
+    log.info("outreach is running: a tick every %d s (Ctrl-C to stop)", tick_seconds)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        scheduler.shutdown(wait=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("stopped cleanly")
+
+
+def _safe_tick(service: Service, stop: threading.Event) -> None:
+    try:
+        service.tick(stop)
+    except Exception:
+        # A database blip must not kill the scheduler thread; the next tick tries again.
+        log.exception("tick failed; retrying at the next interval")
