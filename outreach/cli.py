@@ -90,6 +90,8 @@ def demo(database: Path | None) -> None:
     """
     from outreach.demo import run_demo
 
+    # Escalations show in the transcript; the demo needs no log lines on top.
+    logging.getLogger("outreach").setLevel(logging.ERROR)
     started = time.perf_counter()
     result = run_demo(console, database)
     console.print(
@@ -250,7 +252,13 @@ def run(ctx: Context) -> None:
         )
     engine = ctx.engine()
     logging.getLogger("outreach").setLevel(logging.INFO)
-    service = Service(engine, settings, SystemClock(), ConsoleTransport(), Renderer(settings.templates_dir, settings))
+    service = Service(
+        engine,
+        settings,
+        SystemClock(),
+        ConsoleTransport(),
+        Renderer(settings.templates_dir, settings),
+    )
     err.print(
         f"outreach: {settings.clinic_name}, database {_safe_url(settings.database_url)}, "
         f"provider {settings.sms_provider}; clinic on-call {mask_phone(settings.on_call_phone)}"
@@ -274,7 +282,8 @@ def check_templates(ctx: Context) -> None:
     Example: outreach templates check
     """
     from outreach.render import Renderer
-    from outreach.templatecheck import check_templates as check, has_problems
+    from outreach.templatecheck import check_templates as check
+    from outreach.templatecheck import has_problems
 
     settings = ctx.settings
     rows = check(Renderer(settings.templates_dir, settings))

@@ -12,20 +12,22 @@ import io
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine, select
+from sqlalchemy.engine import Connection
 
 from outreach import inbound
 from outreach.clock import ManualClock
 from outreach.config import Settings
-from outreach.db import make_engine, upgrade
 from outreach.csvimport import import_specs
+from outreach.db import make_engine, upgrade
 from outreach.enrolment import PatientSpec, validate_patient
 from outreach.models import (
     escalations,
@@ -125,14 +127,24 @@ def script(patient: str, prompt: str, weekday: str) -> tuple[int, str] | None:
     return ANSWERS.get((patient, prompt))
 
 
+SEVERITIES = ("urgent", "routine", "review")
+
+
 @dataclass
 class DemoResult:
     database: Path
-    sent: int
-    replies: int
-    skipped: Counter[str]
-    escalations: Counter[str]
-    confirmations: int
+    patients: list[PatientTally]
+
+    @property
+    def total(self) -> PatientTally:
+        total = PatientTally("all patients")
+        for tally in self.patients:
+            total.sent += tally.sent
+            total.replies += tally.replies
+            total.confirmations += tally.confirmations
+            total.skipped.update(tally.skipped)
+            total.escalations.update(tally.escalations)
+        return total
 
 
 def run_demo(
@@ -153,7 +165,7 @@ def run_demo(
     simulate(engine, settings, clock, service, renderer, transport, script)
     result = summarise(engine, database)
     print_transcripts(console, engine)
-    print_summary(console, engine, result)
+    print_summary(console, result)
     engine.dispose()
     return result
 
@@ -187,14 +199,14 @@ def simulate(
         service.tick()
         seen = _queue_answers(engine, seen, pending_answers, answer)
         now = clock.now()
-        for due in [a for a in pending_answers if a[0] <= now]:
-            pending_answers.remove(due)
-            inbound.receive(
-                engine, settings, renderer, transport, now, from_phone=due[1], body=due[2]
-            )
-        if any(a[0] <= now for a in pending_answers):
-            continue
-        seen = _queue_answers(engine, seen, pending_answers, answer)
+        due = [a for a in pending_answers if a[0] <= now]
+        if due:
+            for when, phone, text in due:
+                pending_answers.remove((when, phone, text))
+                inbound.receive(
+                    engine, settings, renderer, transport, now, from_phone=phone, body=text
+                )
+            continue  # tick again at this moment: a reply can start a plan or stop one
         clock.set(min(_next_moment(engine, now, pending_answers), END))
 
 
@@ -245,22 +257,38 @@ def _next_moment(
     return min(candidates)
 
 
+@dataclass
+class PatientTally:
+    name: str
+    sent: int = 0
+    replies: int = 0
+    confirmations: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    escalations: Counter[str] = field(default_factory=Counter)
+
+
 def summarise(engine: Engine, database: Path) -> DemoResult:
+    """Count the simulated week (reminders planned beyond it are left out)."""
+    tallies: dict[int, PatientTally] = {}
     with engine.begin() as conn:
-        sent = conn.execute(
-            select(outbound_messages.c.id).where(outbound_messages.c.status == "sent")
-        ).all()
-        replies = conn.execute(select(inbound_messages.c.id)).all()
-        skipped = Counter(
-            conn.execute(
-                select(reminders.c.skip_reason).where(reminders.c.state == "skipped")
-            ).scalars()
-        )
-        severities = Counter(conn.execute(select(escalations.c.severity)).scalars())
-        confirmations = conn.execute(
-            select(inbound_messages.c.id).where(inbound_messages.c.intent == "session_confirm")
-        ).all()
-    return DemoResult(database, len(sent), len(replies), skipped, severities, len(confirmations))
+        for row in conn.execute(select(patients).order_by(patients.c.id)):
+            tallies[row.id] = PatientTally(f"{row.first_name} {row.last_name}")
+        for row in conn.execute(
+            select(outbound_messages.c.patient_id).where(outbound_messages.c.status == "sent")
+        ):
+            tallies[row.patient_id].sent += 1
+        for row in conn.execute(select(inbound_messages.c.patient_id, inbound_messages.c.intent)):
+            tallies[row.patient_id].replies += 1
+            tallies[row.patient_id].confirmations += row.intent == "session_confirm"
+        for row in conn.execute(
+            select(reminders.c.patient_id, reminders.c.skip_reason).where(
+                reminders.c.state == "skipped", reminders.c.send_at < END
+            )
+        ):
+            tallies[row.patient_id].skipped[row.skip_reason] += 1
+        for row in conn.execute(select(escalations.c.patient_id, escalations.c.severity)):
+            tallies[row.patient_id].escalations[row.severity] += 1
+    return DemoResult(database, list(tallies.values()))
 
 
 def print_transcripts(console: Console, engine: Engine) -> None:
@@ -272,25 +300,26 @@ def print_transcripts(console: Console, engine: Engine) -> None:
                 f"[bold]{person.first_name} {person.last_name}[/] · {person.language} · "
                 f"{person.timezone} · {mask_phone(person.phone)}"
             )
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(no_wrap=True, style="dim")
+            grid.add_column(no_wrap=True)
+            grid.add_column()
             for when, arrow, text, note in _conversation(conn, person.id):
-                stamp = when.astimezone(zone).strftime("%a %d %b %H:%M")
-                console.print(f"  {stamp}  {arrow} {text}", markup=False, highlight=False)
+                grid.add_row(when.astimezone(zone).strftime("%a %d %b %H:%M"), arrow, text)
                 if note:
-                    console.print(f"  {' ' * len(stamp)}    [bold red]{note}[/]")
+                    grid.add_row("", "", f"[bold red]{note}[/]")
+            console.print(grid, highlight=False)
             console.print()
 
 
-def _conversation(conn: object, patient_id: int) -> list[tuple[datetime, str, str, str]]:
-    from sqlalchemy.engine import Connection
-
-    assert isinstance(conn, Connection)
+def _conversation(conn: Connection, patient_id: int) -> list[tuple[datetime, str, str, str]]:
     lines: list[tuple[datetime, str, str, str]] = []
     for row in conn.execute(
         select(outbound_messages.c.created_at, outbound_messages.c.body).where(
             outbound_messages.c.patient_id == patient_id
         )
     ):
-        lines.append((row.created_at, "→", row.body, ""))
+        lines.append((row.created_at, "→", escape(row.body), ""))
     flagged = {
         row.inbound_id: row
         for row in conn.execute(select(escalations).where(escalations.c.patient_id == patient_id))
@@ -304,19 +333,24 @@ def _conversation(conn: object, patient_id: int) -> list[tuple[datetime, str, st
             note = f"⚑ {esc.severity} escalation: {esc.reason} ({esc.detail})"
         elif row.needs_review:
             note = "⚑ needs a look from staff"
-        lines.append((row.received_at, "←", row.body, note))
+        lines.append((row.received_at, "←", escape(row.body), escape(note)))
     return sorted(lines, key=lambda line: (line[0], line[1] == "→"))
 
 
-def print_summary(console: Console, engine: Engine, result: DemoResult) -> None:
+def print_summary(console: Console, result: DemoResult) -> None:
     table = Table(title="The week in numbers", title_justify="left")
-    table.add_column("measure")
-    table.add_column("count", justify="right")
-    table.add_row("texts sent", str(result.sent))
-    for reason, count in sorted(result.skipped.items()):
-        table.add_row(f"reminders skipped: {reason}", str(count))
-    table.add_row("replies received", str(result.replies))
-    table.add_row("sessions confirmed", str(result.confirmations))
-    for severity in ("urgent", "routine", "review"):
-        table.add_row(f"escalations: {severity}", str(result.escalations.get(severity, 0)))
+    for column in ("patient", "sent", "skipped (reason)", "replies", "confirmed", "escalations"):
+        table.add_column(
+            column, justify="left" if column in ("patient", "skipped (reason)") else "right"
+        )
+    for tally in [*result.patients, result.total]:
+        table.add_row(
+            tally.name,
+            str(tally.sent),
+            ", ".join(f"{n} {reason}" for reason, n in sorted(tally.skipped.items())) or "0",
+            str(tally.replies),
+            str(tally.confirmations),
+            ", ".join(f"{tally.escalations[s]} {s}" for s in SEVERITIES if tally.escalations[s])
+            or "0",
+        )
     console.print(table)

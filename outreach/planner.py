@@ -220,8 +220,9 @@ def _upsert_appointments(conn: Connection, rows: list[dict[str, Any]]) -> int:
         set_={"status": AppointmentStatus.SCHEDULED, "updated_at": stmt.excluded.updated_at},
         where=A.c.status == AppointmentStatus.SUPERSEDED,
     )
-    result = conn.execute(stmt.values(source="plan", status=AppointmentStatus.SCHEDULED), rows)
-    return int(result.rowcount or 0)
+    # RETURNING, because executemany's rowcount is -1 on psycopg.
+    stmt = stmt.values(source="plan", status=AppointmentStatus.SCHEDULED).returning(A.c.id)
+    return len(conn.execute(stmt, rows).all())
 
 
 def _reminder_row(plan: Any, occ: Occurrence, now: datetime) -> dict[str, Any]:
@@ -262,8 +263,7 @@ def upsert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> int:
             or_(*(R.c.skip_reason == reason for reason in REVIVABLE)),
         ),
     )
-    result = conn.execute(stmt, rows)
-    return int(result.rowcount or 0)
+    return len(conn.execute(stmt.returning(R.c.id), rows).all())
 
 
 def request_consent(conn: Connection, settings: Settings, patient: Patient, now: datetime) -> None:

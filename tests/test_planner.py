@@ -1,0 +1,211 @@
+"""The planner: idempotent, concurrent-safe, supersedes on edits, honours consent."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, select, update
+
+from outreach.clock import ManualClock
+from outreach.config import Settings
+from outreach.csvimport import import_specs
+from outreach.db import make_engine
+from outreach.enrolment import validate_patient
+from outreach.models import appointment_table, care_plans, patients, reminders
+from outreach.planner import horizon_end, plan_due, skip_pending
+from tests.conftest import enrol, patient_row
+
+
+def reminder_rows(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.begin() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                select(
+                    reminders.c.patient_id,
+                    reminders.c.kind,
+                    reminders.c.occurrence,
+                    reminders.c.send_at,
+                    reminders.c.state,
+                    reminders.c.skip_reason,
+                ).order_by(reminders.c.patient_id, reminders.c.kind, reminders.c.occurrence)
+            )
+        ]
+
+
+def forget_watermarks(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(care_plans).values(planned_until=None))
+
+
+def test_planning_twice_creates_each_reminder_once(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+    first = plan_due(engine, settings, clock.now())
+    before = reminder_rows(engine)
+    forget_watermarks(engine)
+    second = plan_due(engine, settings, clock.now())
+
+    assert first.reminders > 0
+    assert second.plans == 1
+    assert reminder_rows(engine) == before
+
+
+def test_two_planners_at_once_create_each_reminder_once(
+    database_url: str, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    for n in range(20):
+        enrol(engine, settings, clock.now(), patient_id=f"P-{n}", phone=f"+1617555{n:04d}")
+    plan_due(engine, settings, clock.now())
+    expected = reminder_rows(engine)
+    with engine.begin() as conn:
+        conn.execute(reminders.delete().where(reminders.c.kind != "consent"))
+    forget_watermarks(engine)
+
+    errors: list[BaseException] = []
+
+    def plan() -> None:
+        own = make_engine(database_url)
+        try:
+            plan_due(own, settings, clock.now(), batch=3)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            own.dispose()
+
+    threads = [threading.Thread(target=plan) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert reminder_rows(engine) == expected
+
+
+def test_a_tick_with_nothing_new_touches_no_plan(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+    plan_due(engine, settings, clock.now())
+    clock.advance(timedelta(hours=5))
+
+    report = plan_due(engine, settings, clock.now())
+
+    assert (report.plans, report.reminders) == (0, 0)
+
+
+def test_the_horizon_moves_forward_once_a_day(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+    plan_due(engine, settings, clock.now())
+    clock.advance(timedelta(days=1))
+
+    report = plan_due(engine, settings, clock.now())
+
+    assert report.plans == 1
+    assert report.reminders > 0
+    with engine.begin() as conn:
+        latest = conn.execute(select(func.max(reminders.c.send_at))).scalar_one()
+    assert latest < horizon_end(clock.now(), settings.horizon_days)
+
+
+def test_nothing_is_planned_before_the_patient_consents(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now(), consent=False)
+
+    report = plan_due(engine, settings, clock.now())
+
+    assert report.plans == 0
+    assert {row[1] for row in reminder_rows(engine)} == {"consent"}
+
+
+def test_sessions_taper_from_three_a_week_to_two(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    # Phase one (mon wed fri) runs 2026-11-01 .. 2026-11-28, then tue thu for two weeks.
+    enrol(engine, settings, clock.now())
+    plan_due(engine, settings, clock.now())
+    zone = ZoneInfo("America/New_York")
+    with engine.begin() as conn:
+        starts = conn.execute(select(appointment_table.c.starts_at)).scalars().all()
+    local = sorted(s.astimezone(zone) for s in starts)
+
+    assert all(s.hour == 10 and s.minute == 0 for s in local)
+    assert {s.strftime("%a") for s in local if s.date() < date(2026, 11, 29)} == {
+        "Mon",
+        "Wed",
+        "Fri",
+    }
+    assert {s.strftime("%a") for s in local if s.date() >= date(2026, 11, 29)} == {"Tue", "Thu"}
+
+
+def test_a_plan_edit_supersedes_future_reminders_and_keeps_them(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+    plan_due(engine, settings, clock.now())
+    count_before = len(reminder_rows(engine))
+    edited = validate_patient(
+        patient_row(foot_check_time="09:15", exercise_days="", exercise_time="", exercises=""),
+        settings,
+        2,
+    )
+    assert not isinstance(edited, list)
+
+    report = import_specs(engine, settings, [(2, edited)], clock.now())
+    plan_due(engine, settings, clock.now())
+
+    assert report.updated == 1
+    rows = reminder_rows(engine)
+    assert len(rows) >= count_before, "reminders are skipped, never deleted"
+    zone = ZoneInfo("America/New_York")
+    foot = [r for r in rows if r[1] == "foot_check"]
+    assert foot and all(r[4] == "pending" for r in foot)
+    assert {r[3].astimezone(zone).strftime("%H:%M") for r in foot} == {"09:15"}  # type: ignore[attr-defined]
+    exercise = [r for r in rows if r[1] == "exercise"]
+    assert exercise and all((r[4], r[5]) == ("skipped", "superseded") for r in exercise)
+    with engine.begin() as conn:
+        assert conn.execute(select(care_plans.c.version)).scalar_one() == 2
+
+
+def test_opting_back_in_revives_what_the_opt_out_skipped(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    patient_id = enrol(engine, settings, clock.now())
+    plan_due(engine, settings, clock.now())
+    with engine.begin() as conn:
+        skip_pending(conn, patient_id, "opted_out", clock.now(), keep_consent=False)
+        conn.execute(update(patients).values(opted_out=True))
+    assert {r[4] for r in reminder_rows(engine) if r[1] != "consent"} == {"skipped"}
+
+    with engine.begin() as conn:
+        conn.execute(update(patients).values(opted_out=False))
+    forget_watermarks(engine)
+    plan_due(engine, settings, clock.now())
+
+    revived = [r for r in reminder_rows(engine) if r[1] != "consent"]
+    assert revived and all(r[4] == "pending" for r in revived)
+
+
+def test_reminders_never_fall_in_quiet_hours_or_after_their_event(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    # 07:30 sessions put the 24-hour reminder at 07:30 the day before, inside quiet hours.
+    enrol(engine, settings, clock.now(), sessions="mon wed fri at 07:30 for 6 weeks")
+    plan_due(engine, settings, clock.now())
+    zone = ZoneInfo("America/New_York")
+    with engine.begin() as conn:
+        rows = conn.execute(select(reminders).where(reminders.c.state == "pending")).all()
+
+    assert rows
+    for row in rows:
+        assert not settings.quiet_hours.contains(row.send_at.astimezone(zone).time())
+        assert row.send_at < row.expires_at
+    sessions = [r for r in rows if r.kind == "session"]
+    assert {r.send_at.astimezone(zone).strftime("%H:%M") for r in sessions} == {"08:00"}
