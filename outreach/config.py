@@ -85,7 +85,13 @@ def parse_quiet_hours(value: object, key: str = "sending.quiet_hours") -> QuietH
     ):
         raise ConfigError(f"{key} must look like '21:00-08:00', got {value!r}")
     start_text, end_text = value.split("-")
-    quiet = QuietHours(parse_hhmm(start_text, key), parse_hhmm(end_text, key))
+    try:
+        quiet = QuietHours(parse_hhmm(start_text, key), parse_hhmm(end_text, key))
+    except ConfigError:
+        # Quote the whole setting, not just the half that was out of range.
+        raise ConfigError(
+            f"{key} must be two times of day between 00:00 and 23:59, got {value!r}"
+        ) from None
     if quiet.start == quiet.end:
         raise ConfigError(f"{key} must not start and end at the same time, got {value!r}")
     covers_night = (
@@ -118,7 +124,7 @@ def check_timezone(value: object, key: str) -> str:
         if not isinstance(value, str) or not value:
             raise ZoneInfoNotFoundError
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder: OSError
         raise ConfigError(
             f"{key} must be an IANA timezone like 'America/New_York', got {value!r}"
         ) from None
@@ -193,7 +199,13 @@ KEYS: dict[tuple[str, str], tuple[str, Any]] = {
 
 def settings_from_dict(data: dict[str, Any], source: str = "<dict>") -> Settings:
     values: dict[str, Any] = {"source": source}
+    sections = dict.fromkeys(s for s, _ in KEYS)
     for section, body in data.items():
+        if section not in sections:
+            # Also catches a key written above every [section] header. No value quoted: a
+            # stray [twilio] table may hold a token that belongs in the environment.
+            known = ", ".join(sections)
+            raise ConfigError(f"{section} is not a known section (known: {known})")
         if not isinstance(body, dict):
             raise ConfigError(f"{section} must be a [{section}] table, got {body!r}")
         for name, value in body.items():

@@ -266,15 +266,21 @@ def upsert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> int:
     return len(conn.execute(stmt.returning(R.c.id), rows).all())
 
 
-def request_consent(conn: Connection, settings: Settings, patient: Patient, now: datetime) -> None:
-    """Queue the enrolment consent text: the first and, until YES, the only message."""
+def request_consent(
+    conn: Connection,
+    settings: Settings,
+    patient: Patient,
+    now: datetime,
+    occurrence: str = "enrolment",
+) -> None:
+    """Queue the consent text: the first and, until YES, the only message to a number."""
     zone = ZoneInfo(patient.timezone)
     expires = now + timedelta(days=CONSENT_REPLY_DAYS)
     send_at = place_outside_quiet(now, zone, settings.quiet_hours, expires, now) or now
     row = {
         "patient_id": patient.id,
         "kind": ReminderKind.CONSENT,
-        "occurrence": "enrolment",
+        "occurrence": occurrence,
         "appointment_id": None,
         "send_at": send_at,
         "expires_at": expires,

@@ -107,6 +107,8 @@ FORMATS = {
 
 
 def _aware(value: object, filter_name: str) -> datetime:
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises here, naming the variable that was not passed
     # Callers convert to the patient's zone first; a naive value means someone forgot.
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise jinja2.TemplateRuntimeError(f"{filter_name} needs an aware datetime, got {value!r}")
@@ -137,9 +139,7 @@ def exercise_list(
     names = [name.strip() for name in lines if name.strip()]
     for count in range(min(limit, len(names)), 0, -1):
         shown = names[:count] + ([fmt.more] if count < len(names) else [])
-        text = (
-            shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} {fmt.and_word} {shown[-1]}"
-        )
+        text = f"{', '.join(shown[:-1])} {fmt.and_word} {shown[-1]}" if len(shown) > 1 else shown[0]
         if budget is None or len(text) <= budget or count == 1:
             return text
     return ""

@@ -40,7 +40,9 @@ def add_reminder(engine: Engine, patient_id: int, **values: Any) -> int:
     }
     row.update(values)
     with engine.begin() as conn:
-        return int(conn.execute(insert(reminders).values(**row).returning(reminders.c.id)).scalar_one())
+        return int(
+            conn.execute(insert(reminders).values(**row).returning(reminders.c.id)).scalar_one()
+        )
 
 
 def reminder(engine: Engine, reminder_id: int) -> Any:
