@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from outreach.config import QuietHours
 from outreach.localtime import at_local, place_outside_quiet
+from outreach.privacy import fold
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPANISH_WEEKDAYS = ("lun", "mar", "mie", "jue", "vie", "sab", "dom")
@@ -23,7 +24,7 @@ def parse_weekdays(text: str) -> tuple[int, ...]:
     words = [w for w in text.replace(",", " ").replace("/", " ").split() if w]
     days: set[int] = set()
     for word in words:
-        key = word.lower()[:3]
+        key = fold(word)[:3]  # "mié" and "sáb" as staff type them
         if key in WEEKDAYS:
             days.add(WEEKDAYS.index(key))
         elif key in SPANISH_WEEKDAYS:
