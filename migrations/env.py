@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlmodel import SQLModel
 
-from outreach import models
+from outreach import models  # noqa: F401  (registers the tables)
 from outreach.db import make_engine
 
-target_metadata = models.SQLModel.metadata
+target_metadata = SQLModel.metadata
 config = context.config
 
 

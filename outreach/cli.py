@@ -303,3 +303,7 @@ def check_templates(ctx: Context) -> None:
     if has_problems(rows):
         raise click.ClickException("some templates have problems (see the table)")
     console.print(f"{len(rows)} renderings, all within 2 segments and free of diagnosis words.")
+
+
+if __name__ == "__main__":
+    main()

@@ -236,6 +236,10 @@ def load_settings(path: Path | None = None) -> Settings:
             data = tomllib.loads(chosen.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{chosen} is not valid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{chosen} is not UTF-8 text") from None
+        except OSError as exc:
+            raise ConfigError(f"{chosen} cannot be read: {exc.strerror}") from None
         settings = settings_from_dict(data, source=str(chosen))
     elif explicit:
         raise ConfigError(f"config file {str(chosen)!r} does not exist")

@@ -30,8 +30,14 @@ STOP_REQUEST = re.compile(
     r"\bstop (?:texting|messaging|sending|contacting|the texts|these)"
     r"|\b(?:dont|do not) (?:text|message|contact|send)"
     r"|\bno more (?:texts|messages)"
+    r"|\b(?:dont|do not) want (?:any ?more |these |your |the )?(?:texts|messages)"
     r"|\bunsubscribe me|\bremove me from|\bopt me out|\bleave me alone"
-    r"|\bno mas\b"
+    # A stop word dressed up ("please stop", "Stop it", "STOP STOP", "opt-out") is not a
+    # carrier keyword but asks the same thing.
+    r"|^(?:please )?(?:stop|opt out)(?: (?:it|now|please|stop|all))*$"
+    r"|^no more$"
+    r"|\bno mas\b(?! dolor)"  # "no más dolor" is good news: no more pain
+    r"|\bno quiero (?:recibir )?(?:mas )?(?:mensajes|textos)"
     r"|\bdej(?:en|e|a) de (?:enviar|mandar|escribir)"
     r"|\bno (?:me )?(?:envien|manden|escriban)"
 )
@@ -142,6 +148,8 @@ def interpret(context: PatientContext, prompts: list[Prompt], text: str) -> Outc
     """Decide what a reply means. `prompts` are the open questions, most recent first."""
     words = normalise(text)
     if words in STOP_WORDS:
+        if context.opted_out:  # one confirmation, nothing more
+            return Outcome(Intent.IGNORED)
         return Outcome(Intent.OPT_OUT, (OptOut(words),), reply="opted_out")
     if context.opted_out:
         if words in START_WORDS:

@@ -6,7 +6,7 @@ Safety over delivery: when in doubt, skip with a recorded reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from outreach.config import QuietHours
@@ -69,8 +69,9 @@ def decide(f: Facts) -> Decision:
         return Skip("daily_cap")
     if f.quiet.contains(f.now.astimezone(f.zone).time()):
         # A worker that was down, or a retry, can land in the night: wait for morning.
+        # not_before=now, not now + a margin: at 07:59:30 the 08:00 edge is still ahead of us.
         later = place_outside_quiet(
-            f.now, f.zone, f.quiet, not_after=f.expires_at, not_before=f.now + timedelta(minutes=1)
+            f.now, f.zone, f.quiet, not_after=f.expires_at, not_before=f.now
         )
         return Defer(later, "quiet_hours") if later is not None else Skip("quiet_hours")
     return Send()

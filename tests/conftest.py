@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlmodel import SQLModel
 
 from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db import make_engine, upgrade
-from outreach.models import SQLModel
 from outreach.render import Renderer
 
 PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL")

@@ -20,7 +20,7 @@ from outreach.schedule import Phase
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "patients.csv"
 EXAMPLE_ROWS = 6
-NOW = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
 TABLES = ("patient", "careplan", "planphase", "consentevent", "reminder", "appointment")
 HEADER = "patient_id,first_name,phone,plan_start"
@@ -506,8 +506,8 @@ def test_an_edited_plan_supersedes_the_patients_pending_reminders(
     before_other = reminders_of(engine, other)
     assert ("foot_check", "pending", None) in reminders_of(engine, pid)
     edited = EXAMPLE.read_text(encoding="utf-8").replace(
-        "2026-04-24,mon wed fri at 10:00 for 4 weeks; tue thu at 10:00 for 2 weeks,08:30",
-        "2026-04-24,mon wed fri at 11:00 for 3 weeks; tue thu at 11:00 for 3 weeks,09:00",
+        "2027-01-22,mon wed fri at 10:00 for 4 weeks; tue thu at 10:00 for 2 weeks,08:30",
+        "2027-01-22,mon wed fri at 11:00 for 3 weeks; tue thu at 11:00 for 3 weeks,09:00",
     )
     report = import_file(engine, settings, write(tmp_path, edited), LATER)
     assert (report.updated, report.unchanged) == (1, EXAMPLE_ROWS - 1)
@@ -636,7 +636,7 @@ def test_a_new_phone_number_is_asked_for_consent_before_anything_else_goes_to_it
     assert not isinstance(spec, list)
     import_specs(engine, settings, [(2, spec)], NOW)
     with engine.begin() as conn:
-        conn.execute(update(Patient).values(consent_state="granted"))  # type: ignore[arg-type]
+        conn.execute(update(Patient).values(consent_state="granted"))
     planner.plan_due(engine, settings, NOW)
     moved = validate_patient(good_row(phone="+12125550199"), settings, 2)
     assert not isinstance(moved, list)

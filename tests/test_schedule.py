@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -70,7 +71,7 @@ def test_daily_prompts_are_planned_once_each_and_outside_quiet_hours(
 ) -> None:
     zone, plan, now, bounds = case
     found = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in pairwise(bounds):
         found += daily_occurrences(plan, zone, QUIET, start, end, now)
 
     keys = [(o.kind, o.occurrence) for o in found]
@@ -107,7 +108,7 @@ def test_session_reminders_come_before_the_session_and_outside_quiet_hours(
 ) -> None:
     zone, plan, now, bounds = case
     starts: list[datetime] = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in pairwise(bounds):
         starts += appointments(plan, zone, start, end)
 
     assert len(starts) == len(set(starts))

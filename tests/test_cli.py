@@ -1,0 +1,182 @@
+"""The `outreach` command line, driven as an operator would drive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, update
+
+from outreach.cli import main
+from outreach.clock import SystemClock
+from outreach.db import make_engine
+from outreach.models import patients, reminders
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "patients.csv"
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[database]\nurl = "{database_url}"\n\n[scheduler]\ntick_seconds = 1\n')
+    return path
+
+
+def outreach(config: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--config", str(config), *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def test_init_migrates_a_new_database(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "new.db"}"\n')
+
+    code, output = outreach(config, "init")
+
+    assert code == 0 and "up to date" in output
+    assert (tmp_path / "new.db").exists()
+    assert outreach(config, "db", "upgrade")[0] == 0
+
+
+def test_commands_on_a_database_without_tables_say_to_run_init(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "empty.db"}"\n')
+
+    code, output = outreach(config, "patients", "list")
+
+    assert code == 1 and "outreach init" in output
+
+
+def test_a_bad_setting_is_named_with_its_value(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[sending]\nquiet_hours = "9pm"\n')
+
+    code, output = outreach(config, "patients", "list")
+
+    assert code == 1
+    assert "sending.quiet_hours" in output and "'9pm'" in output
+
+
+def test_importing_the_example_file_twice_changes_nothing_the_second_time(config: Path) -> None:
+    first = outreach(config, "patients", "import", str(EXAMPLE))
+    second = outreach(config, "patients", "import", str(EXAMPLE))
+
+    assert first == (0, "6 created, 0 updated, 0 unchanged, 0 rows rejected.\n")
+    assert second == (0, "0 created, 0 updated, 6 unchanged, 0 rows rejected.\n")
+
+
+def test_bad_rows_are_reported_by_line_and_the_good_ones_kept(config: Path, tmp_path: Path) -> None:
+    lines = EXAMPLE.read_text().splitlines()
+    broken = [*lines[:3], lines[3].replace("(213) 555-0144", "555-12"), *lines[4:]]
+    path = tmp_path / "broken.csv"
+    path.write_text("\n".join(broken) + "\n")
+
+    code, output = outreach(config, "patients", "import", str(path))
+
+    assert code == 1
+    assert "line 4, phone:" in output
+    assert "5 created, 0 updated, 0 unchanged, 1 rows rejected." in output
+
+
+def test_patients_list_and_plan_show_speak_json(config: Path, database_url: str) -> None:
+    outreach(config, "patients", "import", str(EXAMPLE))
+    code, output = outreach(config, "patients", "list", "--json")
+    listed = json.loads(output)
+
+    assert code == 0 and len(listed) == 6
+    assert {p["status"] for p in listed} == {"awaiting consent"}
+
+    first = listed[0]["patient_id"]
+    code, output = outreach(config, "plan", "show", first, "--days", "3", "--json")
+    shown = json.loads(output)
+    assert code == 0 and shown["patient_id"] == first
+    assert [r["kind"] for r in shown["reminders"]] == ["consent"]
+    assert shown["plan"]["start_date"]
+
+    code, output = outreach(config, "plan", "show", "NOBODY")
+    assert code == 1 and "no patient" in output
+
+
+def test_plan_show_lists_coming_reminders_in_local_time(config: Path, database_url: str) -> None:
+    outreach(config, "patients", "import", str(EXAMPLE))
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(update(patients).values(consent_state="granted"))
+    from outreach.config import load_settings
+    from outreach.planner import plan_due
+
+    plan_due(engine, load_settings(config), SystemClock().now())
+    first = json.loads(outreach(config, "patients", "list", "--json")[1])[0]["patient_id"]
+
+    code, output = outreach(config, "plan", "show", first, "--days", "7")
+
+    assert code == 0
+    assert "Coming reminders" in output and "pending" in output
+    engine.dispose()
+
+
+def test_templates_check_passes_on_the_shipped_templates(config: Path) -> None:
+    code, output = outreach(config, "templates", "check")
+
+    assert code == 0, output
+    assert "foot_check" in output and "UCS-2" in output and "GSM-7" in output
+
+
+def a_zone_where_it_is_midday() -> str:
+    """Quiet hours must not hold the test's texts back, whenever the suite runs."""
+    offset = (12 - SystemClock().now().hour + 12) % 24 - 12  # -12 .. 11
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
+
+
+def test_run_sends_due_reminders_and_stops_cleanly_on_sigterm(
+    config: Path, database_url: str
+) -> None:
+    outreach(config, "patients", "import", str(EXAMPLE))
+    engine = make_engine(database_url)
+    with engine.begin() as conn:  # make every consent text due now, whatever the hour
+        conn.execute(
+            update(reminders).values(
+                send_at=SystemClock().now() - timedelta(minutes=1),
+                expires_at=SystemClock().now() + timedelta(days=1),
+            )
+        )
+        conn.execute(update(patients).values(timezone=a_zone_where_it_is_midday()))
+    env = {**os.environ, "OUTREACH_CONFIG": str(config)}
+    service = subprocess.Popen(
+        [sys.executable, "-m", "outreach.cli", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with engine.begin() as conn:
+                states = set(conn.execute(select(reminders.c.state)).scalars())
+            if "pending" not in states and "claimed" not in states:
+                break
+            time.sleep(0.2)
+        service.send_signal(signal.SIGTERM)
+        stdout, stderr = service.communicate(timeout=30)
+    finally:
+        service.kill()
+
+    assert service.returncode == 0, stderr
+    assert "stopped cleanly" in stderr
+    with engine.begin() as conn:
+        assert set(conn.execute(select(reminders.c.state)).scalars()) <= {"sent", "skipped"}
+    assert stdout.count("[sms to +1******") >= 1
+    assert "+1212" not in stdout and "+1312" not in stdout, "phone numbers are masked"
+    engine.dispose()
