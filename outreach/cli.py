@@ -8,12 +8,13 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import Engine
 
 from outreach import db, views
 from outreach.clock import SystemClock
@@ -38,7 +39,7 @@ class Context:
                 raise click.ClickException(f"configuration: {exc}") from None
         return self._settings
 
-    def engine(self, must_exist: bool = True) -> Any:
+    def engine(self, must_exist: bool = True) -> Engine:
         engine = db.make_engine(self.settings.database_url)
         if must_exist and not db.has_schema(engine):
             raise click.ClickException(
@@ -292,12 +293,12 @@ def check_templates(ctx: Context) -> None:
         table.add_column(column, justify="right" if column in ("chars", "segments") else "left")
     for row in rows:
         table.add_row(
-            row.template,
+            escape(row.template),  # "unknown[session]" is not rich markup
             row.language,
             str(row.characters),
             row.encoding,
             str(row.segments),
-            "[red]" + "; ".join(row.problems) + "[/]" if row.problems else "ok",
+            "[red]" + escape("; ".join(row.problems)) + "[/]" if row.problems else "ok",
         )
     console.print(table)
     if has_problems(rows):

@@ -7,6 +7,7 @@ first valid minute after the gap; an ambiguous time (fall back) uses its first o
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from outreach.config import QuietHours
@@ -38,6 +39,17 @@ def localize(naive: datetime, zone: ZoneInfo) -> datetime:
 
 
 def at_local(day: date, clock_time: time, zone: ZoneInfo) -> datetime:
+    # Only plain dates and naive times are cache keys: aware values compare equal across
+    # different wall clocks.
+    if type(day) is date and clock_time.tzinfo is None:
+        return _cached_at_local(day, clock_time, zone)
+    return localize(datetime.combine(day, clock_time), zone)
+
+
+# Patients share a few zones and plan times, so planning a day for 100,000 of them asks
+# the same thousand questions over a million times; localize costs several conversions.
+@lru_cache(maxsize=16384)
+def _cached_at_local(day: date, clock_time: time, zone: ZoneInfo) -> datetime:
     return localize(datetime.combine(day, clock_time), zone)
 
 

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -106,7 +107,15 @@ def _due_plans(target: datetime, after_id: int, limit: int) -> Any:
         )
         .join(PT, PT.c.id == P.c.patient_id)
         .where(
-            or_(P.c.planned_until.is_(None), P.c.planned_until < target),
+            # Through a subquery, so SQLite finds the plans behind the target in the
+            # planned_until index; with the OR beside ORDER BY id it walks every plan, and
+            # a tick with nothing to plan would cost a scan of all of them.
+            P.c.id.in_(
+                select(P.c.id).where(
+                    or_(P.c.planned_until.is_(None), P.c.planned_until < target),
+                    P.c.id > after_id,
+                )
+            ),
             P.c.id > after_id,
             PT.c.consent_state == ConsentState.GRANTED,
             PT.c.opted_out.is_(False),
@@ -133,7 +142,7 @@ def _materialise(
         start = max(plan.planned_until or now, now)
         windows[plan.patient_id] = (start, target)
         spec = _spec(plan, phases.get(plan.id, ()))
-        zone = ZoneInfo(plan.timezone)
+        zone = _zone(plan.timezone)
         for starts_at in appointments(spec, zone, start, target):
             new_appointments.append(
                 {"patient_id": plan.patient_id, "starts_at": starts_at, "updated_at": now}
@@ -147,7 +156,7 @@ def _materialise(
         for occ in session_reminders(
             appt.id,
             appt.starts_at,
-            ZoneInfo(plan.timezone),
+            _zone(plan.timezone),
             settings.quiet_hours,
             settings.session_reminder_hours,
             now,
@@ -166,6 +175,13 @@ def _materialise(
         )
         .values(planned_until=target)
     )
+
+
+@lru_cache(maxsize=1024)
+def _zone(key: str) -> ZoneInfo:
+    # ZoneInfo caches only the last few zones strongly; past that, asking for a zone again
+    # can reread its file, and each fresh instance starts with empty conversion caches.
+    return ZoneInfo(key)
 
 
 def _spec(plan: Any, phases: Sequence[Phase]) -> PlanSpec:

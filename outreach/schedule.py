@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from outreach.config import QuietHours
@@ -19,6 +20,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPANISH_WEEKDAYS = ("lun", "mar", "mie", "jue", "vie", "sab", "dom")
 
 
+@lru_cache(maxsize=1024)  # the planner parses every plan's days on every run
 def parse_weekdays(text: str) -> tuple[int, ...]:
     """'mon, wed fri' or 'mon/wed/fri' -> (0, 2, 4). Raises ValueError naming the bad word."""
     words = [w for w in text.replace(",", " ").replace("/", " ").split() if w]
