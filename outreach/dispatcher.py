@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, and_, func, select, update
 from sqlalchemy.engine import Connection
 
+from outreach import messages
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.conversation import REPLY_WINDOW_HOURS
@@ -236,26 +237,19 @@ class Dispatcher:
                 if row.kind == "session" and starts_at is not None
                 else now + timedelta(hours=REPLY_WINDOW_HOURS[row.kind])
             )
-            message_id = conn.execute(
-                OUT.insert()
-                .values(
-                    patient_id=row.patient_id,
-                    reminder_id=reminder_id,
-                    template=row.kind,
-                    prompt=row.kind,
-                    prompt_ref=row.appointment_id,
-                    reply_until=reply_until,
-                    to_phone=row.phone,
-                    body=rendered.body,
-                    encoding=rendered.measure.encoding,
-                    segments=rendered.measure.segments,
-                    counts_toward_cap=True,
-                    provider=self.transport.name,
-                    status="sending",
-                    created_at=now,
-                )
-                .returning(OUT.c.id)
-            ).scalar_one()
+            message_id = messages.queue(
+                conn,
+                patient_id=row.patient_id,
+                to=row.phone,
+                rendered=rendered,
+                provider=self.transport.name,
+                now=now,
+                counts_toward_cap=True,
+                reminder_id=reminder_id,
+                prompt=row.kind,
+                prompt_ref=row.appointment_id,
+                reply_until=reply_until,
+            )
         return Outgoing(message_id=message_id, to=row.phone, body=rendered.body)
 
     def _facts(
@@ -361,22 +355,14 @@ class Dispatcher:
     def _record_sent(self, reminder_id: int, message: Outgoing, receipt: Receipt) -> None:
         now = self.clock.now()
         with self.engine.begin() as conn:
-            conn.execute(
-                update(OUT)
-                .where(OUT.c.id == message.message_id)
-                .values(provider_sid=receipt.provider_sid, status=receipt.status, sent_at=now)
-            )
+            messages.record_receipt(conn, message.message_id, receipt, now)
             self._finish(conn, reminder_id, ReminderState.SENT, now, None)
         log.info("sent reminder %s to %s", reminder_id, mask_phone(message.to))
 
     def _record_failure(self, reminder_id: int, message: Outgoing, exc: SendError) -> str:
         now = self.clock.now()
         with self.engine.begin() as conn:
-            conn.execute(
-                update(OUT)
-                .where(OUT.c.id == message.message_id)
-                .values(status="failed", error_code=exc.code, error_message=str(exc)[:300])
-            )
+            messages.record_error(conn, message.message_id, exc)
             row = conn.execute(
                 select(R.c.attempts, R.c.expires_at).where(R.c.id == reminder_id)
             ).one()

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from outreach import messages
 from outreach.config import Settings
 from outreach.conversation import (
     REPLY_WINDOW_HOURS,
@@ -284,24 +285,17 @@ def _queue_reply(
         log.exception("reply template %s failed; the reply is stored for staff", outcome.reply)
         return None
     reply_until = now + timedelta(hours=REPLY_WINDOW_HOURS[outcome.asks]) if outcome.asks else None
-    message_id = conn.execute(
-        OUT.insert()
-        .values(
-            patient_id=patient.id,
-            template=outcome.reply,
-            prompt=outcome.asks,
-            reply_until=reply_until,
-            to_phone=patient.phone,
-            body=rendered.body,
-            encoding=rendered.measure.encoding,
-            segments=rendered.measure.segments,
-            counts_toward_cap=False,
-            provider="pending",
-            status="sending",
-            created_at=now,
-        )
-        .returning(OUT.c.id)
-    ).scalar_one()
+    message_id = messages.queue(
+        conn,
+        patient_id=patient.id,
+        to=patient.phone,
+        rendered=rendered,
+        provider="pending",  # set by whoever hands it over: a transport or a TwiML answer
+        now=now,
+        counts_toward_cap=False,
+        prompt=outcome.asks,
+        reply_until=reply_until,
+    )
     return Reply(message_id, patient.phone, rendered.body)
 
 
@@ -309,22 +303,19 @@ def send_reply(engine: Engine, transport: Transport, reply: Reply, now: datetime
     """Send a reply outside any transaction and record what the provider said."""
     try:
         receipt = transport.send(Outgoing(reply.message_id, reply.to, reply.body))
-        values: dict[str, Any] = {
-            "provider": transport.name,
-            "provider_sid": receipt.provider_sid,
-            "status": receipt.status,
-            "sent_at": now,
-        }
     except SendError as exc:
-        values = {
-            "provider": transport.name,
-            "status": "failed",
-            "error_code": exc.code,
-            "error_message": str(exc)[:300],
-        }
+        with engine.begin() as conn:
+            _set_provider(conn, reply.message_id, transport.name)
+            messages.record_error(conn, reply.message_id, exc)
+        return False
     with engine.begin() as conn:
-        conn.execute(update(OUT).where(OUT.c.id == reply.message_id).values(**values))
-    return bool(values["status"] != "failed")
+        _set_provider(conn, reply.message_id, transport.name)
+        messages.record_receipt(conn, reply.message_id, receipt, now)
+    return True
+
+
+def _set_provider(conn: Connection, message_id: int, provider: str) -> None:
+    conn.execute(update(OUT).where(OUT.c.id == message_id).values(provider=provider))
 
 
 def process_pending(
