@@ -197,9 +197,12 @@ def _answer(prompt: Prompt, words: str, context: PatientContext) -> Outcome | No
         if words == "1":
             return Outcome(Intent.FOOT_OK, (Observe("foot_ok"),), "foot_ok", answers=prompt)
         if words == "2":
+            # Staff hear of it now: a patient who never answers the follow-up is not lost.
+            # The follow-up's answer then sets the severity of this same escalation.
+            flag = Escalate("review", "foot_problem", "something new on a foot; details asked")
             return Outcome(
                 Intent.FOOT_PROBLEM,
-                (Observe("foot_problem"),),
+                (Observe("foot_problem"), flag),
                 "foot_followup",
                 answers=prompt,
                 asks="foot_followup",

@@ -228,19 +228,47 @@ def _apply(
                 )
             )
         case Escalate(severity=severity, reason=reason, detail=detail):
-            conn.execute(
-                escalations.insert().values(
-                    patient_id=patient_id,
-                    inbound_id=inbound_id,
-                    severity=severity,
-                    reason=reason,
-                    detail=detail,
-                    created_at=now,
-                )
-            )
-            log.warning("%s escalation for patient %s: %s", severity, patient_id, reason)
+            _escalate(conn, patient_id, inbound_id, Escalate(severity, reason, detail), now)
         case _:
             raise TypeError(f"unknown action {action!r}")
+
+
+def _escalate(
+    conn: Connection, patient_id: int, inbound_id: int, escalation: Escalate, now: datetime
+) -> None:
+    """Raise an escalation, or, for a foot follow-up answer, settle the open 'foot_problem'
+    one it belongs to, keeping its first report time (time since reported counts from it)."""
+    values = {
+        "severity": escalation.severity,
+        "reason": escalation.reason,
+        "detail": escalation.detail,
+        "inbound_id": inbound_id,
+    }
+    if escalation.reason.startswith("foot_") and escalation.reason != "foot_problem":
+        window = now - timedelta(hours=REPLY_WINDOW_HOURS["foot_followup"])
+        open_report = conn.execute(
+            select(escalations.c.id)
+            .where(
+                escalations.c.patient_id == patient_id,
+                escalations.c.reason == "foot_problem",
+                escalations.c.resolved_at.is_(None),
+                escalations.c.created_at >= window,
+            )
+            .order_by(escalations.c.created_at.desc())
+            .limit(1)
+        ).scalar()
+        if open_report is not None:
+            conn.execute(
+                update(escalations).where(escalations.c.id == open_report).values(**values)
+            )
+            log.warning(
+                "escalation %s is now %s: %s", open_report, escalation.severity, escalation.reason
+            )
+            return
+    conn.execute(escalations.insert().values(patient_id=patient_id, created_at=now, **values))
+    log.warning(
+        "%s escalation for patient %s: %s", escalation.severity, patient_id, escalation.reason
+    )
 
 
 def _set_patient(conn: Connection, patient_id: int, now: datetime, **values: Any) -> None:

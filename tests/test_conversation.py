@@ -324,7 +324,8 @@ def test_2_to_the_foot_check_asks_the_follow_up_question() -> None:
     assert outcome.asks == "foot_followup"
     assert outcome.reply == "foot_followup"
     assert outcome.answers == FOOT_CHECK
-    assert escalations(outcome) == []
+    # Staff hear of it at once, in case the follow-up is never answered.
+    assert [(e.severity, e.reason) for e in escalations(outcome)] == [("review", "foot_problem")]
 
 
 @pytest.mark.parametrize("text", ["3", "0", "12", "ok", "fine"])

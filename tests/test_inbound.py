@@ -89,9 +89,21 @@ def test_a_new_foot_problem_goes_through_the_follow_up_to_an_urgent_escalation(
 
     assert "1 Open sore" in follow_up
     assert "keep weight off" in safety.lower() and "urgent care" in safety.lower()
-    [escalation] = clinic.rows(escalations)
+    [escalation] = clinic.rows(escalations)  # the first report, now settled as urgent
     assert (escalation.severity, escalation.reason) == ("urgent", "foot_open_sore")
     assert [o.kind for o in clinic.rows(observations)] == ["foot_problem", "foot_followup"]
+
+
+def test_a_foot_problem_whose_follow_up_is_never_answered_still_reaches_staff(
+    clinic: Clinic,
+) -> None:
+    clinic.run_until("foot_check")
+    clinic.reply("2")
+    clinic.clock.advance(timedelta(days=2))
+
+    [escalation] = clinic.rows(escalations)
+    assert (escalation.severity, escalation.reason) == ("review", "foot_problem")
+    assert escalation.resolved_at is None
 
 
 def test_a_high_pain_score_gets_the_stop_for_today_text_and_an_escalation(
