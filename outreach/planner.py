@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -87,8 +87,11 @@ def plan_due(engine: Engine, settings: Settings, now: datetime, batch: int = 200
             if not rows:
                 return report
             last_id = rows[-1].id
-            _materialise(conn, settings, rows, now, target, report)
-        report.plans += len(rows)
+            active = [row for row in rows if row.active]
+            if active:
+                _materialise(conn, settings, active, now, target, report)
+            _park(conn, [row.id for row in rows if not row.active], target)
+        report.plans += len(active)
 
 
 def _due_plans(target: datetime, after_id: int, limit: int) -> Any:
@@ -104,6 +107,7 @@ def _due_plans(target: datetime, after_id: int, limit: int) -> Any:
             P.c.exercise_time,
             P.c.planned_until,
             PT.c.timezone,
+            _may_text().label("active"),
         )
         .join(PT, PT.c.id == P.c.patient_id)
         .where(
@@ -112,18 +116,49 @@ def _due_plans(target: datetime, after_id: int, limit: int) -> Any:
             # a tick with nothing to plan would cost a scan of all of them.
             P.c.id.in_(
                 select(P.c.id).where(
-                    or_(P.c.planned_until.is_(None), P.c.planned_until < target),
+                    or_(P.c.planned_until.is_(None), P.c.planned_until < _inline(target)),
                     P.c.id > after_id,
                 )
             ),
             P.c.id > after_id,
-            PT.c.consent_state == ConsentState.GRANTED,
-            PT.c.opted_out.is_(False),
-            PT.c.paused.is_(False),
         )
         .order_by(P.c.id)
         .limit(limit)
     )
+
+
+def _may_text() -> Any:
+    return and_(
+        PT.c.consent_state == ConsentState.GRANTED,
+        PT.c.opted_out.is_(False),
+        PT.c.paused.is_(False),
+    )
+
+
+def _park(conn: Connection, plan_ids: list[int], target: datetime) -> None:
+    """Plans of patients we may not text move their watermark without making reminders, so
+    idle ticks stop reading them; consent, opt-in and resuming call `replan`, which resets it.
+    The patient is checked again in the UPDATE: a consent committed since the read must not
+    have its reset overwritten."""
+    if not plan_ids:
+        return
+    conn.execute(
+        update(P)
+        .where(
+            P.c.id.in_(plan_ids),
+            or_(P.c.planned_until.is_(None), P.c.planned_until < target),
+            P.c.patient_id.in_(select(PT.c.id).where(~_may_text())),
+        )
+        .values(planned_until=target)
+    )
+
+
+def _inline(target: datetime) -> Any:
+    # Written into the SQL rather than bound: psycopg prepares a statement run five times,
+    # and PostgreSQL's generic plan for "planned_until < $1 ... ORDER BY id LIMIT n" cannot
+    # see that almost no plan is behind, so it walks every plan in id order on every tick.
+    # The target moves once a day, so this is one more statement a day, not one a tick.
+    return literal(target, P.c.planned_until.type, literal_execute=True)
 
 
 def _materialise(
@@ -137,7 +172,7 @@ def _materialise(
     phases = _phases_by_plan(conn, [p.id for p in plans])
     windows: dict[int, tuple[datetime, datetime]] = {}
     new_appointments: list[dict[str, Any]] = []
-    occurrences: list[tuple[Any, Occurrence]] = []
+    rows: list[dict[str, Any]] = []
     for plan in plans:
         start = max(plan.planned_until or now, now)
         windows[plan.patient_id] = (start, target)
@@ -148,7 +183,7 @@ def _materialise(
                 {"patient_id": plan.patient_id, "starts_at": starts_at, "updated_at": now}
             )
         for occ in daily_occurrences(spec, zone, settings.quiet_hours, start, target, now):
-            occurrences.append((plan, occ))
+            rows.append(_reminder_row(plan, occ, now))
     report.appointments += _upsert_appointments(conn, new_appointments)
     by_patient = {plan.patient_id: plan for plan in plans}
     for appt in _appointments_in_windows(conn, windows):
@@ -161,8 +196,7 @@ def _materialise(
             settings.session_reminder_hours,
             now,
         ):
-            occurrences.append((plan, occ))
-    rows = [_reminder_row(plan, occ, now) for plan, occ in occurrences]
+            rows.append(_reminder_row(plan, occ, now))
     for row in rows:
         if row["skip_reason"]:
             report.skipped[row["skip_reason"]] += 1
@@ -197,7 +231,11 @@ def _spec(plan: Any, phases: Sequence[Phase]) -> PlanSpec:
 
 def _phases_by_plan(conn: Connection, plan_ids: list[int]) -> dict[int, list[Phase]]:
     found: dict[int, list[Phase]] = defaultdict(list)
-    query = select(PH).where(PH.c.plan_id.in_(plan_ids)).order_by(PH.c.plan_id, PH.c.seq)
+    query = (
+        select(PH.c.plan_id, PH.c.weekdays, PH.c.session_time, PH.c.weeks)
+        .where(PH.c.plan_id.in_(plan_ids))
+        .order_by(PH.c.plan_id, PH.c.seq)
+    )
     for row in conn.execute(query).all():
         found[row.plan_id].append(Phase(parse_weekdays(row.weekdays), row.session_time, row.weeks))
     return found
@@ -345,7 +383,8 @@ def supersede_plan(conn: Connection, plan_id: int, patient_id: int, now: datetim
 
 
 def replan(conn: Connection, patient_id: int, now: datetime) -> None:
-    """Make the next planner run recompute a patient's plan (after consent or opt-in)."""
+    """Make the next planner run recompute a patient's plan. Call it whenever a patient
+    becomes textable again: consent, opt-in, resuming after a pause."""
     conn.execute(
         update(P).where(P.c.patient_id == patient_id).values(planned_until=None, updated_at=now)
     )

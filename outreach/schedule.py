@@ -71,11 +71,18 @@ class Occurrence:
 def local_days(start: datetime, end: datetime, zone: ZoneInfo) -> Iterator[date]:
     """Every local date that overlaps the UTC window [start, end), with a day of margin
     for zones whose offset can exceed 12 hours."""
+    return iter(_local_days(start, end, zone))
+
+
+@lru_cache(maxsize=1024)  # the planner asks once per plan, with the same window for all
+def _local_days(start: datetime, end: datetime, zone: ZoneInfo) -> tuple[date, ...]:
     day = start.astimezone(zone).date() - timedelta(days=1)
     last = end.astimezone(zone).date() + timedelta(days=1)
+    days = []
     while day <= last:
-        yield day
+        days.append(day)
         day += timedelta(days=1)
+    return tuple(days)
 
 
 def in_plan(plan: PlanSpec, day: date) -> bool:
@@ -86,12 +93,11 @@ def session_times(plan: PlanSpec, day: date) -> time | None:
     """The session time on `day` if a phase schedules one then."""
     if not in_plan(plan, day):
         return None
-    phase_start = plan.start_date
+    into_phase = (day - plan.start_date).days  # phases run back to back from the start
     for phase in plan.phases:
-        phase_end = phase_start + timedelta(weeks=phase.weeks)
-        if phase_start <= day < phase_end:
+        if into_phase < 7 * phase.weeks:
             return phase.session_time if day.weekday() in phase.weekdays else None
-        phase_start = phase_end
+        into_phase -= 7 * phase.weeks
     return None
 
 
@@ -117,15 +123,31 @@ def daily_occurrences(
 ) -> list[Occurrence]:
     """Foot checks and exercise prompts whose planned instant falls in [start, end) and is
     not already past. Each local date yields at most one of each kind."""
+    days = tuple(day for day in local_days(start, end, zone) if in_plan(plan, day))
+    times = (plan.foot_check_time, plan.exercise_time)
+    # Only naive times are cache keys: aware ones compare equal across wall clocks.
+    daily = _cached_daily if all(t is None or t.tzinfo is None for t in times) else _daily
+    return list(daily(days, *times, plan.exercise_days, zone, quiet, start, end, now))
+
+
+def _daily(
+    days: tuple[date, ...],
+    foot_check_time: time | None,
+    exercise_time: time | None,
+    exercise_days: tuple[int, ...],
+    zone: ZoneInfo,
+    quiet: QuietHours,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> tuple[Occurrence, ...]:
     found = []
-    for day in local_days(start, end, zone):
-        if not in_plan(plan, day):
-            continue
+    for day in days:
         wanted: list[tuple[str, time]] = []
-        if plan.foot_check_time is not None:
-            wanted.append(("foot_check", plan.foot_check_time))
-        if plan.exercise_time is not None and day.weekday() in plan.exercise_days:
-            wanted.append(("exercise", plan.exercise_time))
+        if foot_check_time is not None:
+            wanted.append(("foot_check", foot_check_time))
+        if exercise_time is not None and day.weekday() in exercise_days:
+            wanted.append(("exercise", exercise_time))
         for kind, at in wanted:
             nominal = at_local(day, at, zone)
             if not start <= nominal < end or nominal < now:
@@ -139,7 +161,14 @@ def daily_occurrences(
                 nominal, zone, quiet, not_after=expires, not_before=max(now, day_begins)
             )
             found.append(_occurrence(kind, day.isoformat(), nominal, placed, expires))
-    return found
+    return tuple(found)
+
+
+# In one planner run every plan has the same window, and most share their zone and prompt
+# times with thousands of others: 100,000 plans come in a few hundred shapes. The instants
+# in the key only take part in comparisons, so equal instants give equal answers, and
+# occurrences are frozen, so sharing them is safe.
+_cached_daily = lru_cache(maxsize=4096)(_daily)
 
 
 def session_reminders(

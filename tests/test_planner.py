@@ -14,7 +14,7 @@ from outreach.csvimport import import_specs
 from outreach.db import make_engine
 from outreach.enrolment import validate_patient
 from outreach.models import appointment_table, care_plans, patients, reminders
-from outreach.planner import horizon_end, plan_due, skip_pending
+from outreach.planner import horizon_end, plan_due, replan, skip_pending
 from tests.conftest import enrol, patient_row
 
 
@@ -209,3 +209,20 @@ def test_reminders_never_fall_in_quiet_hours_or_after_their_event(
         assert row.send_at < row.expires_at
     sessions = [r for r in rows if r.kind == "session"]
     assert {r.send_at.astimezone(zone).strftime("%H:%M") for r in sessions} == {"08:00"}
+
+
+def test_a_plan_waiting_for_consent_is_set_aside_and_planned_once_consent_comes(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    patient_id = enrol(engine, settings, clock.now(), consent=False)
+    plan_due(engine, settings, clock.now())
+    with engine.begin() as conn:
+        parked = conn.execute(select(care_plans.c.planned_until)).scalar_one()
+    assert parked is not None, "idle ticks no longer read it"
+
+    with engine.begin() as conn:
+        conn.execute(update(patients).values(consent_state="granted"))
+        replan(conn, patient_id, clock.now())
+    report = plan_due(engine, settings, clock.now())
+
+    assert report.plans == 1 and report.reminders > 0
