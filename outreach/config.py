@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
@@ -62,6 +63,17 @@ class Settings:
     batch_size: int = 100
     database_url: str = "sqlite:///outreach.db"
     sms_provider: str = "console"
+    send_rate: float = 1.0  # messages per second, the limit of a US long code
+    send_concurrency: int = 8  # sends in flight at once (each waits on the provider)
+    twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_validity_seconds: int = 3600
+    twilio_timeout_seconds: float = 15.0
+    public_base_url: str | None = None
+    trust_forwarded_headers: bool = False
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
     templates_dir: Path = REPO_ROOT / "templates"
     source: str = "defaults"
 
@@ -178,6 +190,37 @@ def _path(value: object, key: str) -> Path:
     return Path(_text(value, key))
 
 
+def _number_in(low: float, high: float) -> Any:
+    def parse(value: object, key: str) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise ConfigError(f"{key} must be a number from {low:g} to {high:g}, got {value!r}")
+        return float(value)
+
+    return parse
+
+
+def _bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def _http_url(value: object, key: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        raise ConfigError(f"{key} must be a URL like 'https://outreach.example.org', got {value!r}")
+    return value.rstrip("/")
+
+
+def _messaging_service(value: object, key: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"MG[0-9a-fA-F]{32}", value):
+        raise ConfigError(f"{key} must look like 'MG' and 32 hex digits, got {value!r}")
+    return value
+
+
 KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("clinic", "name"): ("clinic_name", _text),
     ("clinic", "short_name"): ("clinic_short_name", _clinic_short_name),
@@ -193,6 +236,17 @@ KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("scheduler", "batch_size"): ("batch_size", _int_in(1, 10_000)),
     ("database", "url"): ("database_url", _text),
     ("sms", "provider"): ("sms_provider", _choice(PROVIDERS)),
+    ("sending", "rate_per_second"): ("send_rate", _number_in(0.01, 1000)),
+    ("sending", "concurrency"): ("send_concurrency", _int_in(1, 256)),
+    ("twilio", "api_base_url"): ("twilio_api_base_url", _http_url),
+    ("twilio", "from_number"): ("twilio_from_number", check_e164),
+    ("twilio", "messaging_service_sid"): ("twilio_messaging_service_sid", _messaging_service),
+    ("twilio", "validity_period_seconds"): ("twilio_validity_seconds", _int_in(1, 36000)),
+    ("twilio", "timeout_seconds"): ("twilio_timeout_seconds", _number_in(1, 120)),
+    ("web", "public_base_url"): ("public_base_url", _http_url),
+    ("web", "trust_forwarded_headers"): ("trust_forwarded_headers", _bool),
+    ("web", "host"): ("web_host", _text),
+    ("web", "port"): ("web_port", _int_in(1, 65535)),
     ("paths", "templates"): ("templates_dir", _path),
 }
 
@@ -220,6 +274,44 @@ def settings_from_dict(data: dict[str, Any], source: str = "<dict>") -> Settings
         base = Path(source).parent if source not in ("defaults", "<dict>") else REPO_ROOT
         settings = replace(settings, templates_dir=(base / settings.templates_dir).resolve())
     return settings
+
+
+@dataclass(frozen=True)
+class TwilioCredentials:
+    account_sid: str
+    auth_token: str = field(repr=False)
+
+
+def twilio_credentials(environ: Mapping[str, str] | None = None) -> TwilioCredentials:
+    """Twilio's credentials come from the environment only, never from config.toml."""
+    env = os.environ if environ is None else environ
+    sid = env.get("TWILIO_ACCOUNT_SID", "").strip()
+    token = env.get("TWILIO_AUTH_TOKEN", "").strip()
+    missing = [
+        name
+        for name, value in (("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", token))
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"sms.provider = 'twilio' needs {' and '.join(missing)} in the environment"
+        )
+    if not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
+        raise ConfigError("TWILIO_ACCOUNT_SID must look like 'AC' and 32 hex digits")
+    return TwilioCredentials(sid, token)
+
+
+def check_twilio_ready(settings: Settings) -> None:
+    """What sending through Twilio needs beyond credentials; named key by key."""
+    if not settings.twilio_from_number and not settings.twilio_messaging_service_sid:
+        raise ConfigError(
+            "sms.provider = 'twilio' needs twilio.from_number or twilio.messaging_service_sid"
+        )
+    if not settings.public_base_url:
+        raise ConfigError(
+            "sms.provider = 'twilio' needs web.public_base_url: status callbacks and "
+            "signature checks use the public address Twilio calls"
+        )
 
 
 def load_settings(path: Path | None = None) -> Settings:

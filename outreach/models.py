@@ -236,6 +236,8 @@ class Escalation(SQLModel, table=True):
     created_at: datetime = utc_field()
     acknowledged_at: datetime | None = utc_field(default=None)
     resolved_at: datetime | None = utc_field(default=None)
+    # When the clinic's on-call phone was texted about it (urgent ones only).
+    notified_at: datetime | None = utc_field(default=None)
     note: str | None = Field(default=None, sa_type=Text)
 
 
