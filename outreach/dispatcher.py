@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Connection
 from outreach import messages
 from outreach.clock import Clock
 from outreach.config import Settings
+from outreach.consent import opt_out
 from outreach.conversation import REPLY_WINDOW_HOURS
 from outreach.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
 from outreach.localtime import at_local
@@ -36,6 +38,7 @@ from outreach.models import (
     reminders,
 )
 from outreach.privacy import mask_phone
+from outreach.ratelimit import RateLimiter
 from outreach.render import Renderer, TemplateError
 from outreach.transports import Outgoing, Receipt, SendError, Transport
 
@@ -44,11 +47,20 @@ log = logging.getLogger(__name__)
 R = reminders
 OUT = outbound_messages
 MAX_ATTEMPTS = 5
+OPTED_OUT_AT_PROVIDER = "21610"
 LIVE_APPOINTMENT = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
 
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    """An earlier attempt that may have reached the provider: look before sending again."""
+
+    message: Outgoing
+    since: datetime
 
 
 @dataclass
@@ -61,6 +73,12 @@ class DispatchReport:
     recovered: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
 
+    def count(self, outcome: str) -> None:
+        if outcome.startswith("skipped:"):
+            self.skipped[outcome.removeprefix("skipped:")] += 1
+        elif outcome in ("sent", "failed", "deferred", "released"):
+            setattr(self, outcome, getattr(self, outcome) + 1)
+
 
 class Dispatcher:
     def __init__(
@@ -71,6 +89,8 @@ class Dispatcher:
         transport: Transport,
         renderer: Renderer,
         worker_id: str | None = None,
+        rate_limiter: RateLimiter | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -78,27 +98,29 @@ class Dispatcher:
         self.transport = transport
         self.renderer = renderer
         self.worker_id = worker_id or default_worker_id()
+        self.rate_limiter = rate_limiter
+        self.concurrency = concurrency
 
     def run(self, stop: threading.Event | None = None) -> DispatchReport:
         """Send everything due now, batch by batch, until nothing is due or `stop` is set.
+        Sends overlap up to `concurrency` at once: each waits on the provider, not on us.
         Claimed reminders not yet attempted when stopping go back to pending."""
         report = DispatchReport()
         report.recovered = self.recover_expired()
-        while stop is None or not stop.is_set():
-            claimed = self.claim(self.settings.batch_size)
-            if not claimed:
-                break
-            report.claimed += len(claimed)
-            for index, reminder_id in enumerate(claimed):
-                if stop is not None and stop.is_set():
-                    report.released += self.release(claimed[index:])
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="send") as pool:
+            while stop is None or not stop.is_set():
+                claimed = self.claim(self.settings.batch_size)
+                if not claimed:
                     break
-                outcome = self.deliver(reminder_id)
-                if outcome.startswith("skipped:"):
-                    report.skipped[outcome.removeprefix("skipped:")] += 1
-                elif outcome in ("sent", "failed", "deferred"):
-                    setattr(report, outcome, getattr(report, outcome) + 1)
+                report.claimed += len(claimed)
+                for outcome in pool.map(lambda rid: self._attempt(rid, stop), claimed):
+                    report.count(outcome)
         return report
+
+    def _attempt(self, reminder_id: int, stop: threading.Event | None) -> str:
+        if stop is not None and stop.is_set():
+            return "released" if self.release([reminder_id]) else "lost"
+        return self.deliver(reminder_id)
 
     def claim(self, limit: int) -> list[int]:
         now = self.clock.now()
@@ -155,7 +177,7 @@ class Dispatcher:
     def recover_expired(self) -> int:
         """Claims whose lease ran out belong to a worker that died. If its outbound row got a
         provider id the text went out; with no row nothing left; a row without an id is
-        ambiguous and is failed visibly rather than resent blindly."""
+        marked unknown, and the next attempt looks it up at the provider before sending."""
         now = self.clock.now()
         with self.engine.begin() as conn:
             stale = (
@@ -179,14 +201,14 @@ class Dispatcher:
         expired = and_(R.c.id == reminder_id, R.c.state == ReminderState.CLAIMED)
         if last is not None and last.provider_sid:
             values: dict[str, Any] = {"state": ReminderState.SENT}
-        elif last is not None and last.status == "sending":
-            conn.execute(
-                update(OUT)
-                .where(OUT.c.id == last.id)
-                .values(status="unknown", error_message="worker stopped during the send")
-            )
-            values = {"state": ReminderState.FAILED, "skip_reason": "send_outcome_unknown"}
         else:
+            if last is not None and last.status == "sending":
+                # The worker died during the call: the next attempt asks the provider first.
+                conn.execute(
+                    update(OUT)
+                    .where(OUT.c.id == last.id)
+                    .values(status="unknown", error_message="worker stopped during the send")
+                )
             values = {"state": ReminderState.PENDING}
         conn.execute(
             update(R)
@@ -196,8 +218,16 @@ class Dispatcher:
 
     def deliver(self, reminder_id: int) -> str:
         prepared = self._prepare(reminder_id)
+        if isinstance(prepared, Uncertain):
+            settled = self._reconcile(reminder_id, prepared)
+            if settled is not None:
+                return settled
+            prepared = self._prepare(reminder_id)
         if isinstance(prepared, str):
             return prepared
+        assert isinstance(prepared, Outgoing)
+        if self.rate_limiter is not None:
+            self.rate_limiter.acquire()
         try:
             receipt = self.transport.send(prepared)
         except SendError as exc:
@@ -205,7 +235,29 @@ class Dispatcher:
         self._record_sent(reminder_id, prepared, receipt)
         return "sent"
 
-    def _prepare(self, reminder_id: int) -> Outgoing | str:
+    def _reconcile(self, reminder_id: int, uncertain: Uncertain) -> str | None:
+        """An earlier attempt's outcome is unknown: ask the provider before sending again.
+        Returns the outcome if that settles it, None if a fresh send should follow."""
+        try:
+            found = self.transport.find_sent(uncertain.message, uncertain.since)
+        except SendError as exc:
+            log.warning("reminder %s: cannot look up its earlier send yet: %s", reminder_id, exc)
+            return self._retry_later(reminder_id, "lookup_failed")
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            if found is not None:
+                messages.record_receipt(conn, uncertain.message.message_id, found, now)
+                self._finish(conn, reminder_id, ReminderState.SENT, now, None)
+                log.info("reminder %s had gone out already: %s", reminder_id, found.provider_sid)
+                return "sent"
+            conn.execute(
+                update(OUT)
+                .where(OUT.c.id == uncertain.message.message_id)
+                .values(status="failed", error_message="not found at the provider; sent again")
+            )
+        return None
+
+    def _prepare(self, reminder_id: int) -> Outgoing | Uncertain | str:
         now = self.clock.now()
         with self.engine.begin() as conn:
             row = conn.execute(
@@ -225,6 +277,15 @@ class Dispatcher:
             ).first()
             if row is None:
                 return "lost"  # our lease expired and another worker took over
+            earlier = conn.execute(
+                select(OUT.c.id, OUT.c.to_phone, OUT.c.body, OUT.c.created_at)
+                .where(OUT.c.reminder_id == reminder_id, OUT.c.status == "unknown")
+                .order_by(OUT.c.id.desc())
+                .limit(1)
+            ).first()
+            if earlier is not None:
+                message = Outgoing(earlier.id, earlier.to_phone, earlier.body)
+                return Uncertain(message, earlier.created_at)
             zone = ZoneInfo(row.timezone)
             starts_at = self._appointment_start(conn, row.appointment_id)
             decision = decide(self._facts(conn, row, zone, now, starts_at))
@@ -368,24 +429,53 @@ class Dispatcher:
     def _record_failure(self, reminder_id: int, message: Outgoing, exc: SendError) -> str:
         now = self.clock.now()
         with self.engine.begin() as conn:
-            messages.record_error(conn, message.message_id, exc)
+            if exc.uncertain:
+                conn.execute(
+                    update(OUT)
+                    .where(OUT.c.id == message.message_id)
+                    .values(status="unknown", error_code=exc.code, error_message=str(exc)[:300])
+                )
+            else:
+                messages.record_error(conn, message.message_id, exc)
+            if exc.code == OPTED_OUT_AT_PROVIDER:
+                patient_id = conn.execute(
+                    select(R.c.patient_id).where(R.c.id == reminder_id)
+                ).scalar_one()
+                opt_out(conn, patient_id, now, source="provider", detail="Twilio 21610")
             row = conn.execute(
                 select(R.c.attempts, R.c.expires_at).where(R.c.id == reminder_id)
             ).one()
             retry_at = now + timedelta(minutes=2**row.attempts)
             if exc.permanent or row.attempts >= MAX_ATTEMPTS or retry_at >= row.expires_at:
-                reason = f"provider_{exc.code or 'error'}"[:40]
-                self._finish(conn, reminder_id, ReminderState.FAILED, now, reason)
+                reason = (
+                    "send_outcome_unknown" if exc.uncertain else f"provider_{exc.code or 'error'}"
+                )
+                self._finish(conn, reminder_id, ReminderState.FAILED, now, reason[:40])
                 log.warning(
                     "reminder %s failed for %s: %s", reminder_id, mask_phone(message.to), exc
                 )
                 return "failed"
-            conn.execute(
-                update(R)
-                .where(R.c.id == reminder_id)
-                .values(
-                    state=ReminderState.PENDING, send_at=retry_at, lease_until=None, updated_at=now
-                )
-            )
+            self._requeue(conn, reminder_id, retry_at, now)
         log.info("reminder %s will be retried at %s: %s", reminder_id, retry_at.isoformat(), exc)
         return "deferred"
+
+    def _retry_later(self, reminder_id: int, why: str) -> str:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            attempts = conn.execute(select(R.c.attempts).where(R.c.id == reminder_id)).scalar_one()
+            self._requeue(conn, reminder_id, now + timedelta(minutes=2**attempts), now)
+        log.info("reminder %s deferred: %s", reminder_id, why)
+        return "deferred"
+
+    def _requeue(self, conn: Connection, reminder_id: int, when: datetime, now: datetime) -> None:
+        conn.execute(
+            update(R)
+            .where(R.c.id == reminder_id)
+            .values(
+                state=ReminderState.PENDING,
+                send_at=when,
+                lease_until=None,
+                claimed_by=None,
+                updated_at=now,
+            )
+        )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -252,11 +254,12 @@ def test_transient_errors_are_retried_later_and_permanent_ones_are_not(
 
 
 @pytest.mark.parametrize(
-    ("provider_sid", "status", "expected_state"),
+    ("provider_sid", "status", "provider_has_it", "sends"),
     [
-        (None, None, "pending"),  # died before writing the message: nothing left, send again
-        ("SM123", "queued", "sent"),  # died after the provider answered
-        (None, "sending", "failed"),  # died mid-call: unknown, never resent blindly
+        (None, None, False, 1),  # died before writing the message: nothing left, send it
+        ("SM123", "queued", False, 0),  # died after the provider answered: it went out
+        (None, "sending", True, 0),  # died mid-call, the provider took it: found, not resent
+        (None, "sending", False, 1),  # died mid-call, the provider never got it: sent once
     ],
 )
 def test_an_expired_claim_is_settled_from_the_evidence_it_left(
@@ -266,7 +269,8 @@ def test_an_expired_claim_is_settled_from_the_evidence_it_left(
     renderer: Renderer,
     provider_sid: str | None,
     status: str | None,
-    expected_state: str,
+    provider_has_it: bool,
+    sends: int,
 ) -> None:
     patient_id = enrol(engine, settings, morning.now())
     reminder_id = add_reminder(
@@ -277,15 +281,17 @@ def test_an_expired_claim_is_settled_from_the_evidence_it_left(
         lease_until=morning.now() - timedelta(seconds=1),
         attempts=1,
     )
+    transport = RecordingTransport()
     if status is not None:
         with engine.begin() as conn:
-            conn.execute(
-                insert(outbound_messages).values(
+            message_id = conn.execute(
+                insert(outbound_messages)
+                .values(
                     patient_id=patient_id,
                     reminder_id=reminder_id,
                     template="foot_check",
                     to_phone="+16175550142",
-                    body="x",
+                    body="Riverside PT: the text the dead worker was sending",
                     encoding="GSM-7",
                     segments=1,
                     counts_toward_cap=True,
@@ -294,14 +300,87 @@ def test_an_expired_claim_is_settled_from_the_evidence_it_left(
                     status=status,
                     created_at=morning.now(),
                 )
+                .returning(outbound_messages.c.id)
+            ).scalar_one()
+        if provider_has_it:
+            transport.sent.append(
+                Outgoing(
+                    message_id, "+16175550142", "Riverside PT: the text the dead worker was sending"
+                )
             )
-    transport = RecordingTransport()
+    already = len(transport.sent)
 
     dispatcher(engine, settings, morning, renderer, transport).run()
 
-    assert len(transport.sent) == (1 if expected_state == "pending" else 0)
-    final = reminder(engine, reminder_id).state
-    assert final == ("sent" if expected_state == "pending" else expected_state)
+    assert len(transport.sent) - already == sends
+    assert reminder(engine, reminder_id).state == "sent"
+    with engine.begin() as conn:
+        statuses = conn.execute(select(outbound_messages.c.status)).scalars().all()
+    assert statuses.count("unknown") == 0, "every uncertain send was looked up"
+
+
+def test_a_send_whose_answer_was_lost_is_found_not_sent_twice(
+    engine: Engine, settings: Settings, morning: ManualClock, renderer: Renderer
+) -> None:
+    patient_id = enrol(engine, settings, morning.now())
+    reminder_id = add_reminder(engine, patient_id)
+    transport = RecordingTransport()
+    transport.failures = [SendError("taken", permanent=False, code="accepted", uncertain=True)]
+
+    first = dispatcher(engine, settings, morning, renderer, transport).run()
+    morning.advance(timedelta(minutes=2))
+    second = dispatcher(engine, settings, morning, renderer, transport).run()
+
+    assert (first.deferred, second.sent) == (1, 1)
+    assert len(transport.sent) == 1, "the provider got it once and was never asked again"
+    assert reminder(engine, reminder_id).state == "sent"
+
+
+def test_a_number_twilio_knows_as_unsubscribed_is_opted_out(
+    engine: Engine, settings: Settings, morning: ManualClock, renderer: Renderer
+) -> None:
+    patient_id = enrol(engine, settings, morning.now())
+    reminder_id = add_reminder(engine, patient_id)
+    later = add_reminder(
+        engine, patient_id, occurrence="tomorrow", send_at=MORNING + timedelta(days=1)
+    )
+    transport = RecordingTransport()
+    transport.failures = [SendError("unsubscribed", permanent=True, code="21610")]
+
+    dispatcher(engine, settings, morning, renderer, transport).run()
+
+    with engine.begin() as conn:
+        assert conn.execute(select(patients.c.opted_out)).scalar_one() is True
+    assert reminder(engine, reminder_id).skip_reason == "provider_21610"
+    assert (reminder(engine, later).state, reminder(engine, later).skip_reason) == (
+        "skipped",
+        "opted_out",
+    )
+
+
+def test_overlapping_sends_hold_the_rate_and_send_each_reminder_once(
+    engine: Engine, settings: Settings, morning: ManualClock, renderer: Renderer
+) -> None:
+    from outreach.ratelimit import RateLimiter
+
+    ids = [
+        enrol(engine, settings, morning.now(), patient_id=f"P{n}", phone=f"+1617555{n:04d}")
+        for n in range(12)
+    ]
+    for patient_id in ids:
+        add_reminder(engine, patient_id)
+    transport = RecordingTransport()
+    stamps: list[float] = []
+    transport.on_send = lambda _m: stamps.append(time.monotonic())
+    worker = Dispatcher(
+        engine, settings, morning, transport, renderer, "w", RateLimiter(40), concurrency=6
+    )
+
+    report = worker.run()
+
+    assert report.sent == 12 and len({m.to for m in transport.sent}) == 12
+    gaps = [b - a for a, b in pairwise(sorted(stamps))]
+    assert min(gaps) >= 1 / 40 - 0.005, "never faster than the rate"
 
 
 def test_a_planned_day_goes_out_at_the_planned_local_times(

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
 class SendError(Exception):
-    """A provider refused or failed a send. `permanent` errors are never retried."""
+    """A provider refused or failed a send. `permanent` errors are never retried; an
+    `uncertain` one (no answer) may have been accepted, so it is looked up before a retry."""
 
-    def __init__(self, message: str, *, permanent: bool, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool, code: str | None = None, uncertain: bool = False
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.uncertain = uncertain
 
 
 @dataclass(frozen=True)
@@ -35,4 +40,8 @@ class Transport(Protocol):
 
     def send(self, message: Outgoing) -> Receipt:
         """Hand one message to the provider. Raises SendError."""
+        ...
+
+    def find_sent(self, message: Outgoing, since: datetime) -> Receipt | None:
+        """The provider's record of this message if an earlier send of it went through."""
         ...
