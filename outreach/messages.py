@@ -18,7 +18,7 @@ OUT = outbound_messages
 def queue(
     conn: Connection,
     *,
-    patient_id: int,
+    patient_id: int | None,
     to: str,
     rendered: Rendered,
     provider: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
@@ -16,13 +17,15 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
-from outreach import inbound
+from outreach import inbound, oncall
 from outreach.clock import Clock
-from outreach.config import Settings
+from outreach.config import Settings, check_twilio_ready, twilio_credentials
 from outreach.dispatcher import Dispatcher, DispatchReport
 from outreach.planner import PlanReport, plan_due
+from outreach.ratelimit import RateLimiter
 from outreach.render import Renderer
 from outreach.transports import Transport
+from outreach.transports.console import ConsoleTransport
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +52,27 @@ class Service:
         self.clock = clock
         self.transport = transport
         self.renderer = renderer
-        self.dispatcher = Dispatcher(engine, settings, clock, transport, renderer, worker_id)
+        # The console prints instantly and costs nothing: only a real provider is rate-held.
+        limiter = RateLimiter(settings.send_rate) if transport.name != "console" else None
+        self.dispatcher = Dispatcher(
+            engine,
+            settings,
+            clock,
+            transport,
+            renderer,
+            worker_id,
+            rate_limiter=limiter,
+            concurrency=settings.send_concurrency,
+        )
 
     def tick(self, stop: threading.Event | None = None) -> TickReport:
         """Plan what is new, send what is due, retry replies that failed to process."""
         plan = plan_due(self.engine, self.settings, self.clock.now())
         dispatch = self.dispatcher.run(stop)
         retried = inbound.process_pending(
+            self.engine, self.settings, self.renderer, self.transport, self.clock.now()
+        )
+        oncall.notify_urgent(
             self.engine, self.settings, self.renderer, self.transport, self.clock.now()
         )
         if plan.reminders or dispatch.claimed or retried:
@@ -74,18 +91,11 @@ class Service:
         return TickReport(plan, dispatch, retried)
 
 
-def run_forever(service: Service, tick_seconds: int) -> None:
+def run_forever(service: Service, tick_seconds: int, web: Callable[[], None] | None = None) -> None:
     """Tick until SIGINT or SIGTERM, then finish the send in flight, give back any claimed
-    reminder not yet attempted, and return."""
+    reminder not yet attempted, and return. With `web`, that server runs in the foreground
+    (it handles the signals itself) and the ticks stop when it returns."""
     stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info(
-            "received %s: finishing the current send and stopping", signal.Signals(signum).name
-        )
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(
         _safe_tick,
@@ -97,12 +107,25 @@ def run_forever(service: Service, tick_seconds: int) -> None:
         coalesce=True,
         next_run_time=datetime.now(UTC),
     )
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        log.info("received %s: finishing the current send and stopping", name)
+        stop.set()
+
+    previous = {}
+    if web is None:
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     scheduler.start()
     log.info("outreach is running: a tick every %d s (Ctrl-C to stop)", tick_seconds)
     try:
-        while not stop.wait(0.5):
-            pass
+        if web is not None:
+            web()
+        else:
+            while not stop.wait(0.5):
+                pass
     finally:
+        stop.set()
         scheduler.shutdown(wait=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -115,3 +138,13 @@ def _safe_tick(service: Service, stop: threading.Event) -> None:
     except Exception:
         # A database blip must not kill the scheduler thread; the next tick tries again.
         log.exception("tick failed; retrying at the next interval")
+
+
+def make_transport(settings: Settings) -> Transport:
+    """The configured provider; for Twilio, refuses to start without what it needs."""
+    if settings.sms_provider == "console":
+        return ConsoleTransport()
+    check_twilio_ready(settings)
+    from outreach.transports.twilio import TwilioTransport
+
+    return TwilioTransport(settings, twilio_credentials())
