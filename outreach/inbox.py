@@ -65,17 +65,26 @@ def message_rows(
             ).scalar()
             if patient_id is None:
                 return []
-        sent = select(out).order_by(out.c.created_at.desc()).limit(limit)
-        received = select(inn).order_by(inn.c.received_at.desc()).limit(limit)
+        sent = (
+            select(out, patients.c.external_id)
+            .outerjoin(patients, patients.c.id == out.c.patient_id)
+            .order_by(out.c.created_at.desc())
+            .limit(limit)
+        )
+        received = (
+            select(inn, patients.c.external_id)
+            .outerjoin(patients, patients.c.id == inn.c.patient_id)
+            .order_by(inn.c.received_at.desc())
+            .limit(limit)
+        )
         if patient_id is not None:
             sent = sent.where(out.c.patient_id == patient_id)
             received = received.where(inn.c.patient_id == patient_id)
-        ids = dict(conn.execute(select(patients.c.id, patients.c.external_id)).tuples().all())
         rows = [
             {
                 "at": row.created_at.isoformat(),
                 "direction": "out",
-                "patient_id": ids.get(row.patient_id),
+                "patient_id": row.external_id,
                 "phone": row.to_phone,
                 "kind": row.template,
                 "status": row.status,
@@ -87,7 +96,7 @@ def message_rows(
             {
                 "at": row.received_at.isoformat(),
                 "direction": "in",
-                "patient_id": ids.get(row.patient_id),
+                "patient_id": row.external_id,
                 "phone": row.from_phone,
                 "kind": row.intent or "unprocessed",
                 "status": "needs a look" if row.needs_review else "handled",

@@ -1,0 +1,85 @@
+"""Urgent escalations page the clinic's on-call phone once, within a tick."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from sqlalchemy import Engine, insert, select
+
+from outreach.clock import ManualClock
+from outreach.config import Settings
+from outreach.models import escalations, outbound_messages
+from outreach.oncall import notify_urgent
+from outreach.render import Renderer
+from outreach.transports import SendError
+from tests.conftest import RecordingTransport, enrol
+
+ON_CALL = "+16175550199"
+
+
+def escalate(engine: Engine, patient_id: int, clock: ManualClock, severity: str = "urgent") -> int:
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(escalations)
+                .values(
+                    patient_id=patient_id,
+                    severity=severity,
+                    reason="foot_open_sore",
+                    detail="open sore, bleeding or pus",
+                    created_at=clock.now(),
+                )
+                .returning(escalations.c.id)
+            ).scalar_one()
+        )
+
+
+def test_an_urgent_escalation_texts_the_on_call_phone_once(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    settings = replace(settings, on_call_phone=ON_CALL)
+    patient_id = enrol(engine, settings, clock.now())
+    escalate(engine, patient_id, clock)
+    escalate(engine, patient_id, clock, severity="routine")
+    transport = RecordingTransport()
+
+    first = notify_urgent(engine, settings, renderer, transport, clock.now())
+    again = notify_urgent(engine, settings, renderer, transport, clock.now())
+
+    assert (first, again) == (1, 0)
+    [page] = transport.sent
+    assert page.to == ON_CALL
+    assert "P-1" in page.body and "open sore" in page.body
+    assert "Ana" not in page.body and "Torres" not in page.body, "no names in a text"
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(outbound_messages).where(outbound_messages.c.to_phone == ON_CALL)
+        ).one()
+    assert row.patient_id is None and not row.counts_toward_cap and row.status == "queued"
+
+
+def test_a_failed_page_is_tried_again_on_the_next_tick(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    settings = replace(settings, on_call_phone=ON_CALL)
+    patient_id = enrol(engine, settings, clock.now())
+    escalate(engine, patient_id, clock)
+    transport = RecordingTransport()
+    transport.failures = [SendError("busy", permanent=False, code="20429")]
+
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 0
+    clock.advance(timedelta(seconds=30))
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 1
+    assert len(transport.sent) == 1
+
+
+def test_without_an_on_call_phone_nothing_is_paged(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    patient_id = enrol(engine, settings, clock.now())
+    escalate(engine, patient_id, clock)
+    transport = RecordingTransport()
+
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 0
+    assert transport.sent == []
