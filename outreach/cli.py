@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -234,37 +236,148 @@ def show_plan(ctx: Context, patient: str, days: int, as_json: bool) -> None:
 @main.command()
 @pass_context
 def run(ctx: Context) -> None:
-    """Run the service: plan and send on a tick until SIGINT or SIGTERM.
+    """Run the service: plan and send on a tick until SIGINT or SIGTERM. With
+    sms.provider = "twilio" it also serves the Twilio webhooks (as `outreach serve`).
 
     Several processes may run against one PostgreSQL database; the database, not the
     scheduler, keeps each reminder to one send.
 
-    Example: outreach -v run
+    Example: TWILIO_ACCOUNT_SID=AC... TWILIO_AUTH_TOKEN=... outreach -v run
     """
     from outreach.render import Renderer
-    from outreach.service import Service, run_forever
-    from outreach.transports.console import ConsoleTransport
+    from outreach.service import Service, make_transport, run_forever
 
     settings = ctx.settings
-    if settings.sms_provider != "console":
-        raise click.ClickException(
-            f"sms.provider = {settings.sms_provider!r} is not available in this version; "
-            "use 'console'"
-        )
+    try:
+        transport = make_transport(settings)
+        web = _web_server(settings) if settings.sms_provider == "twilio" else None
+    except ConfigError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from None
     engine = ctx.engine()
     logging.getLogger("outreach").setLevel(logging.INFO)
-    service = Service(
-        engine,
-        settings,
-        SystemClock(),
-        ConsoleTransport(),
-        Renderer(settings.templates_dir, settings),
-    )
+    renderer = Renderer(settings.templates_dir, settings)
+    service = Service(engine, settings, SystemClock(), transport, renderer)
     err.print(
         f"outreach: {settings.clinic_name}, database {_safe_url(settings.database_url)}, "
-        f"provider {settings.sms_provider}; clinic on-call {mask_phone(settings.on_call_phone)}"
+        f"provider {settings.sms_provider}; on-call {mask_phone(settings.on_call_phone)}"
     )
-    run_forever(service, settings.tick_seconds)
+    run_forever(service, settings.tick_seconds, web)
+
+
+def _web_server(
+    settings: Settings, host: str | None = None, port: int | None = None
+) -> Callable[[threading.Event], None]:
+    from outreach.web.server import build_app, serve
+
+    app = build_app(settings)
+    return lambda stop: serve(app, host or settings.web_host, port or settings.web_port, stop)
+
+
+@main.command(name="serve")
+@click.option("--host", help="Address to listen on (default: web.host, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: web.port, 8000).")
+@pass_context
+def serve_web(ctx: Context, host: str | None, port: int | None) -> None:
+    """Serve the Twilio webhooks (POST /twilio/sms, POST /twilio/status) and GET /healthz.
+
+    Needs TWILIO_AUTH_TOKEN (to check signatures) and web.public_base_url, the address
+    Twilio calls. Put it behind a reverse proxy that terminates TLS.
+
+    Example: TWILIO_ACCOUNT_SID=AC... TWILIO_AUTH_TOKEN=... outreach serve --port 8000
+    """
+    settings = ctx.settings
+    ctx.engine()
+    try:
+        server = _web_server(settings, host, port)
+    except ConfigError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from None
+    from outreach.service import stop_on_signals
+
+    err.print(f"serving webhooks on {host or settings.web_host}:{port or settings.web_port}")
+    with stop_on_signals() as stop:
+        try:
+            server(stop)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+    err.print("stopped cleanly")
+
+
+@main.group()
+def escalations() -> None:
+    """What needs a human: foot problems, pain, reschedule requests, stop requests."""
+
+
+@escalations.command(name="list")
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved ones.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
+@pass_context
+def list_escalations(ctx: Context, include_resolved: bool, as_json: bool) -> None:
+    """List escalations: open ones first, urgent on top, with time since reported.
+
+    Example: outreach escalations list
+    """
+    from outreach.inbox import escalation_rows
+
+    rows = escalation_rows(ctx.engine(), SystemClock().now(), include_resolved)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table()
+    for column in ("id", "severity", "patient", "reason", "detail", "open for", "state"):
+        table.add_column(column)
+    for row in rows:
+        style = "bold red" if row["severity"] == "urgent" and row["state"] != "resolved" else ""
+        hours, minutes = divmod(row["minutes_open"], 60)
+        table.add_row(
+            str(row["id"]),
+            row["severity"],
+            f"{row['patient_id']} {row['patient']}",
+            row["reason"],
+            escape(row["detail"]),
+            f"{hours} h {minutes:02d} min",
+            row["state"],
+            style=style,
+        )
+    console.print(table)
+    if not rows:
+        console.print("Nothing needs a human right now.")
+
+
+@main.group(name="messages")
+def messages_group() -> None:
+    """The message log, both directions."""
+
+
+@messages_group.command(name="list")
+@click.option("--patient", help="Only this patient (clinic id or phone).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
+@pass_context
+def list_messages(ctx: Context, patient: str | None, limit: int, as_json: bool) -> None:
+    """List the newest texts sent and received, with delivery status and what replies meant.
+
+    Example: outreach messages list --patient RPT-1001 --limit 20
+    """
+    from outreach.inbox import message_rows
+
+    rows = message_rows(ctx.engine(), limit, patient)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table()
+    for column in ("at (UTC)", "", "patient", "kind", "status", "text"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["at"][:16].replace("T", " "),
+            "→" if row["direction"] == "out" else "←",
+            row["patient_id"] or mask_phone(row["phone"]),
+            row["kind"],
+            row["status"]
+            + (f" ({row['error']})" if row["error"] and row["direction"] == "out" else ""),
+            escape(row["body"][:80]),
+        )
+    console.print(table)
 
 
 @main.group()

@@ -34,11 +34,20 @@ def grant(conn: Connection, patient_id: int, now: datetime, source: str, detail:
     replan(conn, patient_id, now)
 
 
-def opt_out(conn: Connection, patient_id: int, now: datetime, source: str, detail: str) -> None:
-    """At once: nothing pending goes out, the consent request included."""
-    _set(conn, patient_id, now, opted_out=True)
+def opt_out(conn: Connection, patient_id: int, now: datetime, source: str, detail: str) -> bool:
+    """At once: the flag, the history, and every pending reminder skipped (the consent request
+    included). One conditional UPDATE, so a repeated STOP or a duplicate provider callback is
+    recorded once; returns False, recording nothing, if they were already opted out."""
+    changed = conn.execute(
+        update(patients)
+        .where(patients.c.id == patient_id, patients.c.opted_out.is_(False))
+        .values(opted_out=True, updated_at=now)
+    ).rowcount
+    if changed != 1:
+        return False
     _record(conn, patient_id, ConsentEventKind.OPTED_OUT, now, source, detail)
     skip_pending(conn, patient_id, "opted_out", now, keep_consent=False)
+    return True
 
 
 def opt_in(conn: Connection, patient_id: int, now: datetime, source: str, detail: str) -> None:

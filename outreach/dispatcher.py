@@ -202,7 +202,7 @@ class Dispatcher:
         if last is not None and last.provider_sid:
             values: dict[str, Any] = {"state": ReminderState.SENT}
         else:
-            if last is not None and last.status == "sending":
+            if last is not None and last.status == "pending":
                 # The worker died during the call: the next attempt asks the provider first.
                 conn.execute(
                     update(OUT)

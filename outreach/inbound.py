@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from outreach import messages
+from outreach import consent, messages
 from outreach.config import Settings
 from outreach.conversation import (
     REPLY_WINDOW_HOURS,
@@ -35,17 +35,14 @@ from outreach.conversation import (
     interpret,
 )
 from outreach.models import (
-    ConsentEventKind,
     ConsentState,
     appointment_table,
-    consent_events,
     escalations,
     inbound_messages,
     observations,
     outbound_messages,
     patients,
 )
-from outreach.planner import replan, skip_pending
 from outreach.privacy import mask_phone
 from outreach.render import Renderer, TemplateError
 from outreach.transports import Outgoing, SendError, Transport
@@ -201,17 +198,11 @@ def _apply(
 ) -> None:
     match action:
         case GrantConsent():
-            _set_patient(conn, patient_id, now, consent_state=ConsentState.GRANTED)
-            _consent_event(conn, patient_id, ConsentEventKind.GRANTED, now, "YES")
-            replan(conn, patient_id, now)
+            consent.grant(conn, patient_id, now, "sms", "YES")
         case OptOut(keyword=keyword):
-            _set_patient(conn, patient_id, now, opted_out=True)
-            _consent_event(conn, patient_id, ConsentEventKind.OPTED_OUT, now, keyword)
-            skip_pending(conn, patient_id, "opted_out", now, keep_consent=False)
+            consent.opt_out(conn, patient_id, now, "sms", keyword)
         case OptIn(keyword=keyword):
-            _set_patient(conn, patient_id, now, opted_out=False)
-            _consent_event(conn, patient_id, ConsentEventKind.OPTED_IN, now, keyword)
-            replan(conn, patient_id, now)
+            consent.opt_in(conn, patient_id, now, "sms", keyword)
         case SetAppointment(appointment_id=appointment_id, status=status):
             conn.execute(
                 update(appointment_table)
@@ -271,22 +262,6 @@ def _escalate(
     )
 
 
-def _set_patient(conn: Connection, patient_id: int, now: datetime, **values: Any) -> None:
-    conn.execute(
-        update(patients).where(patients.c.id == patient_id).values(updated_at=now, **values)
-    )
-
-
-def _consent_event(
-    conn: Connection, patient_id: int, event: str, now: datetime, detail: str
-) -> None:
-    conn.execute(
-        consent_events.insert().values(
-            patient_id=patient_id, at=now, event=event, source="sms", detail=detail[:200]
-        )
-    )
-
-
 def _mark(conn: Connection, inbound_id: int, now: datetime, **values: Any) -> None:
     conn.execute(
         update(IN).where(IN.c.id == inbound_id).values(processed_at=now, error=None, **values)
@@ -340,6 +315,17 @@ def send_reply(engine: Engine, transport: Transport, reply: Reply, now: datetime
         _set_provider(conn, reply.message_id, transport.name)
         messages.record_receipt(conn, reply.message_id, receipt, now)
     return True
+
+
+def record_twiml_reply(engine: Engine, reply: Reply, now: datetime) -> None:
+    """The reply went back inside the webhook's TwiML answer: Twilio queues it and has given
+    us no sid yet (a status callback may bring one)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(OUT)
+            .where(OUT.c.id == reply.message_id)
+            .values(provider="twilio", status="queued", sent_at=now)
+        )
 
 
 def _set_provider(conn: Connection, message_id: int, provider: str) -> None:

@@ -5,14 +5,33 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from outreach.models import outbound_messages
 from outreach.render import Rendered
 from outreach.transports import Receipt, SendError
 
 OUT = outbound_messages
+# Provider statuses only move forward; the last rank is final. Our own states outside the
+# table ("pending" before an answer, "unknown" after a lost one) rank below all of them.
+RANK = {
+    "queued": 0,
+    "accepted": 0,
+    "scheduled": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "read": 3,
+    "canceled": 3,
+}
+
+
+def rank(status: ColumnElement[str]) -> ColumnElement[int]:
+    return case(RANK, value=status, else_=-1)
 
 
 def queue(
@@ -45,7 +64,7 @@ def queue(
             segments=rendered.measure.segments,
             counts_toward_cap=counts_toward_cap,
             provider=provider,
-            status="sending",
+            status="pending",  # ours: handed to no provider yet
             created_at=now,
         )
         .returning(OUT.c.id)
@@ -54,10 +73,17 @@ def queue(
 
 
 def record_receipt(conn: Connection, message_id: int, receipt: Receipt, now: datetime) -> None:
+    """The provider took it. A status callback can beat the create's answer here, so the
+    status moves only forward ("delivered" is never overwritten by "queued")."""
+    new_rank = RANK.get(receipt.status, -1)
     conn.execute(
         update(OUT)
         .where(OUT.c.id == message_id)
-        .values(provider_sid=receipt.provider_sid, status=receipt.status, sent_at=now)
+        .values(
+            provider_sid=receipt.provider_sid,
+            sent_at=now,
+            status=case((rank(OUT.c.status) < new_rank, receipt.status), else_=OUT.c.status),
+        )
     )
 
 

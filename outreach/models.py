@@ -200,7 +200,7 @@ class OutboundMessage(SQLModel, table=True):
     counts_toward_cap: bool = True
     provider: str = Field(max_length=16)
     provider_sid: str | None = Field(default=None, unique=True, max_length=64)
-    status: str = Field(default="sending", max_length=16)
+    status: str = Field(default="pending", max_length=16)
     error_code: str | None = Field(default=None, max_length=16)
     error_message: str | None = Field(default=None, max_length=300)
     created_at: datetime = utc_field()

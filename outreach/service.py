@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
@@ -91,45 +92,55 @@ class Service:
         return TickReport(plan, dispatch, retried)
 
 
-def run_forever(service: Service, tick_seconds: int, web: Callable[[], None] | None = None) -> None:
-    """Tick until SIGINT or SIGTERM, then finish the send in flight, give back any claimed
-    reminder not yet attempted, and return. With `web`, that server runs in the foreground
-    (it handles the signals itself) and the ticks stop when it returns."""
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT or SIGTERM while the block runs; the old handlers come back."""
     stop = threading.Event()
-    scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(
-        _safe_tick,
-        "interval",
-        seconds=tick_seconds,
-        args=(service, stop),
-        id="tick",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        log.info("received %s: finishing the current send and stopping", name)
+        log.info(
+            "received %s: finishing what is in flight and stopping", signal.Signals(signum).name
+        )
         stop.set()
 
-    previous = {}
-    if web is None:
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    scheduler.start()
-    log.info("outreach is running: a tick every %d s (Ctrl-C to stop)", tick_seconds)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if web is not None:
-            web()
-        else:
-            while not stop.wait(0.5):
-                pass
+        yield stop
     finally:
-        stop.set()
-        scheduler.shutdown(wait=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        log.info("stopped cleanly")
+
+
+def run_forever(
+    service: Service,
+    tick_seconds: int,
+    web: Callable[[threading.Event], None] | None = None,
+) -> None:
+    """Tick until SIGINT or SIGTERM, then finish the send in flight, give back any claimed
+    reminder not yet attempted, and return. `web`, if given, serves until the same signal."""
+    with stop_on_signals() as stop:
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_job(
+            _safe_tick,
+            "interval",
+            seconds=tick_seconds,
+            args=(service, stop),
+            id="tick",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.start()
+        log.info("outreach is running: a tick every %d s (Ctrl-C to stop)", tick_seconds)
+        try:
+            if web is not None:
+                web(stop)
+            else:
+                stop.wait()
+        finally:
+            stop.set()
+            scheduler.shutdown(wait=True)
+            log.info("stopped cleanly")
 
 
 def _safe_tick(service: Service, stop: threading.Event) -> None:

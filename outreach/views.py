@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, or_, select
 
-from outreach.models import care_plans, patients, plan_phases, reminders
+from outreach.models import ReminderState, care_plans, patients, plan_phases, reminders
 from outreach.schedule import WEEKDAYS, parse_weekdays
 
 
@@ -69,8 +69,13 @@ def plan_view(engine: Engine, key: str, now: datetime, until: datetime) -> dict[
             select(reminders)
             .where(
                 reminders.c.patient_id == patient.id,
-                reminders.c.send_at >= now,
                 reminders.c.send_at < until,
+                # Due but not yet sent (a worker is down, or it is waiting out quiet hours)
+                # is still coming.
+                or_(
+                    reminders.c.send_at >= now,
+                    reminders.c.state.in_((ReminderState.PENDING, ReminderState.CLAIMED)),
+                ),
             )
             .order_by(reminders.c.send_at, reminders.c.id)
         ).all()

@@ -258,8 +258,8 @@ def test_transient_errors_are_retried_later_and_permanent_ones_are_not(
     [
         (None, None, False, 1),  # died before writing the message: nothing left, send it
         ("SM123", "queued", False, 0),  # died after the provider answered: it went out
-        (None, "sending", True, 0),  # died mid-call, the provider took it: found, not resent
-        (None, "sending", False, 1),  # died mid-call, the provider never got it: sent once
+        (None, "pending", True, 0),  # died mid-call, the provider took it: found, not resent
+        (None, "pending", False, 1),  # died mid-call, the provider never got it: sent once
     ],
 )
 def test_an_expired_claim_is_settled_from_the_evidence_it_left(
