@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -46,11 +47,21 @@ class TwilioTransport:
             raise ValueError("the Twilio transport needs web.public_base_url for status callbacks")
         self.settings = settings
         self.public_base_url = settings.public_base_url
-        # No retrying adapter is mounted: a POST is never repeated behind our back.
         http = TwilioHttpClient(timeout=settings.twilio_timeout_seconds)
-        # environment={}: TWILIO_REGION / TWILIO_EDGE must not rewrite the API host.
+        if http.session is not None:
+            # max_retries=0: a POST is never repeated behind our back. The pool holds one
+            # connection per concurrent send instead of requests' default ten.
+            pool = max(10, settings.send_concurrency)
+            for scheme in ("https://", "http://"):
+                http.session.mount(scheme, HTTPAdapter(pool_maxsize=pool, max_retries=0))
+        # A mapping of our own, not os.environ: TWILIO_REGION / TWILIO_EDGE there would
+        # rewrite the API host. It must not be empty: the client treats {} as "use os.environ".
+        environment = {"TWILIO_ACCOUNT_SID": credentials.account_sid}
         self.client = Client(
-            credentials.account_sid, credentials.auth_token, environment={}, http_client=http
+            credentials.account_sid,
+            credentials.auth_token,
+            environment=environment,
+            http_client=http,
         )
         self.client.api.base_url = settings.twilio_api_base_url
 
