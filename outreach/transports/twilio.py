@@ -94,15 +94,25 @@ class TwilioTransport:
 
     def find_sent(self, message: Outgoing, since: datetime) -> Receipt | None:
         """The message Twilio accepted for this text, if a create whose answer was lost went
-        through: same recipient and sender, sent since `since`, same body."""
+        through: same recipient and sender, sent since `since`, same body. Raises SendError
+        when Twilio cannot be asked: the caller tries again later, and sends nothing meanwhile."""
         sender: dict[str, Any] = {}
         if self.settings.twilio_from_number and not self.settings.twilio_messaging_service_sid:
             sender["from_"] = self.settings.twilio_from_number
         # Not filtered by DateSent: a message still queued at Twilio has none yet. The newest
         # few to this number are enough, since the lost create happened minutes ago.
         earliest = since - timedelta(minutes=5)
-        for found in self.client.messages.stream(to=message.to, limit=RECONCILE_DEPTH, **sender):
-            created = found.date_created
-            if found.body == message.body and (created is None or created >= earliest):
-                return Receipt(provider_sid=str(found.sid), status=str(found.status))
+        try:
+            for found in self.client.messages.stream(
+                to=message.to, limit=RECONCILE_DEPTH, **sender
+            ):
+                created = found.date_created
+                if found.body == message.body and (created is None or created >= earliest):
+                    return Receipt(provider_sid=str(found.sid), status=str(found.status))
+        except (requests.RequestException, TwilioException) as exc:
+            raise SendError(
+                f"cannot list Twilio's messages: {type(exc).__name__}",
+                permanent=False,
+                code="lookup",
+            ) from None
         return None
