@@ -13,7 +13,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -155,19 +155,34 @@ class Dispatcher:
             yield conn
 
     def run(self, stop: threading.Event | None = None) -> DispatchReport:
-        """Send everything due now, batch by batch, until nothing is due or `stop` is set.
-        Sends overlap up to `concurrency` at once: each waits on the provider, not on us.
-        Claimed reminders not yet attempted when stopping go back to pending."""
+        """Send everything due now until nothing is due or `stop` is set. Sends overlap up
+        to `concurrency` at once: each waits on the provider, not on us. At most batch_size
+        reminders are claimed and unfinished at a time, and the claim is topped up as soon
+        as a thread would otherwise go idle, not once the whole batch is done: waiting for a
+        batch's last few sends left most threads idle (48 threads, 150 ms a send: 200 texts
+        a second instead of 300). Claimed reminders not yet attempted when stopping go back
+        to pending."""
         report = DispatchReport()
         report.recovered = self.recover_expired()
+        batch = self.settings.batch_size
+        low_water = min(self.concurrency, batch - 1)
+        running: set[Future[str]] = set()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="send") as pool:
             while stop is None or not stop.is_set():
-                claimed = self.claim(self.settings.batch_size)
-                if not claimed:
-                    break
+                room = batch - len(running)
+                claimed = self.claim(room)
                 report.claimed += len(claimed)
-                for outcome in pool.map(lambda rid: self._attempt(rid, stop), claimed):
-                    report.count(outcome)
+                running.update(pool.submit(self._attempt, rid, stop) for rid in claimed)
+                if not running:
+                    break
+                # A short claim means nothing more is due now: finish, then look once more.
+                until = low_water if len(claimed) == room else 0
+                while len(running) > until:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        report.count(future.result())
+            for future in running:
+                report.count(future.result())
         return report
 
     def _attempt(self, reminder_id: int, stop: threading.Event | None) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -36,6 +36,7 @@ from outreach.conversation import (
 )
 from outreach.models import (
     ConsentState,
+    UTCDateTime,
     appointment_table,
     escalations,
     inbound_messages,
@@ -53,6 +54,47 @@ IN = inbound_messages
 OUT = outbound_messages
 OPEN_PROMPTS = 5
 RETRY_FOR = timedelta(days=1)
+
+# The statements every reply runs, built once with bound parameters: building them each
+# time cost more than running them on SQLite.
+PATIENT_ID_BY_PHONE = select(patients.c.id).where(patients.c.phone == bindparam("phone"))
+PATIENT_BY_PHONE = select(patients).where(patients.c.phone == bindparam("phone"))
+REPLY_BY_ID = select(IN).where(IN.c.id == bindparam("inbound_id"))
+TAKE = (
+    update(IN)
+    .where(IN.c.id == bindparam("inbound_id"), IN.c.processed_at.is_(None))
+    .values(processed_at=bindparam("now", type_=UTCDateTime))
+)
+MARK = update(IN).where(IN.c.id == bindparam("inbound_id"))
+ANSWERED = (
+    update(OUT)
+    .where(OUT.c.id == bindparam("message_id"))
+    .values(answered_at=bindparam("now", type_=UTCDateTime))
+)
+OBSERVE = observations.insert()
+STORE = {
+    name: dialect.insert(IN)
+    .on_conflict_do_nothing(index_elements=["provider_sid"])
+    .returning(IN.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+OPEN_PROMPTS_OF = (
+    select(OUT.c.id, OUT.c.prompt, OUT.c.prompt_ref)
+    .where(
+        OUT.c.patient_id == bindparam("patient_id"),
+        OUT.c.prompt.is_not(None),
+        OUT.c.answered_at.is_(None),
+        OUT.c.reply_until > bindparam("now"),
+        OUT.c.status.notin_(("failed", "undelivered", "unknown")),
+    )
+    .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
+    .limit(OPEN_PROMPTS)
+)
+SENT_AS_TWIML = (
+    update(OUT)
+    .where(OUT.c.id == bindparam("message_id"))
+    .values(provider="twilio", status="queued", sent_at=bindparam("now", type_=UTCDateTime))
+)
 
 
 @dataclass(frozen=True)
@@ -74,24 +116,19 @@ def store(
 ) -> int | None:
     """Keep a reply verbatim. Returns its id, or None if this provider id was seen before."""
     with engine.begin() as conn:
-        patient_id = conn.execute(
-            select(patients.c.id).where(patients.c.phone == from_phone)
-        ).scalar()
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        patient_id = conn.execute(PATIENT_ID_BY_PHONE, {"phone": from_phone}).scalar()
         inserted = conn.execute(
-            dialect.insert(IN)
-            .values(
-                provider_sid=provider_sid,
-                from_phone=from_phone,
-                to_phone=to_phone,
-                body=body,
-                raw=json.dumps(raw or {}, ensure_ascii=False),
-                received_at=now,
-                patient_id=patient_id,
-                needs_review=False,
-            )
-            .on_conflict_do_nothing(index_elements=["provider_sid"])
-            .returning(IN.c.id)
+            STORE[conn.dialect.name],
+            {
+                "provider_sid": provider_sid,
+                "from_phone": from_phone,
+                "to_phone": to_phone,
+                "body": body,
+                "raw": json.dumps(raw or {}, ensure_ascii=False),
+                "received_at": now,
+                "patient_id": patient_id,
+                "needs_review": False,
+            },
         ).scalar()
     return int(inserted) if inserted is not None else None
 
@@ -118,15 +155,11 @@ def _process(
     conn: Connection, settings: Settings, renderer: Renderer, inbound_id: int, now: datetime
 ) -> Reply | None:
     # Taking the row first makes concurrent retries on other workers wait, then find it done.
-    taken = conn.execute(
-        update(IN)
-        .where(IN.c.id == inbound_id, IN.c.processed_at.is_(None))
-        .values(processed_at=now)
-    )
+    taken = conn.execute(TAKE, {"inbound_id": inbound_id, "now": now})
     if taken.rowcount != 1:
         return None
-    message = conn.execute(select(IN).where(IN.c.id == inbound_id)).one()
-    patient = conn.execute(select(patients).where(patients.c.phone == message.from_phone)).first()
+    message = conn.execute(REPLY_BY_ID, {"inbound_id": inbound_id}).one()
+    patient = conn.execute(PATIENT_BY_PHONE, {"phone": message.from_phone}).first()
     if patient is None:
         _mark(conn, inbound_id, now, intent="unknown_sender", needs_review=True)
         log.info("reply from unknown number %s stored for review", mask_phone(message.from_phone))
@@ -141,7 +174,7 @@ def _process(
     for action in outcome.actions:
         _apply(conn, action, patient.id, inbound_id, now)
     if outcome.answers is not None:
-        conn.execute(update(OUT).where(OUT.c.id == outcome.answers.id).values(answered_at=now))
+        conn.execute(ANSWERED, {"message_id": outcome.answers.id, "now": now})
     _mark(
         conn,
         inbound_id,
@@ -157,18 +190,7 @@ def _process(
 
 
 def open_prompts(conn: Connection, patient_id: int, now: datetime) -> list[Prompt]:
-    rows = conn.execute(
-        select(OUT.c.id, OUT.c.prompt, OUT.c.prompt_ref)
-        .where(
-            OUT.c.patient_id == patient_id,
-            OUT.c.prompt.is_not(None),
-            OUT.c.answered_at.is_(None),
-            OUT.c.reply_until > now,
-            OUT.c.status.notin_(("failed", "undelivered", "unknown")),
-        )
-        .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
-        .limit(OPEN_PROMPTS)
-    ).all()
+    rows = conn.execute(OPEN_PROMPTS_OF, {"patient_id": patient_id, "now": now}).all()
     return [Prompt(row.id, row.prompt, row.prompt_ref) for row in rows]
 
 
@@ -214,9 +236,14 @@ def _apply(
             )
         case Observe(kind=kind, value=value):
             conn.execute(
-                observations.insert().values(
-                    patient_id=patient_id, inbound_id=inbound_id, kind=kind, value=value, at=now
-                )
+                OBSERVE,
+                {
+                    "patient_id": patient_id,
+                    "inbound_id": inbound_id,
+                    "kind": kind,
+                    "value": value,
+                    "at": now,
+                },
             )
         case Escalate(severity=severity, reason=reason, detail=detail):
             _escalate(conn, patient_id, inbound_id, Escalate(severity, reason, detail), now)
@@ -263,9 +290,8 @@ def _escalate(
 
 
 def _mark(conn: Connection, inbound_id: int, now: datetime, **values: Any) -> None:
-    conn.execute(
-        update(IN).where(IN.c.id == inbound_id).values(processed_at=now, error=None, **values)
-    )
+    # The SET clause is the parameters' column names.
+    conn.execute(MARK, {"inbound_id": inbound_id, "processed_at": now, "error": None, **values})
 
 
 def _queue_reply(
@@ -321,11 +347,7 @@ def record_twiml_reply(engine: Engine, reply: Reply, now: datetime) -> None:
     """The reply went back inside the webhook's TwiML answer: Twilio queues it and has given
     us no sid yet (a status callback may bring one)."""
     with engine.begin() as conn:
-        conn.execute(
-            update(OUT)
-            .where(OUT.c.id == reply.message_id)
-            .values(provider="twilio", status="queued", sent_at=now)
-        )
+        conn.execute(SENT_AS_TWIML, {"message_id": reply.message_id, "now": now})
 
 
 def _set_provider(conn: Connection, message_id: int, provider: str) -> None:

@@ -1,0 +1,124 @@
+"""What the Twilio benchmarks share: a fresh database, consenting patients, medians, verdicts."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import Connection
+
+from outreach.db import upgrade
+from outreach.models import ConsentState, patients
+
+# 555-0100 to 555-0199 are the only 555 numbers reserved for fiction, too few for a
+# benchmark: these are well-formed US numbers in a few area codes, 10,000 to a code.
+AREA_CODES = ("617", "212", "415", "312", "646", "718", "202", "305", "404", "503")
+MAX_PATIENTS = 10_000 * len(AREA_CODES)
+
+
+@contextmanager
+def fresh_database(base_url: str | None) -> Iterator[str]:
+    """A migrated database that is gone afterwards: a SQLite file in a temporary directory,
+    or a private schema on the PostgreSQL server at `base_url` (as bench/planner.py does)."""
+    if base_url is None or base_url.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="outreach-bench-") as folder:
+            url = f"sqlite:///{Path(folder) / 'bench.db'}"
+            upgrade(url)
+            yield url
+        return
+    schema = f"outreach_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        separator = "&" if "?" in base_url else "?"
+        url = f"{base_url}{separator}options=-csearch_path%3D{schema}"
+        upgrade(url)
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def database_name(url: str | None) -> str:
+    return "postgresql" if url and url.startswith("postgresql") else "sqlite"
+
+
+def phone(n: int) -> str:
+    """The n-th distinct patient number, n from 0."""
+    area, line = divmod(n, 10_000)
+    return f"+1{AREA_CODES[area]}555{line:04d}"
+
+
+def insert_patients(conn: Connection, count: int, zones: Sequence[str], now: datetime) -> None:
+    """`count` consenting patients with ids 1..count; patient n has phone(n - 1)."""
+    if count > MAX_PATIENTS:
+        raise ValueError(f"at most {MAX_PATIENTS} patients, got {count}")
+    rows = [
+        {
+            "id": n,
+            "external_id": f"B-{n}",
+            "first_name": "Ana",
+            "last_name": "Torres",
+            "phone": phone(n - 1),
+            "timezone": zones[n % len(zones)],
+            "language": "en",
+            "consent_state": ConsentState.GRANTED,
+            "opted_out": False,
+            "paused": False,
+            "pain_baseline": 2,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n in range(1, count + 1)
+    ]
+    conn.execute(insert(patients), rows)
+    if conn.dialect.name == "postgresql":
+        # Explicit ids leave the serial behind; keep it ahead for later inserts.
+        conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('patient', 'id'), "
+                "(SELECT max(id) FROM patient))"
+            )
+        )
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile: the smallest value with at least `share` of them at or
+    below it (so p99 of 2,000 latencies is the 1,980th)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * share // 1))
+    return ordered[int(rank) - 1]
+
+
+def medians(runs: list[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    """name, name_min and name_max over the runs for each figure."""
+    summary: dict[str, Any] = {}
+    for name in names:
+        values = [run[name] for run in runs if run.get(name) is not None]
+        if not values:
+            summary[name] = summary[f"{name}_min"] = summary[f"{name}_max"] = None
+            continue
+        summary[name] = round(statistics.median(values), 3)
+        summary[f"{name}_min"] = round(min(values), 3)
+        summary[f"{name}_max"] = round(max(values), 3)
+    return summary
+
+
+def verdict(passed: bool | None) -> str:
+    if passed is None:
+        return ""
+    return "[green]pass[/]" if passed else "[red]FAIL[/]"
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
