@@ -11,6 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 
+SAFETY_MARGIN = 0.02
+
 
 class RateLimiter:
     def __init__(
@@ -21,7 +23,9 @@ class RateLimiter:
     ) -> None:
         if per_second <= 0:
             raise ValueError(f"a send rate must be above zero, got {per_second!r}")
-        self.interval = 1.0 / per_second
+        # 2% slower than the limit: a send leaves a few milliseconds after its slot, and
+        # that jitter must not let two sends land closer than the provider allows.
+        self.interval = 1.0 / (per_second * (1 - SAFETY_MARGIN))
         self._monotonic = monotonic
         self._sleep = sleep
         self._lock = threading.Lock()
