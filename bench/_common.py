@@ -115,8 +115,9 @@ def medians(runs: list[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
 
 
 def verdict(passed: bool | None) -> str:
+    """pass, FAIL, or n/a for a target this configuration cannot reach at all."""
     if passed is None:
-        return ""
+        return "n/a"
     return "[green]pass[/]" if passed else "[red]FAIL[/]"
 
 

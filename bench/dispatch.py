@@ -360,16 +360,16 @@ def targets(summary: dict[str, Any], args: argparse.Namespace) -> dict[str, dict
     if args.rate:
         low = args.rate * (1 - RATE_TOLERANCE)
         found["measured_rate"] = {
-            "target": f"{low:g} to {args.rate:g} /s",
+            "target": f"{low:g}-{args.rate:g} /s",
             "passed": summary["measured_rate_min"] >= low
             and summary["measured_rate_max"] <= args.rate,
         }
         found["max_in_any_second"] = {
-            "target": f"<= {math.floor(args.rate)} (worst run)",
+            "target": f"<= {math.floor(args.rate)}, worst run",
             "passed": summary["max_in_any_second_max"] <= math.floor(args.rate),
         }
         found["client_max_in_any_second"] = {
-            "target": f"<= {math.floor(args.rate)} (worst run)",
+            "target": f"<= {math.floor(args.rate)}, worst run",
             "passed": summary["client_max_in_any_second_max"] <= math.floor(args.rate),
         }
     elif args.latency_ms == 0:
@@ -379,9 +379,9 @@ def targets(summary: dict[str, Any], args: argparse.Namespace) -> dict[str, dict
         }
     elif args.latency_ms == LATENT_MS:
         reachable = args.concurrency * 1000 / LATENT_MS >= LATENT_PER_SECOND
+        # Below 30 threads not even sends that cost nothing but the wait could reach it.
         found["per_second"] = {
-            "target": f">= {LATENT_PER_SECOND:.0f} /s"
-            + ("" if reachable else " (out of reach at this concurrency)"),
+            "target": f">= {LATENT_PER_SECOND:.0f} /s",
             "passed": summary["per_second"] >= LATENT_PER_SECOND if reachable else None,
         }
     return found
@@ -399,12 +399,12 @@ def print_table(summary: dict[str, Any]) -> None:
     for column in ("figure", "median", "min", "max", "target", ""):
         table.add_column(column, justify="left" if column == "figure" else "right")
     units = {
-        "per_second": ("reminders sent per second", "{:,.1f}"),
+        "per_second": ("sent per second", "{:,.1f}"),
         "seconds": ("Dispatcher.run()", "{:.2f} s"),
-        "cpu_ms_per_message": ("CPU per send, this process", "{:.2f} ms"),
-        "measured_rate": ("rate at the fake, first to last", "{:.3f} /s"),
-        "max_in_any_second": ("most in any second [t, t+1), at the fake", "{:.0f}"),
-        "client_max_in_any_second": ("most in any second, limiter slots", "{:.0f}"),
+        "cpu_ms_per_message": ("CPU per send (ours)", "{:.2f} ms"),
+        "measured_rate": ("rate at the fake", "{:.3f} /s"),
+        "max_in_any_second": ("most in a second, fake", "{:.0f}"),
+        "client_max_in_any_second": ("most in a second, slots", "{:.0f}"),
         "setup_seconds": ("setup, not timed", "{:.2f} s"),
     }
     found = summary["targets"]
@@ -421,7 +421,7 @@ def print_table(summary: dict[str, Any]) -> None:
             verdict(target["passed"]) if target else "",
         )
     if "ideal_per_second" in summary:
-        table.add_row("  ideal: concurrency / latency", f"{summary['ideal_per_second']:,.1f}")
+        table.add_row("  concurrency / latency", f"{summary['ideal_per_second']:,.1f}")
     Console().print(table)
 
 

@@ -443,7 +443,7 @@ def print_table(summary: dict[str, Any]) -> None:
         "p99_ms": ("latency p99", "{:.1f} ms", "< {:.0f} ms"),
         "max_ms": ("latency max", "{:.1f} ms", ""),
         "server_cpu_ms_per_reply": ("server CPU per reply", "{:.2f} ms", ""),
-        "client_cpu_ms_per_reply": ("load generator CPU per reply", "{:.2f} ms", ""),
+        "client_cpu_ms_per_reply": ("load generator CPU/reply", "{:.2f} ms", ""),
         "seconds": ("all replies", "{:.2f} s", ""),
         "setup_seconds": ("setup, not timed", "{:.1f} s", ""),
     }
@@ -455,7 +455,7 @@ def print_table(summary: dict[str, Any]) -> None:
             fmt.format(summary[f"{name}_min"]),
             fmt.format(summary[f"{name}_max"]),
             target_fmt.format(target) if target is not None else "",
-            verdict(summary["passed"].get(name)),
+            verdict(summary["passed"][name]) if name in summary["passed"] else "",
         )
     Console().print(table)
 
