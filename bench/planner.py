@@ -22,23 +22,19 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time as timer
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
+from _common import fresh_database
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, func, insert, literal, select, text
+from sqlalchemy import Engine, func, insert, literal, select, text
 from sqlalchemy.engine import Connection
 
 from outreach.clock import ManualClock
 from outreach.config import Settings
-from outreach.db import make_engine, upgrade
+from outreach.db import make_engine
 from outreach.models import (
     ConsentState,
     UTCDateTime,
@@ -134,29 +130,6 @@ def parse_args() -> argparse.Namespace:
     if not 0 <= args.backlog_days < Settings().horizon_days:
         parser.error(f"--backlog-days must be from 0 to {Settings().horizon_days - 1}")
     return args
-
-
-@contextmanager
-def fresh_database(base_url: str | None) -> Iterator[str]:
-    if base_url is None or base_url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory(prefix="outreach-bench-") as folder:
-            url = f"sqlite:///{Path(folder) / 'bench.db'}"
-            upgrade(url)
-            yield url
-        return
-    schema = f"outreach_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        separator = "&" if "?" in base_url else "?"
-        url = f"{base_url}{separator}options=-csearch_path%3D{schema}"
-        upgrade(url)
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def populate(url: str, count: int, backlog_days: int = 0) -> float:
