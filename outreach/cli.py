@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -237,7 +238,8 @@ def show_plan(ctx: Context, patient: str, days: int, as_json: bool) -> None:
 @pass_context
 def run(ctx: Context) -> None:
     """Run the service: plan and send on a tick until SIGINT or SIGTERM. With
-    sms.provider = "twilio" it also serves the Twilio webhooks (as `outreach serve`).
+    sms.provider = "twilio" it also serves the Twilio webhooks, and with
+    OUTREACH_SESSION_SECRET set the admin pages (as `outreach serve`).
 
     Several processes may run against one PostgreSQL database; the database, not the
     scheduler, keeps each reminder to one send.
@@ -250,7 +252,10 @@ def run(ctx: Context) -> None:
     settings = ctx.settings
     try:
         transport = make_transport(settings)
-        web = _web_server(settings) if settings.sms_provider == "twilio" else None
+        wants_web = settings.sms_provider == "twilio" or bool(
+            os.environ.get("OUTREACH_SESSION_SECRET")
+        )
+        web = _web_server(settings, need_admin=False) if wants_web else None
     except ConfigError as exc:
         raise click.ClickException(f"cannot start: {exc}") from None
     engine = ctx.engine()
@@ -265,11 +270,11 @@ def run(ctx: Context) -> None:
 
 
 def _web_server(
-    settings: Settings, host: str | None = None, port: int | None = None
+    settings: Settings, host: str | None = None, port: int | None = None, need_admin: bool = True
 ) -> Callable[[threading.Event], None]:
     from outreach.web.server import build_app, serve
 
-    app = build_app(settings)
+    app = build_app(settings, need_admin)
     return lambda stop: serve(app, host or settings.web_host, port or settings.web_port, stop)
 
 
@@ -278,12 +283,15 @@ def _web_server(
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default: web.port, 8000).")
 @pass_context
 def serve_web(ctx: Context, host: str | None, port: int | None) -> None:
-    """Serve the Twilio webhooks (POST /twilio/sms, POST /twilio/status) and GET /healthz.
+    """Serve the admin pages, GET /healthz and, with sms.provider = "twilio", the Twilio
+    webhooks (POST /twilio/sms, POST /twilio/status).
 
-    Needs TWILIO_AUTH_TOKEN (to check signatures) and web.public_base_url, the address
-    Twilio calls. Put it behind a reverse proxy that terminates TLS.
+    The admin needs OUTREACH_SESSION_SECRET (it signs sign-in cookies) and users made with
+    `outreach users add`. The webhooks need TWILIO_AUTH_TOKEN (to check signatures) and
+    web.public_base_url, the address Twilio calls. Put it behind a reverse proxy that
+    terminates TLS.
 
-    Example: TWILIO_ACCOUNT_SID=AC... TWILIO_AUTH_TOKEN=... outreach serve --port 8000
+    Example: OUTREACH_SESSION_SECRET=... TWILIO_AUTH_TOKEN=... outreach serve --port 8000
     """
     settings = ctx.settings
     ctx.engine()
@@ -293,7 +301,8 @@ def serve_web(ctx: Context, host: str | None, port: int | None) -> None:
         raise click.ClickException(f"cannot start: {exc}") from None
     from outreach.service import stop_on_signals
 
-    err.print(f"serving webhooks on {host or settings.web_host}:{port or settings.web_port}")
+    what = "admin and webhooks" if settings.sms_provider == "twilio" else "admin"
+    err.print(f"serving {what} on http://{host or settings.web_host}:{port or settings.web_port}")
     with stop_on_signals() as stop:
         try:
             server(stop)
@@ -417,6 +426,109 @@ def check_templates(ctx: Context) -> None:
     if has_problems(rows):
         raise click.ClickException("some templates have problems (see the table)")
     console.print(f"{len(rows)} renderings, all within 2 segments and free of diagnosis words.")
+
+
+@main.group()
+def users() -> None:
+    """Staff who sign in to the admin pages (roles: admin, therapist)."""
+
+
+@users.command(name="add")
+@click.argument("username")
+@click.option("--name", "display_name", default="", help="Name shown in the admin and audit log.")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "therapist"]),
+    default="therapist",
+    show_default=True,
+    help="An admin may also import patient files and read the audit log.",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+@pass_context
+def add_user(
+    ctx: Context, username: str, display_name: str, role: str, password_stdin: bool
+) -> None:
+    """Add a staff user; asks for the password (at least 12 characters) twice.
+
+    Example: outreach users add maria --name "Maria Lopez, PT" --role admin
+    """
+    from outreach.users import UserError
+    from outreach.users import add_user as add
+
+    engine = ctx.engine()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        staff = add(engine, username, display_name, password, role, SystemClock().now())
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"Added {staff.username} ({staff.role}).")
+
+
+@users.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_context
+def list_users(ctx: Context, as_json: bool) -> None:
+    """List staff users and when each last signed in.
+
+    Example: outreach users list
+    """
+    from outreach.users import list_users as listed
+
+    rows = listed(ctx.engine())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table()
+    for column in ("username", "name", "role", "active", "last sign-in"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(escape(str(v if v is not None else "-")) for v in row.values()))
+    console.print(table)
+
+
+@users.command(name="password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@pass_context
+def change_password(ctx: Context, username: str, password_stdin: bool) -> None:
+    """Set a user's password; their open sessions end.
+
+    Example: outreach users password maria
+    """
+    from outreach.users import UserError, set_password
+
+    engine = ctx.engine()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        set_password(engine, username, password)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"Password changed for {username}; their sessions have ended.")
+
+
+@users.command(name="disable")
+@click.argument("username")
+@pass_context
+def disable_user(ctx: Context, username: str) -> None:
+    """Stop a user signing in; their open sessions end. Kept for the audit log.
+
+    Example: outreach users disable maria
+    """
+    from outreach.users import UserError, set_active
+
+    try:
+        set_active(ctx.engine(), username, False)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"{username} can no longer sign in.")
 
 
 if __name__ == "__main__":

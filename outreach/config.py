@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,8 +44,20 @@ class QuietHours:
             return self.start <= t < self.end
         return t >= self.start or t < self.end
 
+    def covers(self, other: QuietHours) -> bool:
+        """Every minute quiet in `other` is quiet here too."""
+        minutes = (time(m // 60, m % 60) for m in range(24 * 60))
+        return all(self.contains(t) for t in minutes if other.contains(t))
+
     def __str__(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@lru_cache(maxsize=256)
+def patient_quiet_hours(own: str | None, clinic: QuietHours) -> QuietHours:
+    """A patient's own quiet hours (stored already checked to cover the clinic's), or the
+    clinic's."""
+    return clinic if not own else parse_quiet_hours(own, "patient.quiet_hours")
 
 
 @dataclass(frozen=True)
@@ -299,6 +312,27 @@ def twilio_credentials(environ: Mapping[str, str] | None = None) -> TwilioCreden
     if not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
         raise ConfigError("TWILIO_ACCOUNT_SID must look like 'AC' and 32 hex digits")
     return TwilioCredentials(sid, token)
+
+
+SESSION_SECRET_MIN = 32
+KEY_RECIPE = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def session_secret(environ: Mapping[str, str] | None = None) -> str:
+    """The key that signs admin sign-in cookies: from the environment only, and long."""
+    env = os.environ if environ is None else environ
+    secret = env.get("OUTREACH_SESSION_SECRET", "").strip()
+    if not secret:
+        raise ConfigError(
+            f"the admin pages need OUTREACH_SESSION_SECRET in the environment; {KEY_RECIPE}"
+        )
+    if len(secret) < SESSION_SECRET_MIN or len(set(secret)) < 8:
+        # No value quoted: it is a secret, even a bad one.
+        raise ConfigError(
+            f"OUTREACH_SESSION_SECRET must be at least {SESSION_SECRET_MIN} random characters; "
+            f"{KEY_RECIPE}"
+        )
+    return secret
 
 
 def check_twilio_ready(settings: Settings) -> None:

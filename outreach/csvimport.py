@@ -35,7 +35,15 @@ from outreach.models import (
 from outreach.schedule import Phase, PlanSpec, format_weekdays, parse_weekdays
 
 # The patient columns an import may change; consent and opt-out are deliberately absent.
-PERSON_FIELDS = ("first_name", "last_name", "phone", "timezone", "language", "pain_baseline")
+PERSON_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "timezone",
+    "language",
+    "pain_baseline",
+    "quiet_hours",
+)
 
 
 class CsvFormatError(ValueError):

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from outreach import messages
 from outreach.clock import Clock
-from outreach.config import Settings
+from outreach.config import Settings, patient_quiet_hours
 from outreach.consent import opt_out
 from outreach.conversation import REPLY_WINDOW_HOURS
 from outreach.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
@@ -60,6 +60,7 @@ CLAIMED_REMINDER = (
         patients.c.consent_state,
         patients.c.opted_out,
         patients.c.paused,
+        patients.c.quiet_hours,
     )
     .join(patients, patients.c.id == R.c.patient_id)
     .where(
@@ -417,7 +418,7 @@ class Dispatcher:
             now=now,
             expires_at=row.expires_at,
             zone=zone,
-            quiet=self.settings.quiet_hours,
+            quiet=patient_quiet_hours(row.quiet_hours, self.settings.quiet_hours),
             consent_granted=row.consent_state == "granted",
             opted_out=row.opted_out,
             paused=row.paused,

@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from outreach.config import LANGUAGES, ConfigError, Settings, parse_hhmm
+from outreach.config import (
+    LANGUAGES,
+    ConfigError,
+    QuietHours,
+    Settings,
+    parse_hhmm,
+    parse_quiet_hours,
+    patient_quiet_hours,
+)
 from outreach.privacy import diagnosis_words
 from outreach.schedule import Phase, PlanSpec, parse_weekdays
 
@@ -36,6 +44,7 @@ COLUMNS = (
     "exercise_time",
     "exercises",
     "pain_baseline",
+    "quiet_hours",
 )
 REQUIRED_COLUMNS = ("patient_id", "first_name", "phone", "plan_start")
 
@@ -93,6 +102,7 @@ class PatientSpec:
     plan: PlanSpec
     exercises: tuple[str, ...]
     pain_baseline: int | None
+    quiet_hours: str | None = None  # None: the clinic's
 
 
 class _Row:
@@ -128,8 +138,10 @@ def validate_patient(
     if start is not None and end is not None and end < start:
         row.fail("plan_end", f"is before plan_start ({start.isoformat()})")
     phases = _phases(row)
-    foot_check_time = _send_time(row, "foot_check_time", settings)
-    exercise_days, exercise_time, exercises = _exercises(row, settings)
+    quiet_hours = _quiet_hours(row, settings)
+    quiet = patient_quiet_hours(quiet_hours, settings.quiet_hours)
+    foot_check_time = _send_time(row, "foot_check_time", quiet)
+    exercise_days, exercise_time, exercises = _exercises(row, quiet)
     pain_baseline = _pain_baseline(row)
     if row.errors or start is None or phone is None:
         return row.errors
@@ -144,6 +156,7 @@ def validate_patient(
         plan=plan,
         exercises=exercises,
         pain_baseline=pain_baseline,
+        quiet_hours=quiet_hours,
     )
 
 
@@ -255,7 +268,7 @@ def _date(row: _Row, column: str, *, required: bool) -> date | None:
         return None
 
 
-def _send_time(row: _Row, column: str, settings: Settings) -> time | None:
+def _send_time(row: _Row, column: str, quiet: QuietHours) -> time | None:
     """A time of day a text goes out at: never inside quiet hours."""
     text = row.get(column)
     if not text:
@@ -265,7 +278,6 @@ def _send_time(row: _Row, column: str, settings: Settings) -> time | None:
     except ConfigError:
         row.fail(column, "must be a 24-hour time written HH:MM, like 18:30")
         return None
-    quiet = settings.quiet_hours
     if quiet.contains(at):
         last = datetime.combine(date(2000, 1, 2), quiet.start) - timedelta(minutes=1)
         row.fail(
@@ -311,7 +323,7 @@ def _phases(row: _Row) -> tuple[Phase, ...]:
 
 
 def _exercises(
-    row: _Row, settings: Settings
+    row: _Row, quiet: QuietHours
 ) -> tuple[tuple[int, ...], time | None, tuple[str, ...]]:
     days_text, time_text, names_text = (
         row.get(c) for c in ("exercise_days", "exercise_time", "exercises")
@@ -331,7 +343,7 @@ def _exercises(
             row.fail("exercises", "must not be blank when exercise_days is set")
     elif time_text or names_text:
         row.fail("exercise_days", "must not be blank when exercise_time or exercises is set")
-    at = _send_time(row, "exercise_time", settings)
+    at = _send_time(row, "exercise_time", quiet)
     names = tuple(n.strip() for n in names_text.split(";") if n.strip())
     if names_text and not names:
         row.fail("exercises", "lists no exercise names (separate them with ';')")
@@ -359,3 +371,20 @@ def _pain_baseline(row: _Row) -> int | None:
         row.fail("pain_baseline", "must be a whole number from 0 to 10")
         return None
     return int(text)
+
+
+def _quiet_hours(row: _Row, settings: Settings) -> str | None:
+    """A patient may ask for a longer quiet night than the clinic's, never a shorter one."""
+    text = row.get("quiet_hours")
+    if not text:
+        return None
+    try:
+        quiet = parse_quiet_hours(text, "quiet_hours")
+    except ConfigError:
+        row.fail("quiet_hours", "must look like '21:00-08:00' and cover at least 21:00-08:00")
+        return None
+    clinic = settings.quiet_hours
+    if not quiet.covers(clinic):
+        row.fail("quiet_hours", f"must cover the clinic's quiet hours ({clinic}) as well")
+        return None
+    return None if quiet == clinic else str(quiet)

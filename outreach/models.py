@@ -84,6 +84,11 @@ class AppointmentStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class Role(StrEnum):
+    ADMIN = "admin"  # also imports patient files, reads the audit log
+    THERAPIST = "therapist"
+
+
 class Severity(StrEnum):
     URGENT = "urgent"
     ROUTINE = "routine"
@@ -102,6 +107,8 @@ class Patient(SQLModel, table=True):
     opted_out: bool = False
     paused: bool = False
     pain_baseline: int | None = None
+    # "20:00-09:00": wider than the clinic's quiet hours for this patient; None: the clinic's.
+    quiet_hours: str | None = Field(default=None, max_length=11)
     created_at: datetime = utc_field()
     updated_at: datetime = utc_field()
 
@@ -235,7 +242,9 @@ class Escalation(SQLModel, table=True):
     detail: str = Field(default="", max_length=300)
     created_at: datetime = utc_field()
     acknowledged_at: datetime | None = utc_field(default=None)
+    acknowledged_by: int | None = Field(default=None, foreign_key="staffuser.id")
     resolved_at: datetime | None = utc_field(default=None)
+    resolved_by: int | None = Field(default=None, foreign_key="staffuser.id")
     # When the clinic's on-call phone was texted about it (urgent ones only).
     notified_at: datetime | None = utc_field(default=None)
     note: str | None = Field(default=None, sa_type=Text)
@@ -253,6 +262,32 @@ class Observation(SQLModel, table=True):
     at: datetime = utc_field()
 
 
+class StaffUser(SQLModel, table=True):
+    """Someone who signs in to the admin. Never deleted: the audit log names them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    display_name: str = Field(max_length=80)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    active: bool = True
+    created_at: datetime = utc_field()
+    last_login_at: datetime | None = utc_field(default=None)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change staff made, who made it and when; `detail` is JSON (field: [old, new])."""
+
+    __table_args__ = (Index("ix_auditevent_at", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_field()
+    user_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    username: str = Field(max_length=64)  # as it was when the change was made
+    action: str = Field(max_length=40)
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
+    detail: str = Field(default="{}", sa_type=Text)
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, typed, for bulk statements."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -268,3 +303,5 @@ outbound_messages = table(OutboundMessage)
 inbound_messages = table(InboundMessage)
 escalations = table(Escalation)
 observations = table(Observation)
+staff_users = table(StaffUser)
+audit_events = table(AuditEvent)

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, and_, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from outreach.config import Settings
+from outreach.config import Settings, patient_quiet_hours
 from outreach.localtime import place_outside_quiet
 from outreach.models import (
     AppointmentStatus,
@@ -107,6 +107,7 @@ def _due_plans(target: datetime, after_id: int, limit: int) -> Any:
             P.c.exercise_time,
             P.c.planned_until,
             PT.c.timezone,
+            PT.c.quiet_hours,
             _may_text().label("active"),
         )
         .join(PT, PT.c.id == P.c.patient_id)
@@ -182,7 +183,8 @@ def _materialise(
             new_appointments.append(
                 {"patient_id": plan.patient_id, "starts_at": starts_at, "updated_at": now}
             )
-        for occ in daily_occurrences(spec, zone, settings.quiet_hours, start, target, now):
+        quiet = patient_quiet_hours(plan.quiet_hours, settings.quiet_hours)
+        for occ in daily_occurrences(spec, zone, quiet, start, target, now):
             rows.append(_reminder_row(plan, occ, now))
     report.appointments += _upsert_appointments(conn, new_appointments)
     by_patient = {plan.patient_id: plan for plan in plans}
@@ -192,7 +194,7 @@ def _materialise(
             appt.id,
             appt.starts_at,
             _zone(plan.timezone),
-            settings.quiet_hours,
+            patient_quiet_hours(plan.quiet_hours, settings.quiet_hours),
             settings.session_reminder_hours,
             now,
         ):
@@ -330,7 +332,8 @@ def request_consent(
     """Queue the consent text: the first and, until YES, the only message to a number."""
     zone = ZoneInfo(patient.timezone)
     expires = now + timedelta(days=CONSENT_REPLY_DAYS)
-    send_at = place_outside_quiet(now, zone, settings.quiet_hours, expires, now) or now
+    quiet = patient_quiet_hours(patient.quiet_hours, settings.quiet_hours)
+    send_at = place_outside_quiet(now, zone, quiet, expires, now) or now
     row = {
         "patient_id": patient.id,
         "kind": ReminderKind.CONSENT,

@@ -181,3 +181,37 @@ class RecordingTransport:
             if (sent.to, sent.body) == (message.to, message.body):
                 return Receipt(provider_sid=f"SM{sent.message_id:032d}", status="sent")
         return None
+
+
+@pytest.fixture
+def staff(engine: Engine, clock: ManualClock) -> None:
+    """Two staff users (tests/admin_harness.py USERS), password PASSWORD."""
+    from tests.admin_harness import add_staff
+
+    add_staff(engine, clock.now())
+
+
+@pytest.fixture
+def admin(
+    engine: Engine, settings: Settings, renderer: Renderer, clock: ManualClock, staff: None
+) -> Any:
+    """A client signed in as the admin user."""
+    from tests.admin_harness import admin_client
+
+    client = admin_client(engine, settings, renderer, clock)
+    response = client.sign_in("admin")
+    assert response.status_code == 303, response.text
+    return client
+
+
+@pytest.fixture
+def therapist(
+    engine: Engine, settings: Settings, renderer: Renderer, clock: ManualClock, staff: None
+) -> Any:
+    """A client signed in as the therapist user."""
+    from tests.admin_harness import admin_client
+
+    client = admin_client(engine, settings, renderer, clock)
+    response = client.sign_in("terry")
+    assert response.status_code == 303, response.text
+    return client

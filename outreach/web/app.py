@@ -31,6 +31,7 @@ from outreach.config import Settings
 from outreach.privacy import mask_phone
 from outreach.render import Renderer
 from outreach.web import signatures, status
+from outreach.web.admin import create_admin
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +86,21 @@ def twiml(reply: str | None = None, action: str | None = None) -> Response:
 def create_app(
     engine: Engine,
     settings: Settings,
-    auth_token: str,
+    auth_token: str | None,
     renderer: Renderer,
     clock: Clock | None = None,
+    session_secret: str | None = None,
 ) -> FastAPI:
-    """The webhook app. No OpenAPI or docs pages: it faces the internet."""
+    """The webhooks (off without a Twilio auth token to check them with) and, given a
+    session secret, the admin pages. No OpenAPI or docs pages: it faces the internet."""
     clock = clock or SystemClock()
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=freeze_what_lives)
     in_turn = DatabaseWork(engine)
 
     async def verified_form(request: Request) -> Params:
         """The form's fields, after the checks every webhook passes: 415, 413, 400, 403."""
+        if auth_token is None:
+            raise HTTPException(404, "Twilio webhooks are off: sms.provider is not 'twilio'")
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
             raise HTTPException(415)
         body = bytearray()
@@ -176,6 +181,10 @@ def create_app(
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "database unavailable"}, status_code=503)
 
+    if session_secret is not None:
+        # Last, so that the routes above answer first; the admin has its own middleware
+        # (sessions), which the webhooks do not pay for.
+        app.mount("/", create_admin(engine, settings, clock, session_secret, renderer))
     return app
 
 

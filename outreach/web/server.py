@@ -1,25 +1,39 @@
-"""Run the webhook app under uvicorn: `outreach serve`."""
+"""Run the web app under uvicorn: `outreach serve`, and `outreach run` beside its ticks."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import uvicorn
 from fastapi import FastAPI
 
-from outreach.config import Settings, twilio_credentials
+from outreach.clock import SystemClock
+from outreach.config import ConfigError, Settings, session_secret, twilio_credentials
 from outreach.db import make_engine
 from outreach.render import Renderer
 from outreach.web.app import create_app
 
+log = logging.getLogger(__name__)
 
-def build_app(settings: Settings) -> FastAPI:
-    """The app with its engine, renderer and Twilio auth token (ConfigError if unset)."""
-    auth_token = twilio_credentials().auth_token
+
+def build_app(settings: Settings, need_admin: bool = True) -> FastAPI:
+    """The app with its engine and renderer. The webhooks need Twilio's auth token when
+    sms.provider is 'twilio'; the admin needs OUTREACH_SESSION_SECRET (ConfigError if unset
+    and `need_admin`, else the admin is left off and a warning says so)."""
+    auth_token = twilio_credentials().auth_token if settings.sms_provider == "twilio" else None
+    try:
+        secret: str | None = session_secret()
+    except ConfigError:
+        if need_admin:
+            raise
+        log.warning("the admin pages are off: OUTREACH_SESSION_SECRET is not set")
+        secret = None
     # A failed statement's message would otherwise quote its parameters, a reply's text and
     # phone number among them, into the log.
     engine = make_engine(settings.database_url, hide_parameters=True)
-    return create_app(engine, settings, auth_token, Renderer(settings.templates_dir, settings))
+    renderer = Renderer(settings.templates_dir, settings)
+    return create_app(engine, settings, auth_token, renderer, SystemClock(), secret)
 
 
 def serve(app: FastAPI, host: str, port: int, stop: threading.Event) -> None:
@@ -31,6 +45,7 @@ def serve(app: FastAPI, host: str, port: int, stop: threading.Event) -> None:
         host=host,
         port=port,
         log_level="warning",
+        # An access log would carry search terms and patient ids in its URLs.
         access_log=False,
         # Forwarded headers are ours to judge (settings.trust_forwarded_headers), per request.
         proxy_headers=False,

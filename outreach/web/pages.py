@@ -1,0 +1,103 @@
+"""Rendering admin pages: one Jinja2 environment over templates/web, with the filters and
+the values every page needs (the signed-in user, the CSRF token, the clinic)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from outreach.clock import Clock
+from outreach.config import Settings
+from outreach.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_token
+
+NAV = (
+    ("/", "Today"),
+    ("/patients", "Patients"),
+    ("/escalations", "Escalations"),
+    ("/messages", "Messages"),
+    ("/templates", "Templates"),
+    ("/report", "Report"),
+    ("/audit", "Audit log"),
+)
+
+
+def since(then: datetime | None, now: datetime) -> str:
+    """'3 min', '2 h 5 min', '4 d 1 h': how long ago, for staff reading a queue."""
+    if then is None:
+        return ""
+    minutes = max(0, int((now - then).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+class Pages:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.zone = ZoneInfo(settings.clinic_timezone)
+        self.templates = Jinja2Templates(directory=Path(settings.templates_dir) / "web")
+        env = self.templates.env
+        env.filters["when"] = self.when
+        env.filters["local"] = local_time
+        env.filters["ago"] = lambda then: since(then, self.clock.now())
+        env.globals["nav"] = NAV
+        env.globals["clinic_name"] = settings.clinic_name
+        env.globals["csrf_field"] = CSRF_FIELD
+        env.globals["csrf_header"] = CSRF_HEADER
+
+    def when(self, instant: datetime | None, fmt: str = "%a %d %b %H:%M") -> str:
+        """An instant in the clinic's timezone."""
+        if instant is None:
+            return ""
+        return instant.astimezone(self.zone).strftime(fmt)
+
+    def render(
+        self,
+        request: Request,
+        name: str,
+        context: Mapping[str, Any] | None = None,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        values = {
+            "staff": getattr(request.state, "staff", None),
+            "csrf_token": csrf_token(request),
+            "now": self.clock.now(),
+            "path": request.url.path,
+            "flashes": request.session.pop("flash", []),
+            **(context or {}),
+        }
+        return self.templates.TemplateResponse(request, name, values, status_code=status_code)
+
+
+def local_time(instant: datetime | None, zone: str, fmt: str = "%a %d %b %H:%M") -> str:
+    """An instant in a patient's own timezone."""
+    if instant is None:
+        return ""
+    return instant.astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
+def flash(request: Request, message: str) -> None:
+    """A one-line notice shown on the next page rendered ('Plan saved.')."""
+    request.session["flash"] = [*request.session.get("flash", []), message]
+
+
+def pages(request: Request) -> Pages:
+    found: Pages = request.app.state.pages
+    return found
+
+
+def utc_now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock.now()
+    return now.astimezone(UTC)
