@@ -63,11 +63,22 @@ def read_csv(
     path: Path, settings: Settings
 ) -> tuple[list[tuple[int, PatientSpec]], list[FieldError]]:
     """Every good row as (line, patient), and every problem in the bad ones."""
-    records = _records(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CsvFormatError(f"cannot read {path}: {exc.strerror}") from None
+    return read_csv_bytes(data, settings, str(path))
+
+
+def read_csv_bytes(
+    data: bytes, settings: Settings, name: str = "the file"
+) -> tuple[list[tuple[int, PatientSpec]], list[FieldError]]:
+    """`read_csv` for a file already in memory (an upload); `name` is how errors call it."""
+    records = _records(data, name)
     first = next(records, None)
     if first is None:
         raise CsvFormatError(
-            f"{path} is empty: the first line must be a header naming the columns "
+            f"{name} is empty: the first line must be a header naming the columns "
             f"({', '.join(COLUMNS)})"
         )
     header = _header(first[1])
@@ -98,19 +109,15 @@ def read_csv(
     return specs, errors
 
 
-def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _records(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
     """Non-blank records with the physical line each starts on."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CsvFormatError(f"cannot read {path}: {exc.strerror}") from None
     try:
         # utf-8-sig drops the byte-order mark Excel writes at the start of "CSV UTF-8".
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise CsvFormatError(
-            f"{path} is not UTF-8 text (line {line} has the byte {data[exc.start]:#04x}); "
+            f"{name} is not UTF-8 text (line {line} has the byte {data[exc.start]:#04x}); "
             "in your spreadsheet, save it as 'CSV UTF-8'"
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -121,7 +128,7 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise CsvFormatError(f"{path}, line {start}: {exc}") from None
+            raise CsvFormatError(f"{name}, line {start}: {exc}") from None
         if any(cell.strip() for cell in record):
             yield start, record
 
@@ -187,6 +194,7 @@ def import_specs(
     now: datetime,
     progress: Callable[[int], None] | None = None,
     chunk: int = 500,
+    source: str = "import",
 ) -> ImportReport:
     """Create or update each patient by external id, one transaction per chunk."""
     report = ImportReport(total_rows=len(specs))
@@ -196,7 +204,7 @@ def import_specs(
         # Counted apart and merged after the commit, so a failed chunk adds nothing.
         done = ImportReport()
         with session_scope(engine) as session:
-            _import_chunk(session, settings, part, now, seen, done)
+            _import_chunk(session, settings, part, now, seen, done, source)
         report.created += done.created
         report.updated += done.updated
         report.unchanged += done.unchanged
@@ -204,6 +212,68 @@ def import_specs(
         if progress is not None:
             progress(len(part))
     return report
+
+
+def import_into(
+    session: Session,
+    settings: Settings,
+    specs: Sequence[tuple[int, PatientSpec]],
+    now: datetime,
+    source: str = "import",
+) -> ImportReport:
+    """`import_specs` inside the caller's transaction, so the admin can write its audit
+    entry with the change; `source` names who asked for consent ("staff" for a form)."""
+    report = ImportReport(total_rows=len(specs))
+    _import_chunk(session, settings, specs, now, set(), report, source)
+    return report
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    line: int
+    spec: PatientSpec
+    change: str  # new, changed or unchanged
+
+
+def preview(
+    engine: Engine, settings: Settings, specs: Sequence[tuple[int, PatientSpec]]
+) -> tuple[list[PreviewRow], list[FieldError]]:
+    """What importing `specs` would do to each row, and the rows it would refuse (a phone
+    that belongs to another patient), without writing anything."""
+    rows: list[PreviewRow] = []
+    errors: list[FieldError] = []
+    with Session(engine) as session:
+        for begin in range(0, len(specs), 500):
+            part = specs[begin : begin + 500]
+            existing = _load_existing(session, part)
+            for line, spec in part:
+                refusal = _phone_refusal(existing, line, spec)
+                if refusal is not None:
+                    errors.append(refusal)
+                    continue
+                patient = existing.patients.get(spec.external_id)
+                if patient is None:
+                    rows.append(PreviewRow(line, spec, "new"))
+                    continue
+                plan, phases = _plan_of(existing, patient)
+                person, plan_changed = _differences(patient, plan, phases, spec)
+                change = "changed" if person or plan_changed else "unchanged"
+                rows.append(PreviewRow(line, spec, change))
+        session.rollback()
+    return rows, errors
+
+
+def _phone_refusal(existing: _Existing, line: int, spec: PatientSpec) -> FieldError | None:
+    owner = existing.phone_owners.get(spec.phone)
+    if owner is not None and owner != spec.external_id:
+        return FieldError(line, "phone", spec.phone, f"is already the phone of patient {owner}")
+    return None
+
+
+def _plan_of(existing: _Existing, patient: Patient) -> tuple[CarePlan | None, list[PlanPhase]]:
+    assert patient.id is not None
+    plan = existing.plans.get(patient.id)
+    return plan, existing.phases.get(plan.id, []) if plan and plan.id else []
 
 
 @dataclass
@@ -244,6 +314,7 @@ def _import_chunk(
     now: datetime,
     seen: set[str],
     report: ImportReport,
+    source: str,
 ) -> None:
     existing = _load_existing(session, part)
     for line, spec in part:
@@ -252,26 +323,25 @@ def _import_chunk(
             report.errors.append(FieldError(line, "patient_id", spec.external_id, reason))
             continue
         seen.add(spec.external_id)
-        owner = existing.phone_owners.get(spec.phone)
-        if owner is not None and owner != spec.external_id:
-            reason = f"is already the phone of patient {owner}"
-            report.errors.append(FieldError(line, "phone", spec.phone, reason))
+        refusal = _phone_refusal(existing, line, spec)
+        if refusal is not None:
+            report.errors.append(refusal)
             continue
         patient = existing.patients.get(spec.external_id)
         if patient is None:
-            _create(session, settings, spec, now)
+            _create(session, settings, spec, now, source)
             report.created += 1
             continue
-        assert patient.id is not None
-        plan = existing.plans.get(patient.id)
-        phases = existing.phases.get(plan.id, []) if plan and plan.id else []
-        if _update(session, settings, patient, plan, phases, spec, now):
+        plan, phases = _plan_of(existing, patient)
+        if _update(session, settings, patient, plan, phases, spec, now, source):
             report.updated += 1
         else:
             report.unchanged += 1
 
 
-def _create(session: Session, settings: Settings, spec: PatientSpec, now: datetime) -> None:
+def _create(
+    session: Session, settings: Settings, spec: PatientSpec, now: datetime, source: str
+) -> None:
     patient = Patient(
         external_id=spec.external_id,
         **_person_values(spec),
@@ -283,16 +353,14 @@ def _create(session: Session, settings: Settings, spec: PatientSpec, now: dateti
     session.flush()
     assert patient.id is not None
     session.add(
-        ConsentEvent(
-            patient_id=patient.id, at=now, event=ConsentEventKind.REQUESTED, source="import"
-        )
+        ConsentEvent(patient_id=patient.id, at=now, event=ConsentEventKind.REQUESTED, source=source)
     )
     _add_plan(session, patient.id, spec, now)
     planner.request_consent(session.connection(), settings, patient, now)
 
 
 def _ask_consent_again(
-    session: Session, settings: Settings, patient: Patient, now: datetime
+    session: Session, settings: Settings, patient: Patient, now: datetime, source: str
 ) -> None:
     """Consent belongs to a number: a new number is asked afresh before anything else goes to
     it. What was queued waits, skipped as superseded, and comes back after YES."""
@@ -303,7 +371,7 @@ def _ask_consent_again(
             patient_id=patient.id,
             at=now,
             event=ConsentEventKind.REQUESTED,
-            source="import",
+            source=source,
             detail="phone number changed",
         )
     )
@@ -321,15 +389,10 @@ def _update(
     phases: list[PlanPhase],
     spec: PatientSpec,
     now: datetime,
+    source: str,
 ) -> bool:
     """Bring one existing patient in line with `spec`; False when nothing differed."""
-    # A new timezone moves every local time the plan names, so it is a plan change too.
-    plan_changed = (
-        plan is None
-        or _stored_plan(plan, phases) != (spec.plan, spec.exercises)
-        or patient.timezone != spec.timezone
-    )
-    person = {k: v for k, v in _person_values(spec).items() if getattr(patient, k) != v}
+    person, plan_changed = _differences(patient, plan, phases, spec)
     if not person and not plan_changed:
         return False
     for key, value in person.items():
@@ -337,7 +400,7 @@ def _update(
     patient.updated_at = now
     assert patient.id is not None
     if "phone" in person:
-        _ask_consent_again(session, settings, patient, now)
+        _ask_consent_again(session, settings, patient, now, source)
     if plan is None:
         _add_plan(session, patient.id, spec, now)  # nothing was planned, so nothing to supersede
     elif plan_changed:
@@ -353,6 +416,20 @@ def _update(
         planner.supersede_plan(session.connection(), plan.id, patient.id, now)
         session.expire(plan)  # supersede_plan bumped the version behind the ORM's back
     return True
+
+
+def _differences(
+    patient: Patient, plan: CarePlan | None, phases: list[PlanPhase], spec: PatientSpec
+) -> tuple[dict[str, Any], bool]:
+    """The person fields that differ from `spec`, and whether the plan does."""
+    # A new timezone moves every local time the plan names, so it is a plan change too.
+    plan_changed = (
+        plan is None
+        or _stored_plan(plan, phases) != (spec.plan, spec.exercises)
+        or patient.timezone != spec.timezone
+    )
+    person = {k: v for k, v in _person_values(spec).items() if getattr(patient, k) != v}
+    return person, plan_changed
 
 
 def _person_values(spec: PatientSpec) -> dict[str, Any]:
