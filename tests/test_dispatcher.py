@@ -138,6 +138,22 @@ def test_a_reminder_due_in_quiet_hours_waits_for_morning(
     assert row.send_at == datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # 08:00 New York
 
 
+def test_a_patients_own_quiet_hours_hold_a_reminder_the_clinics_would_send(
+    engine: Engine, settings: Settings, morning: ManualClock, renderer: Renderer
+) -> None:
+    # 09:00 in New York: the clinic's quiet hours ended at 08:00, this patient's end at 10:00.
+    patient_id = enrol(
+        engine, settings, morning.now(), quiet_hours="20:00-10:00", foot_check_time="10:30"
+    )
+    reminder_id = add_reminder(engine, patient_id)
+    transport = RecordingTransport()
+
+    report = dispatcher(engine, settings, morning, renderer, transport).run()
+
+    assert transport.sent == [] and report.deferred == 1
+    assert reminder(engine, reminder_id).send_at == datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
 def test_a_session_reminder_is_never_sent_after_the_session_started(
     engine: Engine, settings: Settings, morning: ManualClock, renderer: Renderer
 ) -> None:

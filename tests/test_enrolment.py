@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,21 @@ BAD_VALUES = [
     ("pain_baseline", "-1", "must be a whole number from 0 to 10"),
     ("pain_baseline", "3.5", "must be a whole number from 0 to 10"),
     ("pain_baseline", "²", "must be a whole number from 0 to 10"),
+    ("quiet_hours", "late", "must look like '21:00-08:00'"),
+    ("quiet_hours", "22:00-07:00", "cover at least 21:00-08:00"),
+    ("quiet_hours", "08:00-21:00", "cover at least 21:00-08:00"),
 ]
+
+
+def test_a_patients_quiet_hours_must_cover_the_clinics(settings: Settings) -> None:
+    clinic = replace(settings, quiet_hours=QuietHours(time(20), time(9)))
+    found = problems(clinic, quiet_hours="21:00-08:00")
+    assert ("quiet_hours", "must cover the clinic's quiet hours (20:00-09:00) as well") in found
+
+
+def test_send_times_are_checked_against_the_patients_own_quiet_hours(settings: Settings) -> None:
+    found = problems(settings, quiet_hours="19:00-09:00", foot_check_time="08:30")
+    assert any(c == "foot_check_time" and "quiet hours (19:00-09:00)" in r for c, r in found)
 
 
 @pytest.mark.parametrize(("column", "value", "reason"), BAD_VALUES)
@@ -166,6 +181,9 @@ GOOD_VALUES: list[tuple[dict[str, str], str, Any]] = [
     ({"pain_baseline": "0"}, "pain_baseline", 0),
     ({"pain_baseline": "10"}, "pain_baseline", 10),
     ({"exercises": " calf stretch ;heel raises; "}, "exercises", ("calf stretch", "heel raises")),
+    ({"quiet_hours": ""}, "quiet_hours", None),
+    ({"quiet_hours": "21:00-08:00"}, "quiet_hours", None),  # the clinic's own: nothing stored
+    ({"quiet_hours": "20:30 - 8:00"}, "quiet_hours", "20:30-08:00"),
     (
         {"exercise_days": "", "exercise_time": "", "exercises": ""},
         "exercises",

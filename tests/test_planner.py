@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select, update
@@ -226,3 +226,29 @@ def test_a_plan_waiting_for_consent_is_set_aside_and_planned_once_consent_comes(
     report = plan_due(engine, settings, clock.now())
 
     assert report.plans == 1 and report.reminders > 0
+
+
+def test_a_patients_own_quiet_hours_move_their_reminders(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    # 09:30 sessions put the 24-hour reminder at 09:30 the day before: the clinic's quiet
+    # hours (21:00-08:00) allow it, this patient's (19:00-10:00) move it to 10:00.
+    enrol(
+        engine,
+        settings,
+        clock.now(),
+        sessions="mon wed fri at 09:30 for 6 weeks",
+        foot_check_time="10:30",
+        exercise_time="18:00",
+        quiet_hours="19:00-10:00",
+    )
+    plan_due(engine, settings, clock.now())
+    zone = ZoneInfo("America/New_York")
+    with engine.begin() as conn:
+        rows = conn.execute(select(reminders).where(reminders.c.state == "pending")).all()
+
+    sessions = {r.send_at.astimezone(zone).strftime("%H:%M") for r in rows if r.kind == "session"}
+    assert sessions == {"10:00"}
+    for row in rows:
+        local = row.send_at.astimezone(zone).time()
+        assert not (local >= time(19) or local < time(10)), row

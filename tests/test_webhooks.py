@@ -531,9 +531,31 @@ def test_the_app_needs_twilios_credentials(
 ) -> None:
     monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("OUTREACH_SESSION_SECRET", "s" * 16 + "abcdefghijklmnopqrstuvwxyz")
 
     with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN"):
+        build_app(replace(settings, sms_provider="twilio"))
+
+
+def test_the_admin_needs_a_session_secret(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OUTREACH_SESSION_SECRET", raising=False)
+    with pytest.raises(ConfigError, match="OUTREACH_SESSION_SECRET"):
         build_app(settings)
+    monkeypatch.setenv("OUTREACH_SESSION_SECRET", "too short")
+    with pytest.raises(ConfigError, match="at least 32"):
+        build_app(settings)
+
+
+def test_without_twilio_the_webhooks_are_off(
+    engine: Engine, settings: Settings, renderer: Renderer
+) -> None:
+    client = TestClient(create_app(engine, settings, None, renderer))
+    params = {"From": PHONE, "Body": "STOP", "MessageSid": "SMoff"}
+    response = client.post("/twilio/sms", data=params)
+    assert response.status_code == 404
+    assert rows(engine, inbound_messages) == []
 
 
 @pytest.mark.slow
@@ -541,7 +563,10 @@ def test_the_server_answers_a_signed_text_and_stops_on_sigterm(
     engine: Engine, database_url: str, patient: int, tmp_path: Path
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "{database_url}"\n[web]\npublic_base_url = "{BASE}"\n')
+    config.write_text(
+        f'[database]\nurl = "{database_url}"\n[web]\npublic_base_url = "{BASE}"\n'
+        '[sms]\nprovider = "twilio"\n[twilio]\nfrom_number = "+16175550100"\n'
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -550,6 +575,7 @@ def test_the_server_answers_a_signed_text_and_stops_on_sigterm(
         "OUTREACH_CONFIG": str(config),
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": TOKEN,
+        "OUTREACH_SESSION_SECRET": "a-session-secret-for-this-test-only-0123456789",
     }
     env.pop("OUTREACH_DATABASE_URL", None)
     server = subprocess.Popen(
