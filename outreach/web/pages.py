@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 
 from outreach.clock import Clock
-from outreach.config import Settings
+from outreach.config import REPO_ROOT, Settings
 from outreach.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_token
 
+SHIPPED = REPO_ROOT / "templates" / "web"
 NAV = (
     ("/", "Today"),
     ("/patients", "Patients"),
@@ -47,7 +49,12 @@ class Pages:
         self.settings = settings
         self.clock = clock
         self.zone = ZoneInfo(settings.clinic_timezone)
-        self.templates = Jinja2Templates(directory=Path(settings.templates_dir) / "web")
+        # A clinic that points paths.templates at its own SMS texts need not copy the admin's
+        # pages: those not found there come from the shipped set.
+        folders = dict.fromkeys([Path(settings.templates_dir) / "web", SHIPPED])
+        self.templates = Jinja2Templates(
+            env=Environment(loader=FileSystemLoader(list(folders)), autoescape=True)
+        )
         env = self.templates.env
         env.filters["when"] = self.when
         env.filters["local"] = local_time
