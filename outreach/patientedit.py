@@ -28,7 +28,7 @@ from outreach.models import (
     plan_phases,
     reminders,
 )
-from outreach.patientform import spec_columns
+from outreach.patientform import PatientForm, spec_columns
 from outreach.schedule import Phase, PlanSpec, parse_weekdays
 from outreach.users import Staff
 
@@ -279,3 +279,26 @@ def set_paused(
     if not paused:
         planner.plan_due(engine, settings, now)
     return True
+
+
+def save_form(
+    engine: Engine,
+    settings: Settings,
+    who: Staff,
+    form: PatientForm,
+    now: datetime,
+    external_id: str | None = None,
+) -> Saved | dict[str, list[str]]:
+    """Save the add (no `external_id`) or edit form; or every problem, keyed by field."""
+    columns = form.columns()
+    if form.problems():
+        # Nothing is saved, but every other field is still checked, so one pass shows all.
+        if external_id is not None:
+            columns["patient_id"] = external_id
+        checked = validate_patient(columns, settings)
+        return form.field_errors(checked if isinstance(checked, list) else [])
+    if external_id is None:
+        result = create_patient(engine, settings, who, columns, now)
+    else:
+        result = update_patient(engine, settings, who, external_id, columns, now)
+    return form.field_errors(result) if isinstance(result, list) else result
