@@ -195,6 +195,17 @@ def add_session(
         values = {"source": "manual", "status": AppointmentStatus.SCHEDULED, "updated_at": now}
         if clash is not None:  # a cancelled or superseded one comes back as entered
             conn.execute(update(A).where(A.c.id == clash.id).values(**values))
+            # A cancellation is final to the planner; marked superseded, the reminders it
+            # skipped are made again by the run below.
+            conn.execute(
+                update(reminders)
+                .where(
+                    reminders.c.appointment_id == clash.id,
+                    reminders.c.state == ReminderState.SKIPPED,
+                    reminders.c.skip_reason == "cancelled",
+                )
+                .values(skip_reason="superseded", updated_at=now)
+            )
         else:
             conn.execute(A.insert().values(patient_id=patient.id, starts_at=starts_at, **values))
         # The planner makes session reminders for appointments in the window it plans next.
