@@ -232,3 +232,13 @@ def test_acting_needs_a_signed_in_user_and_the_forms_token(
     forged = signed_in.client.post(f"/escalations/{urgent}/acknowledge", data={"csrf_token": "x"})
     assert forged.status_code == 403
     assert audit(engine) == []
+
+
+@pytest.mark.parametrize("page", ["/", "/escalations", "/escalations/{id}"])
+def test_every_form_carries_the_sessions_token(admin: Admin, clinic: Clinic, page: str) -> None:
+    html = admin.get(page.format(id=clinic.escalation("P-1"))).text
+
+    tokens = re.findall(r'name="csrf_token" value="([^"]*)"', html)
+
+    assert len(tokens) >= 3  # sign out, acknowledge, resolve
+    assert set(tokens) == {admin.token} and admin.token
