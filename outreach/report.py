@@ -20,7 +20,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Subquery,
+    and_,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+)
 
 from outreach.localtime import at_local, local_date
 from outreach.models import (
@@ -280,39 +291,68 @@ def _sent_at() -> ColumnElement[datetime]:
     return func.coalesce(OUT.c.sent_at, OUT.c.created_at)
 
 
-def _answered_with(kind: str) -> ColumnElement[bool]:
-    """The question in OUT got a reply that recorded an observation of `kind`."""
-    return exists().where(
-        IN.c.prompt_id == OUT.c.id, OBS.c.inbound_id == IN.c.id, OBS.c.kind == kind
+# Who answered what is joined in as grouped subqueries rather than a correlated EXISTS per
+# row: inbound.prompt_id and outbound.prompt_ref have no index, and a hash join reads each
+# table once on both databases.
+
+
+def _exercise_answers(lo: datetime) -> Subquery:
+    """Per question answered since `lo`, whether the answer was exercise DONE or SKIP."""
+
+    def saw(kind: str) -> ColumnElement[int]:
+        return func.max(case((OBS.c.kind == kind, 1), else_=0))
+
+    return (
+        select(
+            IN.c.prompt_id,
+            saw("exercise_done").label("done"),
+            saw("exercise_skipped").label("skipped"),
+        )
+        .join(OBS, OBS.c.inbound_id == IN.c.id)
+        .where(
+            IN.c.prompt_id.is_not(None),
+            IN.c.received_at >= lo,  # an answer comes after its question
+            OBS.c.kind.in_(("exercise_done", "exercise_skipped")),
+        )
+        .group_by(IN.c.prompt_id)
+        .subquery("exercise_answers")
     )
 
 
-def _confirmed() -> ColumnElement[bool]:
-    """The appointment A was confirmed: its status says so, or a reply to any of its
-    reminders confirmed it (the status may have moved on since, e.g. to superseded)."""
+def _confirmed_by_reply() -> Subquery:
+    """Appointments a reply to one of their reminders confirmed (the status may have moved
+    on since, e.g. to superseded by a plan edit)."""
     reminder = OUT.alias("confirmed_reminder")
-    by_reply = exists().where(
-        reminder.c.prompt == "session",
-        reminder.c.prompt_ref == A.c.id,
-        IN.c.prompt_id == reminder.c.id,
-        OBS.c.inbound_id == IN.c.id,
-        OBS.c.kind == "session_confirmed",
+    return (
+        select(reminder.c.prompt_ref.label("appointment_id"))
+        .join(IN, IN.c.prompt_id == reminder.c.id)
+        .join(OBS, OBS.c.inbound_id == IN.c.id)
+        .where(reminder.c.prompt == "session", OBS.c.kind == "session_confirmed")
+        .distinct()
+        .subquery("confirmed_by_reply")
     )
-    return or_(A.c.status == AppointmentStatus.CONFIRMED, by_reply)
+
+
+def _confirmed(by_reply: Subquery) -> ColumnElement[bool]:
+    """The appointment A was confirmed: its status says so, or a reply did."""
+    return or_(A.c.status == AppointmentStatus.CONFIRMED, by_reply.c.appointment_id.is_not(None))
 
 
 def _prompts(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
     """Questions that reached the provider in [lo, hi): kind, when, whether answered, and
     for exercise whether the answer was DONE or SKIP."""
     sent_at = _sent_at()
+    answers = _exercise_answers(lo)
     rows = conn.execute(
         select(
             OUT.c.prompt.label("kind"),
             sent_at.label("at"),
             OUT.c.answered_at,
-            _answered_with("exercise_done").label("done"),
-            _answered_with("exercise_skipped").label("skipped"),
-        ).where(
+            answers.c.done,
+            answers.c.skipped,
+        )
+        .select_from(OUT.outerjoin(answers, answers.c.prompt_id == OUT.c.id))
+        .where(
             OUT.c.prompt.is_not(None),
             OUT.c.status.notin_(NOT_SENT),
             sent_at >= lo,
@@ -336,9 +376,14 @@ def _reminded_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dic
     """Sessions with a reminder sent in [lo, hi), once each however many reminders they got
     (a 24 h and a 2 h reminder would otherwise count one session twice)."""
     sent_at = _sent_at()
+    by_reply = _confirmed_by_reply()
     rows = conn.execute(
-        select(A.c.id, _confirmed().label("confirmed"))
-        .join(OUT, OUT.c.prompt_ref == A.c.id)
+        select(A.c.id, _confirmed(by_reply).label("confirmed"))
+        .select_from(
+            A.join(OUT, OUT.c.prompt_ref == A.c.id).outerjoin(
+                by_reply, by_reply.c.appointment_id == A.c.id
+            )
+        )
         .where(
             OUT.c.prompt == "session",
             OUT.c.status.notin_(NOT_SENT),
@@ -351,15 +396,27 @@ def _reminded_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dic
 
 
 def _past_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
-    """Sessions starting in [lo, hi) that were still on: scheduled or confirmed."""
-    reminder = OUT.alias("session_reminder")
-    reminded = exists().where(
-        reminder.c.prompt == "session",
-        reminder.c.prompt_ref == A.c.id,
-        reminder.c.status.notin_(NOT_SENT),
+    """Sessions starting in [lo, hi) that were still on (scheduled or confirmed): whether
+    confirmed, and whether any reminder of theirs reached the provider."""
+    by_reply = _confirmed_by_reply()
+    reminded = (
+        select(OUT.c.prompt_ref.label("appointment_id"))
+        .where(OUT.c.prompt == "session", OUT.c.status.notin_(NOT_SENT))
+        .distinct()
+        .subquery("reminded")
     )
     rows = conn.execute(
-        select(A.c.id, _confirmed().label("confirmed"), reminded.label("reminded")).where(
+        select(
+            A.c.id,
+            _confirmed(by_reply).label("confirmed"),
+            reminded.c.appointment_id.is_not(None).label("reminded"),
+        )
+        .select_from(
+            A.outerjoin(by_reply, by_reply.c.appointment_id == A.c.id).outerjoin(
+                reminded, reminded.c.appointment_id == A.c.id
+            )
+        )
+        .where(
             A.c.starts_at >= lo,
             A.c.starts_at < hi,
             A.c.status.in_((AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)),

@@ -14,10 +14,12 @@ from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.dispatcher import Dispatcher
 from outreach.models import escalations, outbound_messages, reminders
+from outreach.patientedit import cancel_session
 from outreach.planner import plan_due
 from outreach.render import Renderer
 from outreach.report import DateRange, Rate
 from outreach.transports import Outgoing, SendError
+from outreach.users import load_staff
 from outreach.web import status
 from tests.conftest import RecordingTransport, enrol
 
@@ -196,6 +198,25 @@ def test_an_empty_range_has_no_rates_rather_than_zero_percent(three_days: Clinic
     assert found.escalations == {"urgent": 0, "routine": 0, "review": 0}
     assert all(p.replies.percent is None for p in found.periods)
     assert "confirmation_rate,0,0,,%" in report.to_csv(found)
+
+
+def test_a_session_confirmed_by_text_counts_as_confirmed_even_if_cancelled_later(
+    clinic: Clinic, staff: None
+) -> None:
+    clinic.reply(ANA, "C", utc(24, 15, 20))
+    with clinic.engine.begin() as conn:
+        admin = load_staff(conn, 1)
+        wednesday = conn.execute(
+            select(outbound_messages.c.prompt_ref).where(
+                outbound_messages.c.to_phone == ANA, outbound_messages.c.prompt == "session"
+            )
+        ).scalar_one()
+    assert admin is not None
+    assert cancel_session(clinic.engine, admin, "P-1", wednesday, utc(24, 15, 30))
+
+    found = clinic.report(date(2026, 11, 24), date(2026, 11, 24))
+
+    assert found.confirmation == Rate(1, 2)
 
 
 def test_a_send_that_a_retry_delivered_is_not_undeliverable(clinic: Clinic) -> None:
