@@ -8,7 +8,8 @@ from tests.browser.conftest import sign_in
 
 
 def test_a_wrong_password_shows_the_error_and_keeps_the_username(page: Page) -> None:
-    page.goto("/login")
+    page.goto("/patients")
+    expect(page).to_have_url("/login?next=/patients")
 
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill("not the password")
@@ -27,5 +28,5 @@ def test_signing_in_shows_who_you_are_and_signing_out_ends_it(page: Page) -> Non
     page.get_by_role("button", name="Sign out").click()
 
     expect(page).to_have_url("/login")
-    page.goto("/")
-    expect(page).to_have_url("/login?next=/")
+    page.goto("/patients")
+    expect(page).to_have_url("/login?next=/patients")
