@@ -25,7 +25,7 @@ BASE = "https://clinic.example.org"
 PASSWORD = "correct horse battery"
 USERS = {"admin": ("Alex Admin", "admin"), "terry": ("Terry Therapist", "therapist")}
 _HASH = PasswordHasher().hash(PASSWORD)
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_CSRF_ANY = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
 def add_staff(engine: Engine, now: datetime) -> None:
@@ -56,7 +56,7 @@ class Admin:
         self.token = ""
 
     def get(self, url: str, **kwargs: Any) -> Response:
-        response = self.client.get(url, **kwargs)
+        response: Response = self.client.get(url, **kwargs)
         self._remember(response)
         return response
 
@@ -66,7 +66,7 @@ class Admin:
         if not self.token:
             self.get("/login")
         form = {"csrf_token": self.token, **(data or {})}
-        response = self.client.post(url, data=form, **kwargs)
+        response: Response = self.client.post(url, data=form, **kwargs)
         self._remember(response)
         return response
 
@@ -77,13 +77,13 @@ class Admin:
         )
 
     def _remember(self, response: Response) -> None:
-        found = (
-            _CSRF.search(response.text)
-            if "html" in response.headers.get("content-type", "")
-            else None
-        )
-        if found:
-            self.token = found.group(1)
+        """Keep the page's token; every form on a page must carry the same, non-empty one."""
+        if "html" not in response.headers.get("content-type", ""):
+            return
+        tokens = set(_CSRF_ANY.findall(response.text))
+        assert "" not in tokens and len(tokens) <= 1, f"forms with bad CSRF tokens: {tokens}"
+        if tokens:
+            self.token = tokens.pop()
 
 
 def admin_client(engine: Engine, settings: Settings, renderer: Renderer, clock: Clock) -> Admin:

@@ -43,7 +43,7 @@ def every_route(app: Any, prefix: str = "") -> list[tuple[str, str]]:
                 continue
             found += every_route(route.app, prefix + route.path)
         elif isinstance(route, APIRoute):
-            for method in route.methods:
+            for method in route.methods or ():
                 found.append((method, prefix + route.path))
         elif hasattr(route, "original_router"):
             # FastAPI keeps an included router whole (fastapi.routing._IncludedRouter).

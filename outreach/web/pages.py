@@ -4,6 +4,7 @@ the values every page needs (the signed-in user, the CSRF token, the clinic)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ from outreach.clock import Clock
 from outreach.config import REPO_ROOT, Settings
 from outreach.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_token
 
+# The token of the page being rendered, for form macros imported without context (which
+# see only globals); Starlette renders a template where the response is made, in this
+# thread.
+_rendering_token: ContextVar[str] = ContextVar("csrf_token", default="")
 SHIPPED = REPO_ROOT / "templates" / "web"
 NAV = (
     ("/", "Today"),
@@ -63,6 +68,7 @@ class Pages:
         env.globals["clinic_name"] = settings.clinic_name
         env.globals["csrf_field"] = CSRF_FIELD
         env.globals["csrf_header"] = CSRF_HEADER
+        env.globals["current_csrf_token"] = _rendering_token.get
 
     def when(self, instant: datetime | None, fmt: str = "%a %d %b %H:%M") -> str:
         """An instant in the clinic's timezone."""
@@ -77,9 +83,11 @@ class Pages:
         context: Mapping[str, Any] | None = None,
         status_code: int = 200,
     ) -> HTMLResponse:
+        token = csrf_token(request)
+        _rendering_token.set(token)
         values = {
             "staff": getattr(request.state, "staff", None),
-            "csrf_token": csrf_token(request),
+            "csrf_token": token,
             "now": self.clock.now(),
             "path": request.url.path,
             "flashes": request.session.pop("flash", []),
