@@ -273,6 +273,9 @@ class StaffUser(SQLModel, table=True):
     active: bool = True
     created_at: datetime = utc_field()
     last_login_at: datetime | None = utc_field(default=None)
+    # Sessions made before this instant are void: set when the user signs out, so a copy of
+    # the cookie is worthless afterwards, on every device.
+    sessions_after: datetime | None = utc_field(default=None)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -42,6 +42,7 @@ class Staff:
     display_name: str
     role: str
     stamp: str  # changes when the password does, which ends every session made before
+    sessions_after: datetime | None = None  # sessions made before then are void (sign-out)
 
     @property
     def is_admin(self) -> bool:
@@ -189,4 +190,12 @@ def _staff(conn: Connection, user_id: int) -> Staff | None:
     if row is None:
         return None
     stamp = hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
-    return Staff(row.id, row.username, row.display_name, row.role, stamp)
+    return Staff(row.id, row.username, row.display_name, row.role, stamp, row.sessions_after)
+
+
+def end_sessions(engine: Engine, user_id: int, at: datetime) -> None:
+    """Void every session of this user made before `at` (signing out does this)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(staff_users).where(staff_users.c.id == user_id).values(sessions_after=at)
+        )

@@ -191,17 +191,37 @@ def staff(engine: Engine, clock: ManualClock) -> None:
     add_staff(engine, clock.now())
 
 
+# Session cookies by username. Every test's staff users have the same ids and password hash,
+# so a cookie from one test's sign-in is valid in the next: argon2 makes each real sign-in
+# cost a few hundred milliseconds. Signing in itself is tested in test_admin_auth.py.
+_SIGNED_IN: dict[str, str] = {}
+
+
+def _signed_in_client(
+    engine: Engine, settings: Settings, renderer: Renderer, clock: ManualClock, username: str
+) -> Any:
+    from outreach.web.admin import SESSION_COOKIE
+    from tests.admin_harness import admin_client
+
+    client = admin_client(engine, settings, renderer, clock)
+    if username not in _SIGNED_IN:
+        response = client.sign_in(username)
+        assert response.status_code == 303, response.text
+        _SIGNED_IN[username] = client.client.cookies[SESSION_COOKIE]
+    else:
+        host = client.client.base_url.host  # where the server's own Set-Cookie lands
+        client.client.cookies.set(SESSION_COOKIE, _SIGNED_IN[username], domain=host)
+    page = client.get("/login", follow_redirects=False)  # signed in: sent on to Today
+    assert page.status_code == 303, "the reused session was not accepted"
+    return client
+
+
 @pytest.fixture
 def admin(
     engine: Engine, settings: Settings, renderer: Renderer, clock: ManualClock, staff: None
 ) -> Any:
     """A client signed in as the admin user."""
-    from tests.admin_harness import admin_client
-
-    client = admin_client(engine, settings, renderer, clock)
-    response = client.sign_in("admin")
-    assert response.status_code == 303, response.text
-    return client
+    return _signed_in_client(engine, settings, renderer, clock, "admin")
 
 
 @pytest.fixture
@@ -209,9 +229,4 @@ def therapist(
     engine: Engine, settings: Settings, renderer: Renderer, clock: ManualClock, staff: None
 ) -> Any:
     """A client signed in as the therapist user."""
-    from tests.admin_harness import admin_client
-
-    client = admin_client(engine, settings, renderer, clock)
-    response = client.sign_in("terry")
-    assert response.status_code == 303, response.text
-    return client
+    return _signed_in_client(engine, settings, renderer, clock, "terry")

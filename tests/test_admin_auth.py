@@ -141,6 +141,16 @@ def test_signing_out_ends_the_session(admin: Admin) -> None:
     assert admin.get("/", follow_redirects=False).headers["location"].startswith("/login")
 
 
+def test_a_copy_of_the_cookie_is_worthless_after_signing_out(admin: Admin) -> None:
+    copy = dict(admin.client.cookies)
+    admin.post("/logout", follow_redirects=False)
+
+    admin.client.cookies.clear()
+    for name, value in copy.items():
+        admin.client.cookies.set(name, value)
+    assert admin.get("/", follow_redirects=False).headers["location"].startswith("/login")
+
+
 def test_disabling_a_user_ends_their_session(admin: Admin, engine: Engine) -> None:
     set_active(engine, "admin", False)
     assert admin.get("/", follow_redirects=False).headers["location"].startswith("/login")

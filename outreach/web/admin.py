@@ -4,6 +4,7 @@ Twilio webhooks. Every route but sign-in and the static files needs a signed-in 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from outreach.clock import Clock
 from outreach.config import Settings
 from outreach.render import Renderer
-from outreach.users import LOCKOUT_WINDOW, LockedOut, authenticate
+from outreach.users import LOCKOUT_WINDOW, LockedOut, authenticate, end_sessions
 from outreach.web import (
     audit_page,
     escalations_page,
@@ -32,6 +33,7 @@ from outreach.web.auth import (
     check_csrf,
     current_user,
     local_path,
+    session_time,
     sign_in_url,
     signed_in,
 )
@@ -108,11 +110,17 @@ def _sign_in_routes(admin: FastAPI) -> None:
             return pages(request).render(request, "login.html", context, status_code=401)
         # A new session on sign-in, so a token planted before it is worthless afterwards.
         request.session.clear()
-        request.session.update({"uid": staff.id, "stamp": staff.stamp})
+        request.session.update({"uid": staff.id, "stamp": staff.stamp, "iat": session_time()})
         return RedirectResponse(local_path(next), status_code=303)
 
     @admin.post("/logout", dependencies=[Depends(check_csrf)])
     def logout(request: Request) -> Response:
+        staff = signed_in(request)
+        if staff is not None:
+            # A cookie is only deleted where the browser obeys; voiding the sessions made so
+            # far makes any copy of it worthless too.
+            ended = datetime.fromtimestamp(session_time(), UTC)
+            end_sessions(request.app.state.engine, staff.id, ended)
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from typing import Annotated
 from urllib.parse import quote
 
@@ -70,10 +71,22 @@ def signed_in(request: Request) -> Staff | None:
     engine: Engine = request.app.state.engine
     with engine.connect() as conn:
         staff = load_staff(conn, user_id)
-    if staff is None or request.session.get("stamp") != staff.stamp:
+    issued = request.session.get("iat")
+    if (
+        staff is None
+        or request.session.get("stamp") != staff.stamp
+        or not isinstance(issued, float)
+        or (staff.sessions_after is not None and issued <= staff.sessions_after.timestamp())
+    ):
         request.session.clear()
         return None
     return staff
+
+
+def session_time() -> float:
+    """When a session is made or ended. The wall clock, not the app's clock: a session's
+    validity is about real time even when a test or the demo runs the app's clock."""
+    return time.time()
 
 
 async def current_user(request: Request) -> Staff:
