@@ -120,6 +120,10 @@ def _records(data: bytes, name: str) -> Iterator[tuple[int, list[str]]]:
             f"{name} is not UTF-8 text (line {line} has the byte {data[exc.start]:#04x}); "
             "in your spreadsheet, save it as 'CSV UTF-8'"
         ) from None
+    if "\x00" in text:
+        # Spreadsheets never write one; PostgreSQL refuses to store one in text.
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise CsvFormatError(f"{name} is not a text file (line {line} has a NUL byte)")
     reader = csv.reader(io.StringIO(text, newline=""))
     while True:
         start = reader.line_num + 1

@@ -181,9 +181,9 @@ def _day_names(days: Iterable[int]) -> str:
 
 
 def _first(sent: Sequence[str] | str) -> str:
-    if isinstance(sent, str):
-        return sent
-    return sent[0] if sent else ""
+    value = sent if isinstance(sent, str) else (sent[0] if sent else "")
+    # No keyboard types a NUL, and PostgreSQL refuses to store one: only a forged form has it.
+    return value.replace("\x00", "")
 
 
 def _weekdays(sent: Iterable[str]) -> tuple[str, ...]:

@@ -76,8 +76,9 @@ def patient_list(engine: Engine, q: str = "", status: str = "") -> list[dict[str
         .order_by(P.c.external_id)
         .limit(LIST_LIMIT)
     )
-    if q.strip():
-        query = query.where(_matches(q.strip()))
+    q = q.replace("\x00", "").strip()  # PostgreSQL refuses a NUL even in a pattern
+    if q:
+        query = query.where(_matches(q))
     if status in STATUS_FILTERS:
         query = query.where(STATUS_FILTERS[status])
     with engine.connect() as conn:

@@ -155,6 +155,7 @@ def listed(html: str) -> list[str]:
         ("?q=p-3", ["P-3"]),
         ("?q=(617)+555-0143", ["P-2"]),
         ("?q=%25", []),
+        ("?q=torres%00", ["P-1"]),  # PostgreSQL refuses a NUL; it is dropped
         ("?status=active", ["P-1"]),
         ("?status=awaiting+consent", ["P-2"]),
         ("?status=paused", ["P-3"]),
@@ -494,6 +495,7 @@ def test_confirming_the_import_writes_only_the_good_rows_and_one_audit_entry(
         (b"patient,name\nP-1,Ana\n", "unknown columns in the header"),
         (HEADER.encode() + b"\nP-1,J\xf6rg,,+16175550142,,,2026-12-01,,\n", "is not UTF-8"),
         (b"", "is empty"),
+        (HEADER.encode() + b"\nP-1,A\x00na,,+16175550142,,,2026-12-01,,\n", "NUL byte"),
         (b"x" * (2 * 1024 * 1024 + 1), "larger than 2 MB"),
     ],
 )
