@@ -8,6 +8,7 @@ spreadsheet in one pass instead of one error per attempt.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -52,6 +53,8 @@ NAME_MAX = 80
 EXERCISE_NAME_MAX = 40
 EXERCISES_MAX = 10
 PHASE_WEEKS_MAX = 52
+# /patients/new and /patients/import are pages, so no patient may be called that.
+RESERVED_IDS = frozenset({"new", "import"})
 EXTERNAL_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 SMALL_NUMBER = re.compile(r"[0-9]{1,3}")
@@ -166,6 +169,8 @@ def _external_id(row: _Row) -> str:
         row.fail("patient_id", "must not be blank")
     elif not EXTERNAL_ID.fullmatch(text):
         row.fail("patient_id", "must be 1 to 64 letters (A-Z), digits, '-', '_' or '.'")
+    elif text.lower() in RESERVED_IDS:
+        row.fail("patient_id", "is a word the admin pages use (/patients/new, /patients/import)")
     return text
 
 
@@ -177,11 +182,19 @@ def _name(row: _Row, column: str, *, required: bool) -> str:
         row.fail(column, f"is {len(text)} characters long; the limit is {NAME_MAX}")
     elif not _one_line(text):
         row.fail(column, "must be on one line")
+    elif not _printable(text):
+        row.fail(column, "must not contain control characters")
     return text
 
 
 def _one_line(text: str) -> bool:
     return not any(ch in text for ch in "\r\n\t\v\f")
+
+
+def _printable(text: str) -> bool:
+    # A NUL cannot be stored in PostgreSQL text, and no control character belongs in a
+    # name or in a text message.
+    return not any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
 @cache
@@ -360,6 +373,8 @@ def _exercises(
             row.fail("exercises", reason, name)
         if not _one_line(name):
             row.fail("exercises", "must be on one line", name)
+        elif not _printable(name):
+            row.fail("exercises", "must not contain control characters", name)
     return days, at, names
 
 

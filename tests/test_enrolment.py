@@ -138,6 +138,11 @@ BAD_VALUES = [
     ("pain_baseline", "3.5", "must be a whole number from 0 to 10"),
     ("pain_baseline", "²", "must be a whole number from 0 to 10"),
     ("quiet_hours", "late", "must look like '21:00-08:00'"),
+    ("first_name", "Ana\x00", "must not contain control characters"),
+    ("last_name", "To\x1brres", "must not contain control characters"),
+    ("exercises", "heel\x07 raises", "must not contain control characters"),
+    ("patient_id", "New", "is a word the admin pages use"),
+    ("patient_id", "import", "is a word the admin pages use"),
     ("quiet_hours", "22:00-07:00", "cover at least 21:00-08:00"),
     ("quiet_hours", "08:00-21:00", "cover at least 21:00-08:00"),
 ]
