@@ -7,19 +7,20 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select
 
 from outreach import inbound, report
 from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.dispatcher import Dispatcher
+from outreach.escalations import acknowledge
 from outreach.models import escalations, outbound_messages, reminders
 from outreach.patientedit import cancel_session
 from outreach.planner import plan_due
 from outreach.render import Renderer
 from outreach.report import DateRange, Rate
 from outreach.transports import Outgoing, SendError
-from outreach.users import load_staff
+from outreach.users import Staff, load_staff
 from outreach.web import status
 from tests.conftest import RecordingTransport, enrol
 
@@ -90,8 +91,16 @@ def fail_for(phone: str, code: str) -> object:
     return on_send
 
 
+def admin_user(engine: Engine) -> Staff:
+    """The admin of tests/admin_harness.py (the `staff` fixture adds them)."""
+    with engine.begin() as conn:
+        found = load_staff(conn, 1)
+    assert found is not None
+    return found
+
+
 @pytest.fixture
-def three_days(clinic: Clinic) -> Clinic:
+def three_days(clinic: Clinic, staff: None) -> Clinic:
     """Mon 23 to Wed 25 November: nine questions reach the patients, eight are answered."""
     # Monday: Ana answers her foot check in 5 minutes; Ben never does.
     clinic.reply(ANA, "1", utc(23, 13, 35))
@@ -101,11 +110,8 @@ def three_days(clinic: Clinic) -> Clinic:
     clinic.reply(ANA, "1", utc(24, 13, 45))
     # Staff first act on Ana's urgent escalation 30 minutes after she reported it.
     with clinic.engine.begin() as conn:
-        conn.execute(
-            update(escalations)
-            .where(escalations.c.severity == "urgent")
-            .values(acknowledged_at=utc(24, 14, 10))
-        )
+        urgent = conn.execute(select(escalations.c.id)).scalar_one()
+    acknowledge(clinic.engine, urgent, admin_user(clinic.engine), utc(24, 14, 10))
     clinic.reply(BEN, "1", utc(24, 14, 30))
     # Session reminders for Wednesday went out at 15:00: Ana confirms, Ben asks to move it.
     clinic.reply(ANA, "C", utc(24, 15, 20))
@@ -205,14 +211,14 @@ def test_a_session_confirmed_by_text_counts_as_confirmed_even_if_cancelled_later
 ) -> None:
     clinic.reply(ANA, "C", utc(24, 15, 20))
     with clinic.engine.begin() as conn:
-        admin = load_staff(conn, 1)
         wednesday = conn.execute(
             select(outbound_messages.c.prompt_ref).where(
                 outbound_messages.c.to_phone == ANA, outbound_messages.c.prompt == "session"
             )
         ).scalar_one()
-    assert admin is not None
-    assert cancel_session(clinic.engine, admin, "P-1", wednesday, utc(24, 15, 30))
+    assert cancel_session(
+        clinic.engine, admin_user(clinic.engine), "P-1", wednesday, utc(24, 15, 30)
+    )
 
     found = clinic.report(date(2026, 11, 24), date(2026, 11, 24))
 
