@@ -190,7 +190,11 @@ class Reminder(SQLModel, table=True):
 
 
 class OutboundMessage(SQLModel, table=True):
-    __table_args__ = (Index("ix_outbound_patient_created", "patient_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_outbound_patient_created", "patient_id", "created_at"),
+        # The report finds the session reminders about an appointment.
+        Index("ix_outbound_prompt_ref", "prompt_ref"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id")
     reminder_id: int | None = Field(default=None, foreign_key="reminder.id", index=True)
@@ -217,7 +221,11 @@ class OutboundMessage(SQLModel, table=True):
 class InboundMessage(SQLModel, table=True):
     """Stored raw before interpretation; a bug in interpreting never loses a reply."""
 
-    __table_args__ = (Index("ix_inbound_patient_received", "patient_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_inbound_patient_received", "patient_id", "received_at"),
+        # The report and the patient page go from a question to its answers.
+        Index("ix_inbound_prompt", "prompt_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     provider_sid: str | None = Field(default=None, unique=True, max_length=64)
     from_phone: str = Field(max_length=32)

@@ -57,9 +57,13 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.add_column(sa.Column("quiet_hours", sa.String(length=11), nullable=True))
+    op.create_index("ix_inbound_prompt", "inboundmessage", ["prompt_id"], unique=False)
+    op.create_index("ix_outbound_prompt_ref", "outboundmessage", ["prompt_ref"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbound_prompt_ref", table_name="outboundmessage")
+    op.drop_index("ix_inbound_prompt", table_name="inboundmessage")
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.drop_column("quiet_hours")
     with op.batch_alter_table("escalation", schema=None) as batch_op:
