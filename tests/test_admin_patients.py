@@ -599,3 +599,12 @@ def test_the_thread_is_a_partial_the_page_refreshes_every_5_seconds(
 
     after = admin.get("/patients/P-1/thread").text
     assert re.search(r'data-direction="in">.*?hello\?', after, re.S)
+
+
+def test_an_admin_can_go_from_a_patient_to_their_audit_history(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+    page = admin.get("/patients/P-1").text
+    assert 'href="/audit?patient=P-1"' in page
+    assert admin.get("/audit?patient=P-1").status_code == 200
