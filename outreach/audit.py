@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from outreach.enrolment import has_control_characters
 from outreach.localtime import at_local
 from outreach.models import audit_events, patients, staff_users
 from outreach.users import SIGN_IN_FAILED, Staff
@@ -169,6 +170,8 @@ def parse_filter(form: Mapping[str, str]) -> Filter | dict[str, list[str]]:
     for name, text in texts.items():
         if len(text) > TEXT_MAX:
             errors[name] = [f"At most {TEXT_MAX} characters."]
+        elif has_control_characters(text):
+            errors[name] = ["Letters, digits and punctuation only (no control characters)."]
     days: dict[str, date | None] = {}
     for name in ("start", "end"):
         text = (form.get(name) or "").strip()

@@ -192,9 +192,13 @@ def _one_line(text: str) -> bool:
 
 
 def _printable(text: str) -> bool:
-    # A NUL cannot be stored in PostgreSQL text, and no control character belongs in a
-    # name or in a text message.
-    return not any(unicodedata.category(ch) == "Cc" for ch in text)
+    return not has_control_characters(text)
+
+
+def has_control_characters(text: str, allowed: str = "") -> bool:
+    """A NUL cannot be stored in PostgreSQL text, and no control character belongs in a
+    name, a text message or a search; `allowed` lets a note keep its line breaks."""
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)
 
 
 @cache

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, case, literal, select, update
 
 from outreach import audit
+from outreach.enrolment import has_control_characters
 from outreach.models import UTCDateTime, escalations, inbound_messages, patients, staff_users
 from outreach.users import Staff
 
@@ -66,6 +67,8 @@ def check_note(note: str) -> str:
         raise NoteError("Write what was done before resolving (a call made, advice given).")
     if len(text) > NOTE_MAX:
         raise NoteError(f"A note may have at most {NOTE_MAX} characters; this one has {len(text)}.")
+    if has_control_characters(text, allowed="\n\r\t"):
+        raise NoteError("A note may not contain control characters (paste it as plain text).")
     return text
 
 

@@ -204,3 +204,9 @@ def test_bad_filters_are_sent_back_with_the_error_and_what_was_typed(
 def test_a_made_up_before_id_starts_at_the_newest(history: Admin) -> None:
     assert notes(history.get("/audit?before_id=abc").text) == ["e4", "e3", "e2", "e1"]
     assert notes(history.get("/audit?before_id=3").text) == ["e2", "e1"]
+
+
+def test_a_filter_with_a_control_character_is_a_field_error(admin: Admin) -> None:
+    response = admin.get("/audit?action=%00&patient=P%1B1")
+    assert response.status_code == 422
+    assert response.text.count("no control characters") == 2

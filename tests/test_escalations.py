@@ -317,3 +317,14 @@ def test_the_list_filters_by_state_and_severity(
     assert listed("all") == ["P-1", "P-2", "P-3"]
     assert listed("all", "routine") == ["P-2"]
     assert listed("open", "routine") == []
+
+
+@pytest.mark.parametrize("note", ["called\x00", "called \x1b[31m"])
+def test_a_note_with_control_characters_is_refused_but_line_breaks_are_kept(note: str) -> None:
+    from outreach.escalations import check_note
+
+    with pytest.raises(NoteError, match="control characters"):
+        check_note(note)
+    assert check_note("Called her.\r\nAdvised rest.\tSee Monday.") == (
+        "Called her.\r\nAdvised rest.\tSee Monday."
+    )
