@@ -176,7 +176,8 @@ class Server:
         config = folder / "config.toml"
         config.write_text(
             f"[database]\nurl = {json.dumps(database_url)}\n\n"
-            f'[web]\npublic_base_url = "{self.base_url}"\nport = {self.port}\n',
+            f'[web]\npublic_base_url = "{self.base_url}"\nport = {self.port}\n\n'
+            '[sms]\nprovider = "twilio"\n\n[twilio]\nfrom_number = "+16175550100"\n',
             encoding="utf-8",
         )
         # Nothing from the caller's environment may point the server elsewhere.
@@ -188,7 +189,15 @@ class Server:
         )
         self._log = (folder / "serve.log").open("w+", encoding="utf-8")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "outreach.cli", "serve", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "outreach.cli",
+                "serve",
+                "--webhooks-only",
+                "--port",
+                str(self.port),
+            ],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

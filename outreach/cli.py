@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -23,6 +24,9 @@ from outreach import db, views
 from outreach.clock import SystemClock
 from outreach.config import ConfigError, Settings, load_settings
 from outreach.privacy import mask_phone
+
+if TYPE_CHECKING:
+    from outreach.web.server import AdminMode
 
 console = Console()
 err = Console(stderr=True)
@@ -255,7 +259,7 @@ def run(ctx: Context) -> None:
         wants_web = settings.sms_provider == "twilio" or bool(
             os.environ.get("OUTREACH_SESSION_SECRET")
         )
-        web = _web_server(settings, need_admin=False) if wants_web else None
+        web = _web_server(settings, admin="if configured") if wants_web else None
     except ConfigError as exc:
         raise click.ClickException(f"cannot start: {exc}") from None
     engine = ctx.engine()
@@ -270,19 +274,27 @@ def run(ctx: Context) -> None:
 
 
 def _web_server(
-    settings: Settings, host: str | None = None, port: int | None = None, need_admin: bool = True
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    admin: AdminMode = "required",
 ) -> Callable[[threading.Event], None]:
     from outreach.web.server import build_app, serve
 
-    app = build_app(settings, need_admin)
+    app = build_app(settings, admin)
     return lambda stop: serve(app, host or settings.web_host, port or settings.web_port, stop)
 
 
 @main.command(name="serve")
 @click.option("--host", help="Address to listen on (default: web.host, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default: web.port, 8000).")
+@click.option(
+    "--webhooks-only",
+    is_flag=True,
+    help="Serve only the Twilio webhooks and /healthz (a process of its own behind the proxy).",
+)
 @pass_context
-def serve_web(ctx: Context, host: str | None, port: int | None) -> None:
+def serve_web(ctx: Context, host: str | None, port: int | None, webhooks_only: bool) -> None:
     """Serve the admin pages, GET /healthz and, with sms.provider = "twilio", the Twilio
     webhooks (POST /twilio/sms, POST /twilio/status).
 
@@ -296,12 +308,13 @@ def serve_web(ctx: Context, host: str | None, port: int | None) -> None:
     settings = ctx.settings
     ctx.engine()
     try:
-        server = _web_server(settings, host, port)
+        server = _web_server(settings, host, port, "off" if webhooks_only else "required")
     except ConfigError as exc:
         raise click.ClickException(f"cannot start: {exc}") from None
     from outreach.service import stop_on_signals
 
     what = "admin and webhooks" if settings.sms_provider == "twilio" else "admin"
+    what = "webhooks" if webhooks_only else what
     err.print(f"serving {what} on http://{host or settings.web_host}:{port or settings.web_port}")
     with stop_on_signals() as stop:
         try:

@@ -251,3 +251,14 @@ def test_run_with_twilio_and_no_credentials_refuses_to_start(
 
     assert code == 1
     assert "TWILIO_ACCOUNT_SID" in output and "TWILIO_AUTH_TOKEN" in output
+
+
+def test_serve_refuses_to_start_without_what_it_would_serve(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OUTREACH_SESSION_SECRET", raising=False)
+    code, output = outreach(config, "serve")
+    assert code == 1 and "OUTREACH_SESSION_SECRET" in output
+
+    code, output = outreach(config, "serve", "--webhooks-only")
+    assert code == 1 and "nothing to serve: sms.provider is not 'twilio'" in output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Literal
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,18 +18,27 @@ from outreach.web.app import create_app
 log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings, need_admin: bool = True) -> FastAPI:
+AdminMode = Literal["required", "if configured", "off"]
+
+
+def build_app(settings: Settings, admin: AdminMode = "required") -> FastAPI:
     """The app with its engine and renderer. The webhooks need Twilio's auth token when
-    sms.provider is 'twilio'; the admin needs OUTREACH_SESSION_SECRET (ConfigError if unset
-    and `need_admin`, else the admin is left off and a warning says so)."""
+    sms.provider is 'twilio'. The admin needs OUTREACH_SESSION_SECRET: ConfigError if it is
+    unset and `admin` is "required"; left off with a warning if "if configured"."""
     auth_token = twilio_credentials().auth_token if settings.sms_provider == "twilio" else None
-    try:
-        secret: str | None = session_secret()
-    except ConfigError:
-        if need_admin:
-            raise
-        log.warning("the admin pages are off: OUTREACH_SESSION_SECRET is not set")
-        secret = None
+    secret: str | None = None
+    if admin == "off":
+        if auth_token is None:
+            raise ConfigError(
+                "with the admin off there is nothing to serve: sms.provider is not 'twilio'"
+            )
+    else:
+        try:
+            secret = session_secret()
+        except ConfigError:
+            if admin == "required":
+                raise
+            log.warning("the admin pages are off: OUTREACH_SESSION_SECRET is not set")
     # A failed statement's message would otherwise quote its parameters, a reply's text and
     # phone number among them, into the log.
     engine = make_engine(settings.database_url, hide_parameters=True)
