@@ -6,6 +6,7 @@ Each chart takes labelled values; None is a gap (no data that day), not a zero.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -70,7 +71,8 @@ def bar_chart(
 ) -> Markup:
     """Bars from zero; `top` fixes the scale (100 for percentages)."""
     present = [v for v in values if v is not None]
-    scale = top if top is not None else max([*present, 1.0])
+    # Counts get a whole-number scale with an even top, so the middle line is whole too.
+    scale = top if top is not None else float(max(2, math.ceil(max([*present, 1.0]) / 2) * 2))
     step = (WIDTH - LEFT - RIGHT) / max(len(values), 1)
     plot_h = HEIGHT - TOP - BOTTOM
     body = _axis(scale, [0, scale / 2, scale], suffix)
