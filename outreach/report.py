@@ -29,6 +29,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal,
     or_,
     select,
 )
@@ -220,7 +221,8 @@ def build(engine: Engine, zone: ZoneInfo, span: DateRange, now: datetime) -> Rep
     """Every figure of the report for `span` (clinic-local days in `zone`) as of `now`."""
     lo, hi = span.bounds(zone)
     with engine.connect() as conn:
-        prompts = _prompts(conn, lo, hi)
+        prompts = _prompt_counts(conn, lo, hi, _period_edges(span, zone))
+        median_reply = _median_reply(conn, lo, hi, sum(c.answered for c in prompts))
         reminded = _reminded_sessions(conn, lo, hi)
         sessions = _past_sessions(conn, lo, min(hi, now))
         raised = _escalations(conn, lo, hi)
@@ -231,36 +233,31 @@ def build(engine: Engine, zone: ZoneInfo, span: DateRange, now: datetime) -> Rep
         listed = list(rows)
         return Rate(sum(1 for r in listed if r[flag]), len(listed))
 
-    kinds = sorted({p["kind"] for p in prompts})
-    foot = [p for p in prompts if p["kind"] == "foot_check"]
-    exercise = [p for p in prompts if p["kind"] == "exercise"]
+    def asked(counts: Iterable[PromptCount], flag: str = "answered") -> Rate:
+        listed = list(counts)
+        return Rate(sum(getattr(c, flag) for c in listed), sum(c.sent for c in listed))
+
+    kinds = sorted({c.kind for c in prompts})
+    foot = [c for c in prompts if c.kind == "foot_check"]
+    exercise = [c for c in prompts if c.kind == "exercise"]
     unconfirmed = [s for s in sessions if not s["confirmed"]]
     acted = [e["first_action"] - e["at"] for e in raised if e["first_action"] is not None]
 
-    buckets: list[dict[str, list[Any]]] = [
-        {"prompts": [], "foot": [], "raised": []} for _ in span.periods()
-    ]
-    for p in prompts:
-        index = span.bucket(local_date(p["at"], zone))
-        buckets[index]["prompts"].append(p)
-        if p["kind"] == "foot_check":
-            buckets[index]["foot"].append(p)
+    raised_in: list[int] = [0 for _ in span.periods()]
     for e in raised:
-        buckets[span.bucket(local_date(e["at"], zone))]["raised"].append(e)
+        raised_in[span.bucket(local_date(e["at"], zone))] += 1
 
     return Report(
         range=span,
         confirmation=rate(reminded, "confirmed"),
         unconfirmed=Rate(len(unconfirmed), len(sessions)),
         unconfirmed_unreminded=sum(1 for s in unconfirmed if not s["reminded"]),
-        replies=rate(prompts),
-        replies_by_kind={k: rate(p for p in prompts if p["kind"] == k) for k in kinds},
-        median_reply=_median(
-            [p["answered_at"] - p["at"] for p in prompts if p["answered_at"] is not None]
-        ),
-        foot_checks=rate(foot),
-        exercise=rate(exercise, "done"),
-        exercise_skipped=sum(1 for p in exercise if p["skipped"]),
+        replies=asked(prompts),
+        replies_by_kind={k: asked(c for c in prompts if c.kind == k) for k in kinds},
+        median_reply=median_reply,
+        foot_checks=asked(foot),
+        exercise=asked(exercise, "done"),
+        exercise_skipped=sum(c.skipped for c in exercise),
         escalations={
             **{str(s): 0 for s in Severity},
             **Counter(str(e["severity"]) for e in raised),
@@ -270,8 +267,14 @@ def build(engine: Engine, zone: ZoneInfo, span: DateRange, now: datetime) -> Rep
         opt_outs=opt_outs,
         undeliverable=undeliverable,
         periods=[
-            Period(first, last, rate(b["prompts"]), rate(b["foot"]), len(b["raised"]))
-            for (first, last), b in zip(span.periods(), buckets, strict=True)
+            Period(
+                first,
+                last,
+                asked(c for c in prompts if c.period == index),
+                asked(c for c in foot if c.period == index),
+                raised_in[index],
+            )
+            for index, (first, last) in enumerate(span.periods())
         ],
     )
 
@@ -338,18 +341,42 @@ def _confirmed(by_reply: Subquery) -> ColumnElement[bool]:
     return or_(A.c.status == AppointmentStatus.CONFIRMED, by_reply.c.appointment_id.is_not(None))
 
 
-def _prompts(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
-    """Questions that reached the provider in [lo, hi): kind, when, whether answered, and
-    for exercise whether the answer was DONE or SKIP."""
+@dataclass(frozen=True)
+class PromptCount:
+    """Questions of one kind sent in one chart period, and how many got which answer."""
+
+    kind: str
+    period: int  # index into DateRange.periods()
+    sent: int
+    answered: int
+    done: int  # exercise answered DONE
+    skipped: int  # exercise answered SKIP
+
+
+def _period_edges(span: DateRange, zone: ZoneInfo) -> list[datetime]:
+    """Where each chart period after the first starts, as UTC instants (DST-correct)."""
+    return [at_local(first, time(0), zone) for first, _ in span.periods()[1:]]
+
+
+def _prompt_counts(
+    conn: Connection, lo: datetime, hi: datetime, edges: list[datetime]
+) -> list[PromptCount]:
+    """Questions that reached the provider in [lo, hi), counted by kind and chart period in
+    the database: a large clinic sends a million in four weeks, too many to fetch."""
     sent_at = _sent_at()
     answers = _exercise_answers(lo)
-    rows = conn.execute(
+    period: ColumnElement[int] = (
+        case(*((sent_at < edge, index) for index, edge in enumerate(edges)), else_=len(edges))
+        if edges
+        else literal(0)
+    )
+    rows = (
         select(
             OUT.c.prompt.label("kind"),
-            sent_at.label("at"),
-            OUT.c.answered_at,
-            answers.c.done,
-            answers.c.skipped,
+            period.label("period"),
+            case((OUT.c.answered_at.is_(None), 0), else_=1).label("answered"),
+            func.coalesce(answers.c.done, 0).label("done"),
+            func.coalesce(answers.c.skipped, 0).label("skipped"),
         )
         .select_from(OUT.outerjoin(answers, answers.c.prompt_id == OUT.c.id))
         .where(
@@ -358,18 +385,51 @@ def _prompts(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any
             sent_at >= lo,
             sent_at < hi,
         )
+        .subquery("prompts")
+    )
+    counted = conn.execute(
+        select(
+            rows.c.kind,
+            rows.c.period,
+            func.count(),
+            func.sum(rows.c.answered),
+            func.sum(rows.c.done),
+            func.sum(rows.c.skipped),
+        ).group_by(rows.c.kind, rows.c.period)
     ).all()
     return [
-        {
-            "kind": r.kind,
-            "at": r.at,
-            "answered_at": r.answered_at,
-            "answered": r.answered_at is not None,
-            "done": bool(r.done),
-            "skipped": bool(r.skipped),
-        }
-        for r in rows
+        PromptCount(str(kind), int(index), int(n), int(answered), int(done), int(skipped))
+        for kind, index, n, answered, done, skipped in counted
     ]
+
+
+def _median_reply(conn: Connection, lo: datetime, hi: datetime, answered: int) -> timedelta | None:
+    """The median time to answer of the `answered` questions sent in [lo, hi): the database
+    sorts the durations and hands back the middle one or two."""
+    if not answered:
+        return None
+    sent_at = _sent_at()
+    if conn.dialect.name == "sqlite":
+        seconds: ColumnElement[float] = (
+            func.julianday(OUT.c.answered_at) - func.julianday(sent_at)
+        ) * 86400.0
+    else:
+        seconds = func.date_part("epoch", OUT.c.answered_at - sent_at)
+    middle = conn.execute(
+        select(seconds.label("seconds"))
+        .where(
+            OUT.c.prompt.is_not(None),
+            OUT.c.status.notin_(NOT_SENT),
+            OUT.c.answered_at.is_not(None),
+            sent_at >= lo,
+            sent_at < hi,
+        )
+        .order_by(seconds)
+        .offset((answered - 1) // 2)
+        .limit(2 - answered % 2)
+    ).scalars()
+    # julianday is a float of days: milliseconds are as fine as it keeps exactly.
+    return _median([timedelta(seconds=round(float(s), 3)) for s in middle])
 
 
 def _reminded_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
