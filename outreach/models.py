@@ -194,6 +194,9 @@ class OutboundMessage(SQLModel, table=True):
         Index("ix_outbound_patient_created", "patient_id", "created_at"),
         # The report finds the session reminders about an appointment.
         Index("ix_outbound_prompt_ref", "prompt_ref"),
+        # The message log, newest first, whole or by status (failed texts on Today).
+        Index("ix_outbound_created", "created_at", "id"),
+        Index("ix_outbound_status_created", "status", "created_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id")
@@ -225,6 +228,9 @@ class InboundMessage(SQLModel, table=True):
         Index("ix_inbound_patient_received", "patient_id", "received_at"),
         # The report and the patient page go from a question to its answers.
         Index("ix_inbound_prompt", "prompt_id"),
+        # The message log, newest first; Today's replies that need a look.
+        Index("ix_inbound_received", "received_at", "id"),
+        Index("ix_inbound_needs_review", "needs_review"),
     )
     id: int | None = Field(default=None, primary_key=True)
     provider_sid: str | None = Field(default=None, unique=True, max_length=64)
