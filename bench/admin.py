@@ -550,8 +550,10 @@ def add_staff_work(conn: Any, count: int, ids: Ids, rng: random.Random) -> None:
              "claimed_by": None, "plan_version": 1, "created_at": at, "updated_at": at}
         )  # fmt: skip
     conn.execute(insert(reminders), failed)
-    actions = ("patient_updated", "escalation_acknowledged", "escalation_resolved",
-               "reply_reviewed", "session_cancelled", "patient_paused", "sign_in_failed")  # fmt: skip
+    actions = (
+        "patient_updated", "escalation_acknowledged", "escalation_resolved", "reply_reviewed",
+        "session_cancelled", "patient_paused", "sign_in_failed",
+    )  # fmt: skip
     entries = []
     for number in range(AUDIT_ENTRIES):
         action = actions[number % len(actions)]
@@ -626,11 +628,15 @@ def explain(engine: Engine, url: str) -> None:
     seen: list[tuple[str, Any, float]] = []
 
     @event.listens_for(engine, "before_cursor_execute")
-    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: Any) -> None:  # noqa: E501
+    def before(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: Any
+    ) -> None:
         conn.info["started"] = timer.perf_counter()
 
     @event.listens_for(engine, "after_cursor_execute")
-    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: Any) -> None:  # noqa: E501
+    def after(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: Any
+    ) -> None:
         seen.append((statement, parameters, (timer.perf_counter() - conn.info["started"]) * 1000))
 
     client.get(url)
