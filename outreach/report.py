@@ -461,7 +461,13 @@ def _past_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dict[st
     by_reply = _confirmed_by_reply()
     reminded = (
         select(OUT.c.prompt_ref.label("appointment_id"))
-        .where(OUT.c.prompt == "session", OUT.c.status.notin_(NOT_SENT))
+        .where(
+            # Said outright, so the prompt_ref index is searched, not read whole: most texts
+            # (foot checks, exercises, answers) have none.
+            OUT.c.prompt_ref.is_not(None),
+            OUT.c.prompt == "session",
+            OUT.c.status.notin_(NOT_SENT),
+        )
         .distinct()
         .subquery("reminded")
     )
