@@ -92,6 +92,7 @@ ACTIONS = {
     "patient_updated": "Edited the patient or their plan",
     "patient_paused": "Paused the patient's texts",
     "patient_resumed": "Resumed the patient's texts",
+    "patient_opted_out": "Recorded that the patient asked to stop texts",
     "patients_imported": "Imported a patient file",
     "session_added": "Added a session",
     "session_cancelled": "Cancelled a session",

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
-from outreach import audit, csvimport, planner
+from outreach import audit, consent, csvimport, planner
 from outreach.config import ConfigError, Settings, parse_hhmm
 from outreach.db import session_scope
 from outreach.enrolment import FieldError, PatientSpec, validate_patient
@@ -289,6 +289,24 @@ def set_paused(
         audit.record(conn, who, action, now, patient.id, {"paused": [not paused, paused]})
     if not paused:
         planner.plan_due(engine, settings, now)
+    return True
+
+
+OPT_OUT_REASON_MAX = 200
+
+
+def record_opt_out(
+    engine: Engine, who: Staff, external_id: str, reason: str, now: datetime
+) -> bool:
+    """A patient asked staff, not by text, to stop: opted out at once, as a STOP would.
+    Only the patient can opt back in, by texting START: consent to texts is theirs to give.
+    False when they already were opted out."""
+    detail = " ".join(reason.split())[:OPT_OUT_REASON_MAX] or "asked staff to stop texts"
+    with engine.begin() as conn:
+        patient = _patient(conn, external_id)
+        if not consent.opt_out(conn, patient.id, now, "staff", f"{who.username}: {detail}"):
+            return False
+        audit.record(conn, who, "patient_opted_out", now, patient.id, {"reason": detail})
     return True
 
 

@@ -608,3 +608,34 @@ def test_an_admin_can_go_from_a_patient_to_their_audit_history(
     page = admin.get("/patients/P-1").text
     assert 'href="/audit?patient=P-1"' in page
     assert admin.get("/audit?patient=P-1").status_code == 200
+
+
+def test_staff_record_an_opt_out_the_patient_asked_for_in_person(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    patient_id = enrol(engine, settings, clock.now())
+    plan_due(engine, settings, clock.now())
+
+    page = admin.post("/patients/P-1/opt-out", {"reason": "by phone\x00, to the front desk"})
+
+    assert "Only the patient can opt back in" in page.text
+    with engine.begin() as conn:
+        person = conn.execute(select(patients).where(patients.c.id == patient_id)).one()
+        history = conn.execute(
+            select(consent_events.c.event, consent_events.c.source, consent_events.c.detail)
+            .where(consent_events.c.patient_id == patient_id)
+            .order_by(consent_events.c.id)
+        ).all()
+        pending = conn.execute(
+            select(reminders.c.id).where(
+                reminders.c.patient_id == patient_id, reminders.c.state == "pending"
+            )
+        ).all()
+        actions = conn.execute(select(audit_events.c.action, audit_events.c.username)).all()
+    assert person.opted_out
+    assert history[-1] == ("opted_out", "staff", "admin: by phone, to the front desk")
+    assert pending == []
+    assert ("patient_opted_out", "admin") in actions
+    again = admin.post("/patients/P-1/opt-out", {"reason": ""})
+    assert "already opted out" in again.text
+    assert "The patient asked us to stop texting" not in again.text

@@ -341,3 +341,28 @@ async def pause(request: Request, staff: CurrentUser, external_id: str) -> Respo
 @router.post("/patients/{external_id}/resume")
 async def resume(request: Request, staff: CurrentUser, external_id: str) -> Response:
     return await _set_paused(request, staff, external_id, False)
+
+
+@router.post("/patients/{external_id}/opt-out")
+async def opt_out(request: Request, staff: CurrentUser, external_id: str) -> Response:
+    form = await request.form()
+    reason = form.get("reason")
+    text = reason.replace("\x00", "") if isinstance(reason, str) else ""
+    try:
+        changed = await run_in_threadpool(
+            patientedit.record_opt_out,
+            request.app.state.engine,
+            staff,
+            external_id,
+            text,
+            utc_now(request),
+        )
+    except PatientNotFound:
+        raise HTTPException(404, "There is no patient with this ID.") from None
+    flash(
+        request,
+        "Opted out: nothing more will be sent. Only the patient can opt back in, by texting START."
+        if changed
+        else "This patient had already opted out.",
+    )
+    return RedirectResponse(f"/patients/{external_id}", status_code=303)
