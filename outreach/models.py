@@ -168,7 +168,8 @@ class Reminder(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("patient_id", "kind", "occurrence"),
-        Index("ix_reminder_due", "state", "send_at"),
+        # kind too, so Today counts the day's reminders from the index alone.
+        Index("ix_reminder_due", "state", "send_at", "kind"),
         Index("ix_reminder_patient_state", "patient_id", "state"),
     )
     id: int | None = Field(default=None, primary_key=True)
