@@ -8,12 +8,12 @@
 Builds a fresh database (a temporary SQLite file, or a private schema on PostgreSQL that is
 dropped afterwards; --database-file keeps a SQLite file to reuse, migrated to the newest
 schema on every run), then bulk-inserts with Core statements, not through the app: N
-consenting patients with plans (as bench/planner.py shapes them: sessions on Monday and
-Thursday, exercises Monday, Wednesday and Friday), and 28 days of what the service would
-have done: a foot check every day (60% answered, 1 in 20 answers a problem), exercise
-prompts (half answered DONE with a pain value, 1 in 10 SKIP), session reminders 24 h ahead
-(45% confirmed by text, a few asking to reschedule or cancelled), the answer texts, a 1%
-of texts failed or undelivered with Twilio error codes, replies no rule understood, a few
+consenting patients with plans (bench/planner.py's time zones and times, with sessions on
+Monday and Thursday and exercises on Monday, Wednesday and Friday), and 28 days of what the
+service would have done: a foot check every day (60% answered, 1 in 20 answers a problem),
+exercise prompts (half answered DONE with a pain value, 1 in 10 SKIP), session reminders
+24 h ahead (45% confirmed by text, a few asking to reschedule or cancelled), the answer
+texts, 1% of texts failed or undelivered with Twilio error codes, replies no rule understood, a few
 hundred open escalations of each severity among many resolved, opt-outs, pauses and a
 few thousand audit entries. Then `planner.plan_due` plans the coming two weeks as the
 service would.
