@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
 )
 
+from outreach.durations import spoken_duration
 from outreach.localtime import at_local, local_date
 from outreach.models import (
     AppointmentStatus,
@@ -558,19 +559,7 @@ def _undeliverable(conn: Connection, lo: datetime, hi: datetime) -> dict[str, in
 
 def duration(value: timedelta | None) -> str:
     """'45 s', '12 min', '3 h 5 min', '2 d 4 h'; '–' when there is nothing to measure."""
-    if value is None:
-        return "–"
-    seconds = int(value.total_seconds())
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    return "–" if value is None else spoken_duration(value)
 
 
 def to_csv(report: Report) -> str:

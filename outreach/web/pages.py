@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from outreach.clock import Clock
 from outreach.config import REPO_ROOT, Settings
+from outreach.durations import spoken_duration
 from outreach.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_token
 
 # The token of the page being rendered, for form macros imported without context (which
@@ -36,17 +37,8 @@ NAV = (
 
 
 def since(then: datetime | None, now: datetime) -> str:
-    """'3 min', '2 h 5 min', '4 d 1 h': how long ago, for staff reading a queue."""
-    if then is None:
-        return ""
-    minutes = max(0, int((now - then).total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    """How long ago, for staff reading a queue: '3 min', '2 h 5 min', '4 d 1 h'."""
+    return "" if then is None else spoken_duration(now - then)
 
 
 class Pages:

@@ -1,0 +1,20 @@
+"""How long something took or has been waiting, in the words staff read at a glance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+
+def spoken_duration(value: timedelta) -> str:
+    """'45 s', '12 min', '3 h 5 min', '2 d 4 h': the two largest units, rounded down."""
+    seconds = max(0, int(value.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
