@@ -198,8 +198,6 @@ class OutboundMessage(SQLModel, table=True):
         # The message log, newest first, whole or by status (failed texts on Today).
         Index("ix_outbound_created", "created_at", "id"),
         Index("ix_outbound_status_created", "status", "created_at"),
-        # The report: questions of each kind asked in a date range.
-        Index("ix_outbound_prompt_created", "prompt", "created_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id")

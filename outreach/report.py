@@ -34,7 +34,6 @@ from sqlalchemy import (
     select,
 )
 
-from outreach.conversation import Intent
 from outreach.durations import spoken_duration
 from outreach.localtime import at_local, local_date
 from outreach.models import (
@@ -342,24 +341,23 @@ def _exercise_answers(lo: datetime) -> Subquery:
     )
 
 
-def _confirmed() -> ColumnElement[bool]:
-    """The appointment A was confirmed: its status says so, or a reply to one of its
-    reminders did (the status may have moved on since, e.g. to superseded by a plan edit).
-    A reply understood as a confirmation always records one, so its intent is the evidence.
-    Asked per appointment through the prompt_ref and prompt_id indexes: a few index lookups
-    each, where a subquery of every confirmation ever made grew with the clinic's history."""
+def _confirmed_by_reply() -> Subquery:
+    """Appointments a reply to one of their reminders confirmed (the status may have moved
+    on since, e.g. to superseded by a plan edit)."""
     reminder = OUT.alias("confirmed_reminder")
-    by_reply = (
-        exists()
-        .where(
-            reminder.c.prompt_ref == A.c.id,
-            reminder.c.prompt == "session",
-            IN.c.prompt_id == reminder.c.id,
-            IN.c.intent == Intent.SESSION_CONFIRM,
-        )
-        .correlate(A)
+    return (
+        select(reminder.c.prompt_ref.label("appointment_id"))
+        .join(IN, IN.c.prompt_id == reminder.c.id)
+        .join(OBS, OBS.c.inbound_id == IN.c.id)
+        .where(reminder.c.prompt == "session", OBS.c.kind == "session_confirmed")
+        .distinct()
+        .subquery("confirmed_by_reply")
     )
-    return or_(A.c.status == AppointmentStatus.CONFIRMED, by_reply)
+
+
+def _confirmed(by_reply: Subquery) -> ColumnElement[bool]:
+    """The appointment A was confirmed: its status says so, or a reply did."""
+    return or_(A.c.status == AppointmentStatus.CONFIRMED, by_reply.c.appointment_id.is_not(None))
 
 
 @dataclass(frozen=True)
@@ -401,9 +399,7 @@ def _prompt_counts(
         )
         .select_from(OUT.outerjoin(answers, answers.c.prompt_id == OUT.c.id))
         .where(
-            # Every question is one of these; named, so the (prompt, created_at) index
-            # serves each kind's date range.
-            OUT.c.prompt.in_(list(PROMPT_KINDS)),
+            OUT.c.prompt.is_not(None),
             OUT.c.status.notin_(NOT_SENT),
             _sent_between(lo, hi),
         )
@@ -440,9 +436,7 @@ def _median_reply(conn: Connection, lo: datetime, hi: datetime, answered: int) -
     middle = conn.execute(
         select(seconds.label("seconds"))
         .where(
-            # Every question is one of these; named, so the (prompt, created_at) index
-            # serves each kind's date range.
-            OUT.c.prompt.in_(list(PROMPT_KINDS)),
+            OUT.c.prompt.is_not(None),
             OUT.c.status.notin_(NOT_SENT),
             OUT.c.answered_at.is_not(None),
             _sent_between(lo, hi),
@@ -458,21 +452,20 @@ def _median_reply(conn: Connection, lo: datetime, hi: datetime, answered: int) -
 def _reminded_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
     """Sessions with a reminder sent in [lo, hi), once each however many reminders they got
     (a 24 h and a 2 h reminder would otherwise count one session twice)."""
-    reminded = (
-        select(OUT.c.prompt_ref)
+    by_reply = _confirmed_by_reply()
+    rows = conn.execute(
+        select(A.c.id, _confirmed(by_reply).label("confirmed"))
+        .select_from(
+            A.join(OUT, OUT.c.prompt_ref == A.c.id).outerjoin(
+                by_reply, by_reply.c.appointment_id == A.c.id
+            )
+        )
         .where(
-            OUT.c.prompt_ref.is_not(None),
             OUT.c.prompt == "session",
             OUT.c.status.notin_(NOT_SENT),
             _sent_between(lo, hi),
         )
         .distinct()
-        .subquery("reminded_in_range")
-    )
-    rows = conn.execute(
-        select(A.c.id, _confirmed().label("confirmed")).join(
-            reminded, reminded.c.prompt_ref == A.c.id
-        )
     ).all()
     return [{"id": r.id, "confirmed": bool(r.confirmed)} for r in rows]
 
@@ -480,6 +473,7 @@ def _reminded_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dic
 def _past_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
     """Sessions starting in [lo, hi) that were still on (scheduled or confirmed): whether
     confirmed, and whether any reminder of theirs reached the provider."""
+    by_reply = _confirmed_by_reply()
     reminded = (
         select(OUT.c.prompt_ref.label("appointment_id"))
         .where(
@@ -495,10 +489,14 @@ def _past_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dict[st
     rows = conn.execute(
         select(
             A.c.id,
-            _confirmed().label("confirmed"),
+            _confirmed(by_reply).label("confirmed"),
             reminded.c.appointment_id.is_not(None).label("reminded"),
         )
-        .select_from(A.outerjoin(reminded, reminded.c.appointment_id == A.c.id))
+        .select_from(
+            A.outerjoin(by_reply, by_reply.c.appointment_id == A.c.id).outerjoin(
+                reminded, reminded.c.appointment_id == A.c.id
+            )
+        )
         .where(
             A.c.starts_at >= lo,
             A.c.starts_at < hi,

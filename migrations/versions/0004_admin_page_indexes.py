@@ -23,9 +23,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_outbound_status_created", "outboundmessage", ["status", "created_at"], unique=False
     )
-    op.create_index(
-        "ix_outbound_prompt_created", "outboundmessage", ["prompt", "created_at"], unique=False
-    )
     op.create_index("ix_inbound_received", "inboundmessage", ["received_at", "id"], unique=False)
     op.create_index("ix_inbound_needs_review", "inboundmessage", ["needs_review"], unique=False)
 
@@ -33,7 +30,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_inbound_needs_review", table_name="inboundmessage")
     op.drop_index("ix_inbound_received", table_name="inboundmessage")
-    op.drop_index("ix_outbound_prompt_created", table_name="outboundmessage")
     op.drop_index("ix_outbound_status_created", table_name="outboundmessage")
     op.drop_index("ix_outbound_created", table_name="outboundmessage")
     op.drop_index("ix_reminder_due", table_name="reminder")
