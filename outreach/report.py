@@ -295,27 +295,9 @@ def _sent_at() -> ColumnElement[datetime]:
     return func.coalesce(OUT.c.sent_at, OUT.c.created_at)
 
 
-# A text's row is written just before its send, and sent_at follows within seconds, or, for
-# one whose answer was lost, when the next attempt settles it: within the reminder's life,
-# a day or two. So a text sent in a range was created at most this long before it.
-CREATED_BEFORE_SENT = timedelta(days=7)
-
-
-def _sent_between(lo: datetime, hi: datetime) -> ColumnElement[bool]:
-    """Sent in [lo, hi). The created_at bounds add nothing logically; they let the
-    (created_at, id) index skip the years of history outside the range, which the
-    coalesce() alone cannot."""
-    sent_at = _sent_at()
-    return and_(
-        OUT.c.created_at >= lo - CREATED_BEFORE_SENT,
-        OUT.c.created_at < hi,
-        sent_at >= lo,
-        sent_at < hi,
-    )
-
-
 # Who answered what is joined in as grouped subqueries rather than a correlated EXISTS per
-# row: a hash join reads each table once on both databases.
+# row: inbound.prompt_id and outbound.prompt_ref have no index, and a hash join reads each
+# table once on both databases.
 
 
 def _exercise_answers(lo: datetime) -> Subquery:
@@ -401,7 +383,8 @@ def _prompt_counts(
         .where(
             OUT.c.prompt.is_not(None),
             OUT.c.status.notin_(NOT_SENT),
-            _sent_between(lo, hi),
+            sent_at >= lo,
+            sent_at < hi,
         )
         .subquery("prompts")
     )
@@ -439,7 +422,8 @@ def _median_reply(conn: Connection, lo: datetime, hi: datetime, answered: int) -
             OUT.c.prompt.is_not(None),
             OUT.c.status.notin_(NOT_SENT),
             OUT.c.answered_at.is_not(None),
-            _sent_between(lo, hi),
+            sent_at >= lo,
+            sent_at < hi,
         )
         .order_by(seconds)
         .offset((answered - 1) // 2)
@@ -452,6 +436,7 @@ def _median_reply(conn: Connection, lo: datetime, hi: datetime, answered: int) -
 def _reminded_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
     """Sessions with a reminder sent in [lo, hi), once each however many reminders they got
     (a 24 h and a 2 h reminder would otherwise count one session twice)."""
+    sent_at = _sent_at()
     by_reply = _confirmed_by_reply()
     rows = conn.execute(
         select(A.c.id, _confirmed(by_reply).label("confirmed"))
@@ -463,7 +448,8 @@ def _reminded_sessions(conn: Connection, lo: datetime, hi: datetime) -> list[dic
         .where(
             OUT.c.prompt == "session",
             OUT.c.status.notin_(NOT_SENT),
-            _sent_between(lo, hi),
+            sent_at >= lo,
+            sent_at < hi,
         )
         .distinct()
     ).all()
@@ -537,6 +523,7 @@ def _opt_outs(conn: Connection, lo: datetime, hi: datetime) -> dict[str, int]:
 
 
 def _undeliverable(conn: Connection, lo: datetime, hi: datetime) -> dict[str, int]:
+    sent_at = _sent_at()
     retry = OUT.alias("retry")
     sent_by_a_retry = exists().where(
         retry.c.reminder_id == OUT.c.reminder_id,
@@ -548,7 +535,7 @@ def _undeliverable(conn: Connection, lo: datetime, hi: datetime) -> dict[str, in
         select(code.label("code"), func.count())
         .where(
             OUT.c.status.in_(UNDELIVERABLE),
-            _sent_between(lo, hi),
+            and_(sent_at >= lo, sent_at < hi),
             ~sent_by_a_retry,
         )
         .group_by(code)
