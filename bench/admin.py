@@ -30,7 +30,6 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import time as timer
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +53,7 @@ from outreach.db import make_engine, upgrade
 from outreach.localtime import at_local
 from outreach.models import (
     ConsentState,
+    Role,
     appointment_table,
     audit_events,
     care_plans,
@@ -68,7 +68,7 @@ from outreach.models import (
 )
 from outreach.planner import plan_due
 from outreach.render import Renderer
-from outreach.users import Role, add_user
+from outreach.users import add_user
 from outreach.web.app import create_app
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday, as in the tests
@@ -217,7 +217,7 @@ class Ids:
     consent: int = 0
 
     def next(self, name: str) -> int:
-        value = getattr(self, name) + 1
+        value = int(getattr(self, name)) + 1
         setattr(self, name, value)
         return value
 
@@ -407,6 +407,7 @@ def history_prompt(
     chance = rng.random()
     if answered_at >= NOW:
         return message_id
+    answer: tuple[str, str, str, int | None, str]
     if kind == "foot_check" and chance < 0.6:
         problem = chance < 0.03
         answer = ("foot_problem", "2", "foot_problem", None, "foot_followup") if problem else (
@@ -682,4 +683,4 @@ def print_table(summary: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
