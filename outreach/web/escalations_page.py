@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach import escalations
 from outreach.escalations import Acted, EscalationView, NoteError, NotFound
-from outreach.inbox import MessageFilter, message_log
+from outreach.messagelog import MessageFilter, message_log
 from outreach.web.auth import CurrentUser, local_path
 from outreach.web.pages import flash, pages, since
 

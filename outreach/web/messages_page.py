@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from outreach import inbox
+from outreach import messagelog
 from outreach.web.pages import pages
 
 router = APIRouter()
@@ -18,8 +18,10 @@ router = APIRouter()
 def messages(request: Request) -> Response:
     state = request.app.state
     kinds = state.renderer.templates()
-    wanted, errors = inbox.parse_filter(request.query_params, kinds)
-    log = None if errors else inbox.message_log(state.engine, wanted, state.settings.clinic_zone)
+    wanted, errors = messagelog.parse_filter(request.query_params, kinds)
+    log = (
+        None if errors else messagelog.message_log(state.engine, wanted, state.settings.clinic_zone)
+    )
     older = None
     if log is not None and log.has_older:
         older = "/messages?" + urlencode(wanted.query(page=wanted.page + 1))
@@ -32,7 +34,7 @@ def messages(request: Request) -> Response:
         "newer": "/messages?" + urlencode(wanted.query(page=wanted.page - 1))
         if wanted.page > 1
         else None,
-        "status_options": [("", "Any"), *[(s, s) for s in inbox.STATUSES]],
+        "status_options": [("", "Any"), *[(s, s) for s in messagelog.STATUSES]],
         "kind_options": [("", "Any"), *[(k, k.replace("_", " ")) for k in kinds]],
         "direction_options": [("", "Both"), ("out", "Sent"), ("in", "Received")],
     }
