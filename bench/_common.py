@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import statistics
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +49,32 @@ def fresh_database(base_url: str | None) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def add_run_options(
+    parser: argparse.ArgumentParser,
+    repeat: int = 3,
+    repeat_help: str = "runs to take the median of",
+    schema_note: str = "a private schema per run",
+) -> None:
+    """The options every benchmark takes: where to run, how often, and how to print."""
+    parser.add_argument(
+        "--database-url",
+        help="default: a fresh SQLite file in a temporary directory; a PostgreSQL URL gets "
+        f"{schema_note}, dropped afterwards",
+    )
+    parser.add_argument("--repeat", type=int, default=repeat, help=repeat_help)
+    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+
+
+def emit(
+    summary: dict[str, Any], as_json: bool, print_table: Callable[[dict[str, Any]], None]
+) -> None:
+    """One JSON object with --json, else the benchmark's table."""
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print_table(summary)
 
 
 def database_name(url: str | None) -> str:

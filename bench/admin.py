@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from _common import cores, database_name, fresh_database, phone
+from _common import add_run_options, cores, database_name, emit, fresh_database, phone
 from fastapi.testclient import TestClient
 from planner import EXERCISE_TIMES, FOOT_CHECK_TIMES, SESSION_TIMES, ZONES
 from rich.console import Console
@@ -156,21 +156,13 @@ def main() -> None:
         **seeded,
         "pages": results,
     }
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print_table(summary)
+    emit(summary, args.json, print_table)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--patients", type=int, default=20_000, help="default 20000")
-    parser.add_argument("--repeat", type=int, default=5, help="timed GETs per page, default 5")
-    parser.add_argument(
-        "--database-url",
-        help="default: a fresh SQLite file in a temporary directory; a PostgreSQL URL gets "
-        "a private schema, dropped afterwards",
-    )
+    add_run_options(parser, 5, "timed GETs per page, default 5", "a private schema")
     parser.add_argument(
         "--database-file",
         type=Path,
@@ -178,7 +170,6 @@ def parse_args() -> argparse.Namespace:
         "(migrated to the newest schema first)",
     )
     parser.add_argument("--only", action="append", help="time only pages whose name has this")
-    parser.add_argument("--json", action="store_true", help="print one JSON object only")
     parser.add_argument(
         "--explain", metavar="URL", help="print each SQL statement a GET of URL runs, and its plan"
     )

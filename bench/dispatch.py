@@ -45,8 +45,10 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from _common import (
+    add_run_options,
     cores,
     database_name,
+    emit,
     fresh_database,
     insert_patients,
     medians,
@@ -103,10 +105,7 @@ def main() -> None:
             run["setup_seconds"] = setup_seconds
             runs.append(run)
     summary = summarise(runs, args)
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print_table(summary)
+    emit(summary, args.json, print_table)
 
 
 def parse_args() -> argparse.Namespace:
@@ -119,13 +118,7 @@ def parse_args() -> argparse.Namespace:
         "--concurrency", type=int, default=48, help="sends in flight at once; default 48"
     )
     parser.add_argument("--rate", type=float, help="messages per second; default: no limit")
-    parser.add_argument(
-        "--database-url",
-        help="default: a fresh SQLite file in a temporary directory; a PostgreSQL URL gets "
-        "a private schema per run, dropped afterwards",
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="runs to take the median of")
-    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    add_run_options(parser)
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.messages < 1 or args.repeat < 1 or args.concurrency < 1:

@@ -26,7 +26,7 @@ import time as timer
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from _common import fresh_database
+from _common import add_run_options, emit, fresh_database
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, func, insert, literal, select, text
@@ -99,22 +99,13 @@ def main() -> None:
             run["setup_seconds"] = setup_seconds
             runs.append(run)
     summary = summarise(runs, args)
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print_table(summary)
+    emit(summary, args.json, print_table)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--patients", type=int, default=100_000, help="default 100000")
-    parser.add_argument(
-        "--database-url",
-        help="default: a fresh SQLite file in a temporary directory; a PostgreSQL URL gets "
-        "a private schema per run, dropped afterwards",
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="runs to take the median of")
-    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    add_run_options(parser)
     parser.add_argument(
         "--backlog-days",
         type=int,

@@ -44,8 +44,10 @@ from urllib.parse import urlencode
 
 import httpx
 from _common import (
+    add_run_options,
     cores,
     database_name,
+    emit,
     fresh_database,
     insert_patients,
     medians,
@@ -103,10 +105,7 @@ def main() -> None:
             run["setup_seconds"] = setup_seconds
             runs.append(run)
     summary = summarise(runs, args)
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print_table(summary)
+    emit(summary, args.json, print_table)
 
 
 def parse_args() -> argparse.Namespace:
@@ -115,13 +114,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=int, default=32, help="replies in flight at once; default 32"
     )
-    parser.add_argument(
-        "--database-url",
-        help="default: a fresh SQLite file in a temporary directory; a PostgreSQL URL gets "
-        "a private schema per run, dropped afterwards",
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="runs to take the median of")
-    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    add_run_options(parser)
     args = parser.parse_args()
     if args.replies < 1 or args.repeat < 1 or args.concurrency < 1:
         parser.error("--replies, --repeat and --concurrency must be at least 1")
