@@ -26,6 +26,7 @@ from outreach.config import ConfigError, Settings, load_settings
 from outreach.privacy import mask_phone
 
 if TYPE_CHECKING:
+    from outreach.transports import Transport
     from outreach.web.server import AdminMode
 
 console = Console()
@@ -46,8 +47,8 @@ class Context:
                 raise click.ClickException(f"configuration: {exc}") from None
         return self._settings
 
-    def engine(self, must_exist: bool = True) -> Engine:
-        engine = db.make_engine(self.settings.database_url)
+    def engine(self, must_exist: bool = True, application_name: str | None = None) -> Engine:
+        engine = db.make_engine(self.settings.database_url, application_name)
         if must_exist and not db.has_schema(engine):
             raise click.ClickException(
                 f"the database at {_safe_url(self.settings.database_url)} has no tables yet: "
@@ -250,8 +251,7 @@ def run(ctx: Context) -> None:
 
     Example: TWILIO_ACCOUNT_SID=AC... TWILIO_AUTH_TOKEN=... outreach -v run
     """
-    from outreach.render import Renderer
-    from outreach.service import Service, make_transport, run_forever
+    from outreach.service import make_transport
 
     settings = ctx.settings
     try:
@@ -262,15 +262,52 @@ def run(ctx: Context) -> None:
         web = _web_server(settings, admin="if configured") if wants_web else None
     except ConfigError as exc:
         raise click.ClickException(f"cannot start: {exc}") from None
-    engine = ctx.engine()
+    _tick_forever(ctx, transport, web, "run")
+
+
+@main.command()
+@pass_context
+def worker(ctx: Context) -> None:
+    """Plan and send on a tick until SIGINT or SIGTERM, without any web server.
+
+    Run as many workers as you like, on as many machines, against one PostgreSQL database
+    (each claims reminders with FOR UPDATE SKIP LOCKED under a lease; none is sent twice),
+    and the web app separately with `outreach serve`. On a signal a worker finishes the
+    sends in flight, hands back what it claimed but did not start, and exits 0.
+
+    Example: OUTREACH_DATABASE_URL=postgresql+psycopg://outreach@db/outreach outreach worker
+    """
+    from outreach.service import make_transport
+
+    try:
+        transport = make_transport(ctx.settings)
+    except ConfigError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from None
+    _tick_forever(ctx, transport, None, "worker")
+
+
+def _tick_forever(
+    ctx: Context,
+    transport: Transport,
+    web: Callable[[threading.Event], None] | None,
+    role: str,
+) -> None:
+    from outreach.render import Renderer
+    from outreach.service import Service, run_forever
+    from outreach.workers import new_worker_id
+
+    settings = ctx.settings
+    worker_id = new_worker_id()
+    engine = ctx.engine(application_name=f"outreach {role} {worker_id}")
     logging.getLogger("outreach").setLevel(logging.INFO)
     renderer = Renderer(settings.templates_dir, settings)
-    service = Service(engine, settings, SystemClock(), transport, renderer)
+    service = Service(engine, settings, SystemClock(), transport, renderer, worker_id)
     err.print(
-        f"outreach: {settings.clinic_name}, database {_safe_url(settings.database_url)}, "
-        f"provider {settings.sms_provider}; on-call {mask_phone(settings.on_call_phone)}"
+        f"outreach {role} {worker_id}: {settings.clinic_name}, "
+        f"database {_safe_url(settings.database_url)}, provider {settings.sms_provider}; "
+        f"on-call {mask_phone(settings.on_call_phone)}"
     )
-    run_forever(service, settings.tick_seconds, web)
+    run_forever(service, settings.tick_seconds, web, role)
 
 
 def _web_server(

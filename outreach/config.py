@@ -78,6 +78,8 @@ class Settings:
     sms_provider: str = "console"
     send_rate: float = 1.0  # messages per second, the limit of a US long code
     send_concurrency: int = 8  # sends in flight at once (each waits on the provider)
+    retry_backoff_seconds: int = 120  # the first retry's wait; each later one doubles it
+    outage_pause_seconds: int = 30  # how long a worker stops sending when the provider is down
     twilio_api_base_url: str = "https://api.twilio.com"
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
@@ -251,6 +253,8 @@ KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("sms", "provider"): ("sms_provider", _choice(PROVIDERS)),
     ("sending", "rate_per_second"): ("send_rate", _number_in(0.01, 1000)),
     ("sending", "concurrency"): ("send_concurrency", _int_in(1, 256)),
+    ("sending", "retry_backoff_seconds"): ("retry_backoff_seconds", _int_in(1, 3600)),
+    ("sending", "outage_pause_seconds"): ("outage_pause_seconds", _int_in(1, 3600)),
     ("twilio", "api_base_url"): ("twilio_api_base_url", _http_url),
     ("twilio", "from_number"): ("twilio_from_number", check_e164),
     ("twilio", "messaging_service_sid"): ("twilio_messaging_service_sid", _messaging_service),

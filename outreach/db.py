@@ -18,10 +18,18 @@ from outreach.config import REPO_ROOT
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, application_name: str | None = None, **kwargs: Any) -> Engine:
+    """`application_name` labels PostgreSQL connections (pg_stat_activity) by process."""
+    # A failed statement's message would otherwise quote its parameters (phone numbers,
+    # replies' text) into logs and tracebacks.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
+    if application_name:
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("application_name", application_name[:63])
+        kwargs["connect_args"] = connect_args
     return create_engine(url, **kwargs)
 
 

@@ -8,11 +8,10 @@ across the network and a crash leaves evidence to reconcile from.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
+import time as timer
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -20,10 +19,12 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Engine, bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from outreach import messages
+from outreach.breaker import Breaker
 from outreach.clock import Clock
 from outreach.config import Settings, patient_quiet_hours
 from outreach.consent import opt_out
@@ -40,9 +41,10 @@ from outreach.models import (
     reminders,
 )
 from outreach.privacy import mask_phone
-from outreach.ratelimit import RateLimiter
+from outreach.ratelimit import Limiter
 from outreach.render import Renderer, TemplateError
 from outreach.transports import Outgoing, Receipt, SendError, Transport
+from outreach.workers import new_worker_id
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +95,12 @@ RESERVED_TODAY = (
 )
 
 
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+# A wait for a send slot at least this long re-checks, just before the send, that the claim
+# is still ours and the text still wanted (an opt-out or the event may have come meanwhile).
+RECHECK_AFTER_WAIT = 0.5
+# Writing down a send that went out is retried this many times over a database blip; if it
+# still fails, the lease runs out and the send is found again at the provider.
+RECORD_TRIES = 4
 
 
 @dataclass(frozen=True)
@@ -113,13 +119,22 @@ class DispatchReport:
     deferred: int = 0
     released: int = 0
     recovered: int = 0
+    lost: int = 0  # our lease ran out first; another worker owns the reminder now
+    errors: int = 0  # a database or program error; the lease brings the reminder back
     skipped: Counter[str] = field(default_factory=Counter)
 
     def count(self, outcome: str) -> None:
-        if outcome.startswith("skipped:"):
-            self.skipped[outcome.removeprefix("skipped:")] += 1
-        elif outcome in ("sent", "failed", "deferred", "released"):
-            setattr(self, outcome, getattr(self, outcome) + 1)
+        kind, reason = _split(outcome)
+        if kind == "skipped":
+            self.skipped[reason or "unknown"] += 1
+        elif kind in ("sent", "failed", "deferred", "released", "lost", "errors"):
+            setattr(self, kind, getattr(self, kind) + 1)
+
+
+def _split(outcome: str) -> tuple[str, str | None]:
+    """ "skipped:quiet_hours" -> ("skipped", "quiet_hours"); "sent" -> ("sent", None)."""
+    kind, _, reason = outcome.partition(":")
+    return kind, reason or None
 
 
 class Dispatcher:
@@ -131,17 +146,21 @@ class Dispatcher:
         transport: Transport,
         renderer: Renderer,
         worker_id: str | None = None,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: Limiter | None = None,
         concurrency: int = 1,
+        on_outcome: Callable[[str, str | None], None] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
         self.transport = transport
         self.renderer = renderer
-        self.worker_id = worker_id or default_worker_id()
+        self.worker_id = worker_id or new_worker_id()
         self.rate_limiter = rate_limiter
         self.concurrency = concurrency
+        self.breaker = Breaker(settings.outage_pause_seconds)
+        # Told each attempt's outcome and, for a failure or skip, its reason (metrics).
+        self.on_outcome = on_outcome
         # Every SQLite transaction takes the database's one write lock at BEGIN (db.py). A
         # send thread queued there waits in SQLite's busy handler, which sleeps in steps of
         # up to 100 ms and cut throughput by a third at 48 threads; queued on this lock it
@@ -166,18 +185,23 @@ class Dispatcher:
         report = DispatchReport()
         report.recovered = self.recover_expired()
         batch = self.settings.batch_size
+        if self.rate_limiter is not None:
+            # Held to a rate, more claims than threads would only wait in the queue while
+            # their leases run: every thread waits for its slot anyway.
+            batch = min(batch, self.concurrency)
         low_water = min(self.concurrency, batch - 1)
         running: set[Future[str]] = set()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="send") as pool:
             while stop is None or not stop.is_set():
-                room = batch - len(running)
-                claimed = self.claim(room)
+                allowed = self.breaker.allowed()
+                room = batch - len(running) if allowed < 0 else min(allowed, batch - len(running))
+                claimed = self.claim(room) if room > 0 else []
                 report.claimed += len(claimed)
                 running.update(pool.submit(self._attempt, rid, stop) for rid in claimed)
                 if not running:
                     break
                 # A short claim means nothing more is due now: finish, then look once more.
-                until = low_water if len(claimed) == room else 0
+                until = low_water if room and len(claimed) == room else 0
                 while len(running) > until:
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
@@ -187,9 +211,27 @@ class Dispatcher:
         return report
 
     def _attempt(self, reminder_id: int, stop: threading.Event | None) -> str:
-        if stop is not None and stop.is_set():
-            return "released" if self.release([reminder_id]) else "lost"
-        return self.deliver(reminder_id)
+        try:
+            if (stop is not None and stop.is_set()) or self.breaker.is_open:
+                # Stopping, or the provider is down: hand it back with its attempt unspent.
+                outcome = "released" if self.release([reminder_id]) else "lost"
+            else:
+                outcome = self.deliver(reminder_id)
+        except Exception as exc:
+            # A database that went away mid-send, or a bug: never let it stop the other
+            # sends. The claim stays until its lease runs out; recovery then finds out
+            # from our outbound row (and the provider) whether the text went.
+            log.warning(
+                "reminder %s: %s; its lease will bring it back",
+                reminder_id,
+                type(exc).__name__,
+                exc_info=not isinstance(exc, SQLAlchemyError),
+            )
+            outcome = "errors"
+        self.breaker.probe_done()
+        if self.on_outcome is not None:
+            self.on_outcome(*_split(outcome))
+        return outcome
 
     def claim(self, limit: int) -> list[int]:
         now = self.clock.now()
@@ -250,42 +292,49 @@ class Dispatcher:
         provider id the text went out; with no row nothing left; a row without an id is
         marked unknown, and the next attempt looks it up at the provider before sending."""
         now = self.clock.now()
+        stale_claims = select(R.c.id).where(
+            R.c.state == ReminderState.CLAIMED, R.c.lease_until < now
+        )
+        if self.engine.dialect.name == "postgresql":
+            # Workers recovering at the same moment split the work instead of queueing.
+            stale_claims = stale_claims.with_for_update(skip_locked=True)
         with self._transaction() as conn:
-            stale = (
-                conn.execute(
-                    select(R.c.id).where(R.c.state == ReminderState.CLAIMED, R.c.lease_until < now)
-                )
-                .scalars()
-                .all()
-            )
-            for reminder_id in stale:
-                self._recover_one(conn, reminder_id, now)
-        return len(stale)
+            stale = conn.execute(stale_claims).scalars().all()
+            recovered = sum(self._recover_one(conn, rid, now) for rid in stale)
+        return recovered
 
-    def _recover_one(self, conn: Connection, reminder_id: int, now: datetime) -> None:
+    def _recover_one(self, conn: Connection, reminder_id: int, now: datetime) -> int:
         last = conn.execute(
             select(OUT.c.id, OUT.c.provider_sid, OUT.c.status)
             .where(OUT.c.reminder_id == reminder_id)
             .order_by(OUT.c.id.desc())
             .limit(1)
         ).first()
-        expired = and_(R.c.id == reminder_id, R.c.state == ReminderState.CLAIMED)
-        if last is not None and last.provider_sid:
-            values: dict[str, Any] = {"state": ReminderState.SENT}
-        else:
-            if last is not None and last.status == "pending":
-                # The worker died during the call: the next attempt asks the provider first.
-                conn.execute(
-                    update(OUT)
-                    .where(OUT.c.id == last.id)
-                    .values(status="unknown", error_message="worker stopped during the send")
-                )
-            values = {"state": ReminderState.PENDING}
-        conn.execute(
+        went = last is not None and last.provider_sid
+        # Still claimed with the lease run out: another worker may have recovered and
+        # claimed it again since we looked, with a lease of its own, and that claim stays.
+        taken = conn.execute(
             update(R)
-            .where(expired)
-            .values(lease_until=None, claimed_by=None, updated_at=now, **values)
-        )
+            .where(
+                R.c.id == reminder_id,
+                R.c.state == ReminderState.CLAIMED,
+                R.c.lease_until < now,
+            )
+            .values(
+                state=ReminderState.SENT if went else ReminderState.PENDING,
+                lease_until=None,
+                claimed_by=None,
+                updated_at=now,
+            )
+        ).rowcount
+        if taken == 1 and not went and last is not None and last.status == "pending":
+            # The worker died during the call: the next attempt asks the provider first.
+            conn.execute(
+                update(OUT)
+                .where(OUT.c.id == last.id, OUT.c.status == "pending")
+                .values(status="unknown", error_message="worker stopped during the send")
+            )
+        return int(taken)
 
     def deliver(self, reminder_id: int) -> str:
         prepared = self._prepare(reminder_id)
@@ -298,13 +347,65 @@ class Dispatcher:
             return prepared
         assert isinstance(prepared, Outgoing)
         if self.rate_limiter is not None:
+            started = timer.monotonic()
             self.rate_limiter.acquire()
+            if timer.monotonic() - started >= RECHECK_AFTER_WAIT:
+                unwanted = self._recheck(reminder_id, prepared)
+                if unwanted is not None:
+                    return unwanted
         try:
             receipt = self.transport.send(prepared)
         except SendError as exc:
+            if exc.permanent:
+                self.breaker.succeeded()  # the provider answered: it is up
+            else:
+                self.breaker.failed()
             return self._record_failure(reminder_id, prepared, exc)
+        self.breaker.succeeded()
         self._record_sent(reminder_id, prepared, receipt)
         return "sent"
+
+    def _recheck(self, reminder_id: int, message: Outgoing) -> str | None:
+        """After a wait for a send slot: is the claim still ours, and the text still wanted?
+        Renews the lease if so (None). If not, the unsent outbound row is removed and the
+        outcome returned: "lost" if another worker took over, else the skip."""
+        now = self.clock.now()
+        with self._transaction() as conn:
+            row = conn.execute(
+                CLAIMED_REMINDER, {"reminder_id": reminder_id, "worker_id": self.worker_id}
+            ).first()
+            if row is None:
+                return "lost"
+            zone = ZoneInfo(row.timezone)
+            quiet = patient_quiet_hours(row.quiet_hours, self.settings.quiet_hours)
+            reason = None
+            if row.opted_out:
+                reason = "opted_out"
+            elif row.paused:
+                reason = "paused"
+            elif now >= row.expires_at:
+                reason = "event_passed" if row.kind == "session" else "expired"
+            elif quiet.contains(now.astimezone(zone).time()):
+                reason = "quiet_hours"
+            if reason is None:
+                conn.execute(
+                    update(R)
+                    .where(R.c.id == reminder_id)
+                    .values(lease_until=now + timedelta(seconds=self.settings.lease_seconds))
+                )
+                return None
+            conn.execute(delete(OUT).where(OUT.c.id == message.message_id))
+            if reason == "quiet_hours":
+                # Quiet hours began while it waited: the next tick's guard moves it.
+                conn.execute(
+                    update(R)
+                    .where(R.c.id == reminder_id)
+                    .values(state=ReminderState.PENDING, lease_until=None, claimed_by=None)
+                )
+                return "deferred"
+            self._finish(conn, reminder_id, ReminderState.SKIPPED, now, reason)
+        log.info("reminder %s not sent after its wait for a slot: %s", reminder_id, reason)
+        return f"skipped:{reason}"
 
     def _reconcile(self, reminder_id: int, uncertain: Uncertain) -> str | None:
         """An earlier attempt's outcome is unknown: ask the provider before sending again.
@@ -364,7 +465,7 @@ class Dispatcher:
             except TemplateError as exc:
                 log.error("reminder %s cannot be rendered: %s", reminder_id, exc)
                 self._finish(conn, reminder_id, ReminderState.FAILED, now, "template_error")
-                return "failed"
+                return "failed:template_error"
             reply_until = (
                 starts_at
                 if row.kind == "session" and starts_at is not None
@@ -477,10 +578,20 @@ class Dispatcher:
         )
 
     def _record_sent(self, reminder_id: int, message: Outgoing, receipt: Receipt) -> None:
-        now = self.clock.now()
-        with self._transaction() as conn:
-            messages.record_receipt(conn, message.message_id, receipt, now)
-            self._finish(conn, reminder_id, ReminderState.SENT, now, None)
+        """Write down a send that went out. The text is gone either way, so a database blip
+        here is waited out (the pool reconnects) rather than left to the lease."""
+        for attempt in range(1, RECORD_TRIES + 1):
+            now = self.clock.now()
+            try:
+                with self._transaction() as conn:
+                    messages.record_receipt(conn, message.message_id, receipt, now)
+                    self._finish(conn, reminder_id, ReminderState.SENT, now, None)
+                break
+            except SQLAlchemyError:
+                if attempt == RECORD_TRIES:
+                    raise
+                log.warning("reminder %s went out; recording it failed, retrying", reminder_id)
+                timer.sleep(0.5 * 2**attempt)
         log.info("sent reminder %s to %s", reminder_id, mask_phone(message.to))
 
     def _record_failure(self, reminder_id: int, message: Outgoing, exc: SendError) -> str:
@@ -508,7 +619,7 @@ class Dispatcher:
             row = conn.execute(
                 select(R.c.attempts, R.c.expires_at).where(R.c.id == reminder_id)
             ).one()
-            retry_at = now + timedelta(minutes=2**row.attempts)
+            retry_at = now + self._backoff(row.attempts)
             if exc.permanent or row.attempts >= MAX_ATTEMPTS or retry_at >= row.expires_at:
                 reason = (
                     "send_outcome_unknown" if exc.uncertain else f"provider_{exc.code or 'error'}"
@@ -517,16 +628,30 @@ class Dispatcher:
                 log.warning(
                     "reminder %s failed for %s: %s", reminder_id, mask_phone(message.to), exc
                 )
-                return "failed"
+                return f"failed:{reason[:40]}"
             self._requeue(conn, reminder_id, retry_at, now)
         log.info("reminder %s will be retried at %s: %s", reminder_id, retry_at.isoformat(), exc)
         return "deferred"
 
+    def _backoff(self, attempts: int) -> timedelta:
+        """The wait before the next try: the base after the first attempt, doubling."""
+        return timedelta(seconds=self.settings.retry_backoff_seconds * 2 ** max(attempts - 1, 0))
+
     def _retry_later(self, reminder_id: int, why: str) -> str:
+        """The provider cannot be asked yet whether an earlier send went through. Try again
+        later; past the last attempt, or past the reminder's moment, give up without sending
+        again: the text may well have gone."""
         now = self.clock.now()
         with self._transaction() as conn:
-            attempts = conn.execute(select(R.c.attempts).where(R.c.id == reminder_id)).scalar_one()
-            self._requeue(conn, reminder_id, now + timedelta(minutes=2**attempts), now)
+            row = conn.execute(
+                select(R.c.attempts, R.c.expires_at).where(R.c.id == reminder_id)
+            ).one()
+            retry_at = now + self._backoff(row.attempts)
+            if row.attempts >= MAX_ATTEMPTS or retry_at >= row.expires_at:
+                self._finish(conn, reminder_id, ReminderState.FAILED, now, "send_outcome_unknown")
+                log.warning("reminder %s: %s; giving up, it may have gone", reminder_id, why)
+                return "failed:send_outcome_unknown"
+            self._requeue(conn, reminder_id, retry_at, now)
         log.info("reminder %s deferred: %s", reminder_id, why)
         return "deferred"
 

@@ -306,6 +306,33 @@ class AuditEvent(SQLModel, table=True):
     detail: str = Field(default="{}", sa_type=Text)
 
 
+class WorkerProcess(SQLModel, table=True):
+    """A process that ticks (`outreach worker` or `outreach run`), as it last reported
+    itself: `outreach status` and /metrics list the ones seen recently. Rows of processes
+    long gone are pruned by the workers themselves."""
+
+    id: str = Field(primary_key=True, max_length=64)  # host:pid:random, as in `claimed_by`
+    hostname: str = Field(max_length=128)
+    pid: int
+    role: str = Field(max_length=16)  # worker or run
+    started_at: datetime = utc_field()
+    last_seen_at: datetime = utc_field(index=True)
+    stopped_at: datetime | None = utc_field(default=None)
+    ticks: int = 0
+    last_tick_ms: float | None = None
+    sent: int = 0  # texts this process has handed to the provider since it started
+    last_error: str | None = Field(default=None, max_length=300)
+
+
+class SendRate(SQLModel, table=True):
+    """The next free send slot for one sender, shared by every worker: all of them together
+    keep to `sending.rate_per_second`. Seconds since the epoch on the database's clock
+    (PostgreSQL) or the machine's (SQLite, one machine)."""
+
+    sender: str = Field(primary_key=True, max_length=64)
+    next_slot: float = 0.0
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, typed, for bulk statements."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -323,3 +350,5 @@ escalations = table(Escalation)
 observations = table(Observation)
 staff_users = table(StaffUser)
 audit_events = table(AuditEvent)
+worker_processes = table(WorkerProcess)
+send_rates = table(SendRate)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,13 +18,14 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from outreach import inbound, oncall
+from outreach import inbound, metrics, oncall, workers
 from outreach.clock import Clock
 from outreach.config import Settings, check_twilio_ready, twilio_credentials
 from outreach.dispatcher import Dispatcher, DispatchReport
 from outreach.planner import PlanReport, plan_due
-from outreach.ratelimit import RateLimiter
+from outreach.ratelimit import SharedRateLimiter
 from outreach.render import Renderer
 from outreach.transports import Transport
 from outreach.transports.console import ConsoleTransport
@@ -53,8 +55,13 @@ class Service:
         self.clock = clock
         self.transport = transport
         self.renderer = renderer
-        # The console prints instantly and costs nothing: only a real provider is rate-held.
-        limiter = RateLimiter(settings.send_rate) if transport.name != "console" else None
+        # The console prints instantly and costs nothing: only a real provider is rate-held,
+        # by every worker together (the slots live in the database).
+        limiter = (
+            SharedRateLimiter(engine, sender_key(settings), settings.send_rate)
+            if transport.name != "console"
+            else None
+        )
         self.dispatcher = Dispatcher(
             engine,
             settings,
@@ -64,7 +71,9 @@ class Service:
             worker_id,
             rate_limiter=limiter,
             concurrency=settings.send_concurrency,
+            on_outcome=metrics.record_outcome,
         )
+        self.worker_id = self.dispatcher.worker_id
 
     def tick(self, stop: threading.Event | None = None) -> TickReport:
         """Plan what is new, send what is due, retry replies that failed to process."""
@@ -92,6 +101,12 @@ class Service:
         return TickReport(plan, dispatch, retried)
 
 
+def sender_key(settings: Settings) -> str:
+    """What the provider's rate applies to: the sending number or messaging service."""
+    sender = settings.twilio_messaging_service_sid or settings.twilio_from_number or "default"
+    return f"{settings.sms_provider}:{sender}"
+
+
 @contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
     """An event set by SIGINT or SIGTERM while the block runs; the old handlers come back."""
@@ -115,9 +130,12 @@ def run_forever(
     service: Service,
     tick_seconds: int,
     web: Callable[[threading.Event], None] | None = None,
+    role: str = "run",
 ) -> None:
     """Tick until SIGINT or SIGTERM, then finish the send in flight, give back any claimed
-    reminder not yet attempted, and return. `web`, if given, serves until the same signal."""
+    reminder not yet attempted, and return. `web`, if given, serves until the same signal.
+    The process reports itself in the workers table every tick (`outreach status`)."""
+    workers.register(service.engine, service.worker_id, role, service.clock.now())
     with stop_on_signals() as stop:
         scheduler = BackgroundScheduler(timezone=UTC)
         scheduler.add_job(
@@ -140,15 +158,35 @@ def run_forever(
         finally:
             stop.set()
             scheduler.shutdown(wait=True)
+            try:
+                workers.stopped(service.engine, service.worker_id, service.clock.now())
+            except SQLAlchemyError as exc:
+                log.warning("could not record the stop: %s", type(exc).__name__)
             log.info("stopped cleanly")
 
 
 def _safe_tick(service: Service, stop: threading.Event) -> None:
+    started = time.perf_counter()
+    sent = 0
+    error = None
     try:
-        service.tick(stop)
-    except Exception:
+        sent = service.tick(stop).dispatch.sent
+    except SQLAlchemyError as exc:
         # A database blip must not kill the scheduler thread; the next tick tries again.
+        # No traceback: the statement's text is enough, and its parameters are hidden.
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        log.error("tick failed (%s); retrying at the next interval", error)
+    except Exception as exc:
+        error = type(exc).__name__
         log.exception("tick failed; retrying at the next interval")
+    seconds = time.perf_counter() - started
+    metrics.observe_tick(seconds)
+    try:
+        workers.beat(
+            service.engine, service.worker_id, service.clock.now(), seconds * 1000, sent, error
+        )
+    except SQLAlchemyError as exc:
+        log.warning("could not report this worker's tick: %s", type(exc).__name__)
 
 
 def make_transport(settings: Settings) -> Transport:
