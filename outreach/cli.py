@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -47,8 +47,10 @@ class Context:
                 raise click.ClickException(f"configuration: {exc}") from None
         return self._settings
 
-    def engine(self, must_exist: bool = True, application_name: str | None = None) -> Engine:
-        engine = db.make_engine(self.settings.database_url, application_name)
+    def engine(
+        self, must_exist: bool = True, application_name: str | None = None, **kwargs: Any
+    ) -> Engine:
+        engine = db.make_engine(self.settings.database_url, application_name, **kwargs)
         if must_exist and not db.has_schema(engine):
             raise click.ClickException(
                 f"the database at {_safe_url(self.settings.database_url)} has no tables yet: "
@@ -298,7 +300,13 @@ def _tick_forever(
 
     settings = ctx.settings
     worker_id = new_worker_id()
-    engine = ctx.engine(application_name=f"outreach {role} {worker_id}")
+    # A connection per send thread, one for the claim and one for the planner: ten
+    # workers then need about a hundred connections, PostgreSQL's default limit.
+    engine = ctx.engine(
+        application_name=f"outreach {role} {worker_id}",
+        pool_size=settings.send_concurrency + 2,
+        max_overflow=2,
+    )
     logging.getLogger("outreach").setLevel(logging.INFO)
     renderer = Renderer(settings.templates_dir, settings)
     service = Service(engine, settings, SystemClock(), transport, renderer, worker_id)
