@@ -95,9 +95,6 @@ RESERVED_TODAY = (
 )
 
 
-# A wait for a send slot at least this long re-checks, just before the send, that the claim
-# is still ours and the text still wanted (an opt-out or the event may have come meanwhile).
-RECHECK_AFTER_WAIT = 0.5
 # Writing down a send that went out is retried this many times over a database blip; if it
 # still fails, the lease runs out and the send is found again at the provider.
 RECORD_TRIES = 4
@@ -347,12 +344,13 @@ class Dispatcher:
             return prepared
         assert isinstance(prepared, Outgoing)
         if self.rate_limiter is not None:
-            started = timer.monotonic()
+            # The wait for a slot can be long when every worker shares one rate: look again
+            # that the claim is still ours and the text still wanted (an opt-out, the
+            # session's start or quiet hours may have come meanwhile).
             self.rate_limiter.acquire()
-            if timer.monotonic() - started >= RECHECK_AFTER_WAIT:
-                unwanted = self._recheck(reminder_id, prepared)
-                if unwanted is not None:
-                    return unwanted
+            unwanted = self._recheck(reminder_id, prepared)
+            if unwanted is not None:
+                return unwanted
         try:
             receipt = self.transport.send(prepared)
         except SendError as exc:

@@ -1,0 +1,163 @@
+"""What may change while a send waits for its slot, and what a provider outage does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import Engine, func, select, update
+
+from outreach.clock import ManualClock
+from outreach.config import Settings
+from outreach.dispatcher import Dispatcher
+from outreach.models import outbound_messages, patients, reminders
+from outreach.render import Renderer
+from outreach.transports import SendError
+from tests.conftest import RecordingTransport, enrol
+from tests.test_dispatcher import MORNING, add_reminder, reminder
+
+
+class SlowSlot:
+    """A send slot that takes a while: `meanwhile` runs during the wait."""
+
+    def __init__(self, meanwhile: Callable[[], None]) -> None:
+        self.meanwhile = meanwhile
+
+    def acquire(self) -> float:
+        self.meanwhile()
+        return 1.0
+
+
+def waiting_dispatcher(
+    engine: Engine,
+    settings: Settings,
+    clock: ManualClock,
+    renderer: Renderer,
+    transport: RecordingTransport,
+    meanwhile: Callable[[], None],
+) -> Dispatcher:
+    return Dispatcher(
+        engine, settings, clock, transport, renderer, "w-1", rate_limiter=SlowSlot(meanwhile)
+    )
+
+
+def outbound_count(engine: Engine) -> int:
+    with engine.begin() as conn:
+        return int(conn.execute(select(func.count()).select_from(outbound_messages)).scalar_one())
+
+
+def test_an_opt_out_that_arrives_during_the_wait_stops_the_send(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    clock.set(MORNING)
+    patient_id = enrol(engine, settings, clock.now())
+    reminder_id = add_reminder(engine, patient_id)
+    transport = RecordingTransport()
+
+    def patient_texts_stop() -> None:
+        with engine.begin() as conn:
+            conn.execute(update(patients).values(opted_out=True))
+
+    report = waiting_dispatcher(
+        engine, settings, clock, renderer, transport, patient_texts_stop
+    ).run()
+
+    assert transport.sent == []
+    assert report.skipped == {"opted_out": 1}
+    assert (reminder(engine, reminder_id).state, reminder(engine, reminder_id).skip_reason) == (
+        "skipped",
+        "opted_out",
+    )
+    assert outbound_count(engine) == 0, "the unsent text leaves no row behind"
+
+
+def test_a_session_reminder_whose_session_starts_during_the_wait_is_not_sent_late(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    clock.set(MORNING)
+    patient_id = enrol(engine, settings, clock.now())
+    reminder_id = add_reminder(
+        engine,
+        patient_id,
+        kind="session",
+        occurrence="late-session",
+        expires_at=MORNING + timedelta(seconds=30),
+    )
+    transport = RecordingTransport()
+
+    report = waiting_dispatcher(
+        engine, settings, clock, renderer, transport, lambda: clock.advance(timedelta(minutes=1))
+    ).run()
+
+    assert transport.sent == []
+    assert report.skipped == {"event_passed": 1}
+    assert reminder(engine, reminder_id).skip_reason == "event_passed"
+
+
+def test_a_claim_taken_over_during_the_wait_is_left_to_its_new_owner(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    clock.set(MORNING)
+    patient_id = enrol(engine, settings, clock.now())
+    reminder_id = add_reminder(engine, patient_id)
+    transport = RecordingTransport()
+
+    def lease_runs_out_and_another_worker_claims() -> None:
+        clock.advance(timedelta(seconds=settings.lease_seconds + 1))
+        with engine.begin() as conn:
+            conn.execute(
+                update(reminders)
+                .where(reminders.c.id == reminder_id)
+                .values(claimed_by="w-2", lease_until=clock.now() + timedelta(minutes=2))
+            )
+
+    report = waiting_dispatcher(
+        engine, settings, clock, renderer, transport, lease_runs_out_and_another_worker_claims
+    ).run()
+
+    assert transport.sent == []
+    assert report.lost == 1
+    assert reminder(engine, reminder_id).claimed_by == "w-2"
+
+
+def test_a_wait_that_changes_nothing_sends_and_renews_the_lease(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    clock.set(MORNING)
+    patient_id = enrol(engine, settings, clock.now())
+    reminder_id = add_reminder(engine, patient_id)
+    transport = RecordingTransport()
+
+    report = waiting_dispatcher(
+        engine, settings, clock, renderer, transport, lambda: clock.advance(timedelta(seconds=5))
+    ).run()
+
+    assert report.sent == 1
+    assert len(transport.sent) == 1
+    assert reminder(engine, reminder_id).state == "sent"
+
+
+def test_an_outage_pauses_sending_and_hands_back_claims_with_their_attempts(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    clock.set(MORNING)
+    ids = [
+        add_reminder(
+            engine, enrol(engine, settings, clock.now(), patient_id=f"P{n}", phone=f"+1617555{n:04d}")
+        )
+        for n in range(12)
+    ]
+    transport = RecordingTransport()
+    transport.failures = [SendError("Twilio 503", permanent=False, code=None)] * 20
+    worker = Dispatcher(engine, settings, clock, transport, renderer, "w-1")
+
+    report = worker.run()
+
+    # Five failures in a row open the breaker; the rest are handed back untried.
+    assert report.deferred == 5
+    assert report.released == 7
+    assert worker.breaker.is_open
+    states = [reminder(engine, rid) for rid in ids]
+    assert sorted(r.attempts for r in states) == [0] * 7 + [1] * 5
+    assert {r.state for r in states} == {"pending"}
+    assert worker.run().claimed == 0, "nothing is claimed while paused"
