@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.dispatcher import Dispatcher
-from outreach.models import outbound_messages, patients, reminders
+from outreach.models import appointment_table, outbound_messages, patients, reminders
 from outreach.render import Renderer
 from outreach.transports import SendError
 from tests.conftest import RecordingTransport, enrol
@@ -20,7 +20,7 @@ from tests.test_dispatcher import MORNING, add_reminder, reminder
 class SlowSlot:
     """A send slot that takes a while: `meanwhile` runs during the wait."""
 
-    def __init__(self, meanwhile: Callable[[], None]) -> None:
+    def __init__(self, meanwhile: Callable[[], object]) -> None:
         self.meanwhile = meanwhile
 
     def acquire(self) -> float:
@@ -34,7 +34,7 @@ def waiting_dispatcher(
     clock: ManualClock,
     renderer: Renderer,
     transport: RecordingTransport,
-    meanwhile: Callable[[], None],
+    meanwhile: Callable[[], object],
 ) -> Dispatcher:
     return Dispatcher(
         engine, settings, clock, transport, renderer, "w-1", rate_limiter=SlowSlot(meanwhile)
@@ -76,12 +76,20 @@ def test_a_session_reminder_whose_session_starts_during_the_wait_is_not_sent_lat
 ) -> None:
     clock.set(MORNING)
     patient_id = enrol(engine, settings, clock.now())
+    starts_at = MORNING + timedelta(seconds=30)
+    with engine.begin() as conn:
+        appointment_id = conn.execute(
+            insert(appointment_table)
+            .values(patient_id=patient_id, starts_at=starts_at, updated_at=MORNING)
+            .returning(appointment_table.c.id)
+        ).scalar_one()
     reminder_id = add_reminder(
         engine,
         patient_id,
         kind="session",
         occurrence="late-session",
-        expires_at=MORNING + timedelta(seconds=30),
+        appointment_id=appointment_id,
+        expires_at=starts_at,
     )
     transport = RecordingTransport()
 
@@ -143,7 +151,8 @@ def test_an_outage_pauses_sending_and_hands_back_claims_with_their_attempts(
     clock.set(MORNING)
     ids = [
         add_reminder(
-            engine, enrol(engine, settings, clock.now(), patient_id=f"P{n}", phone=f"+1617555{n:04d}")
+            engine,
+            enrol(engine, settings, clock.now(), patient_id=f"P{n}", phone=f"+1617555{n:04d}"),
         )
         for n in range(12)
     ]
