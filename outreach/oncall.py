@@ -1,23 +1,32 @@
 """Urgent escalations also text the clinic's on-call phone, on the next tick (within a minute).
 
 The text names the patient by the clinic's id and the reason, never by name or diagnosis.
+A page is taken by one conditional statement (two workers never page twice) and its row is
+written before the send, as for reminders: a worker that dies before or during the send,
+or a send whose answer was lost, leaves a row without a provider id, which a later tick
+looks up at the provider and sends only if it is not there. A page is never lost to a
+crash, and never sent twice because an answer went missing.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.engine import Connection
 
 from outreach import messages
 from outreach.config import Settings
-from outreach.models import Severity, escalations, patients
+from outreach.models import Severity, escalations, outbound_messages, patients
 from outreach.render import Renderer, TemplateError
 from outreach.transports import Outgoing, SendError, Transport
 
 log = logging.getLogger(__name__)
 E = escalations
+OUT = outbound_messages
+TEMPLATE = "on_call"
 # Older urgent escalations are for the day's staff, not for a phone that rings now.
 PAGE_WITHIN = timedelta(hours=12)
 
@@ -25,9 +34,11 @@ PAGE_WITHIN = timedelta(hours=12)
 def notify_urgent(
     engine: Engine, settings: Settings, renderer: Renderer, transport: Transport, now: datetime
 ) -> int:
-    """Text the on-call phone once for each new urgent escalation; returns how many went."""
+    """Text the on-call phone once for each new urgent escalation, and finish pages a
+    crash or a lost answer left unfinished; returns how many went."""
     if not settings.on_call_phone:
         return 0
+    resumed = _resume_unfinished(engine, settings, transport, now)
     with engine.begin() as conn:
         waiting = (
             conn.execute(
@@ -43,7 +54,7 @@ def notify_urgent(
             .scalars()
             .all()
         )
-    return sum(_notify(engine, settings, renderer, transport, now, e) for e in waiting)
+    return resumed + sum(_notify(engine, settings, renderer, transport, now, e) for e in waiting)
 
 
 def _notify(
@@ -90,12 +101,74 @@ def _notify(
         receipt = transport.send(outgoing)
     except SendError as exc:
         with engine.begin() as conn:
-            messages.record_error(conn, message_id, exc)
-            if not exc.permanent:  # try again on the next tick
-                conn.execute(update(E).where(E.c.id == escalation_id).values(notified_at=None))
+            if exc.uncertain:
+                # It may have gone: a later tick looks it up before sending it again.
+                _mark_unknown(conn, message_id, exc)
+            else:
+                messages.record_error(conn, message_id, exc)
+                if not exc.permanent:  # it did not go: page again on the next tick
+                    conn.execute(update(E).where(E.c.id == escalation_id).values(notified_at=None))
         log.error("could not text the on-call phone about escalation %s: %s", escalation_id, exc)
         return False
     with engine.begin() as conn:
         messages.record_receipt(conn, message_id, receipt, now)
     log.info("on-call phone texted about escalation %s", escalation_id)
+    return True
+
+
+def _mark_unknown(conn: Connection, message_id: int, exc: SendError) -> None:
+    conn.execute(
+        update(OUT)
+        .where(OUT.c.id == message_id)
+        .values(status="unknown", error_code=exc.code, error_message=str(exc)[:300])
+    )
+
+
+def _resume_unfinished(
+    engine: Engine, settings: Settings, transport: Transport, now: datetime
+) -> int:
+    """Pages with no provider id: answer lost ("unknown"), or written by a worker that
+    stopped before its send finished ("pending" for longer than a lease)."""
+    stale = now - timedelta(seconds=settings.lease_seconds)
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(OUT.c.id, OUT.c.to_phone, OUT.c.body, OUT.c.created_at, OUT.c.status).where(
+                OUT.c.template == TEMPLATE,
+                OUT.c.provider_sid.is_(None),
+                OUT.c.created_at >= now - PAGE_WITHIN,
+                or_(
+                    OUT.c.status == "unknown",
+                    (OUT.c.status == "pending") & (OUT.c.created_at < stale),
+                ),
+            )
+        ).all()
+    return sum(_resume(engine, transport, now, row) for row in rows)
+
+
+def _resume(engine: Engine, transport: Transport, now: datetime, row: Any) -> bool:
+    with engine.begin() as conn:
+        # One worker takes it: the status it was seen in moves on.
+        taken = conn.execute(
+            update(OUT)
+            .where(OUT.c.id == row.id, OUT.c.status == row.status, OUT.c.provider_sid.is_(None))
+            .values(status="resending")
+        ).rowcount
+    if taken != 1:
+        return False
+    outgoing = Outgoing(row.id, row.to_phone, row.body)
+    try:
+        receipt = transport.find_sent(outgoing, row.created_at)
+        if receipt is None:
+            receipt = transport.send(outgoing)
+    except SendError as exc:
+        with engine.begin() as conn:
+            if exc.permanent:
+                messages.record_error(conn, row.id, exc)
+            else:
+                _mark_unknown(conn, row.id, exc)  # look again next tick
+        log.error("on-call page %s still not sent: %s", row.id, exc)
+        return False
+    with engine.begin() as conn:
+        messages.record_receipt(conn, row.id, receipt, now)
+    log.info("unfinished on-call page %s settled: %s", row.id, receipt.provider_sid)
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine, insert, select
 
 from outreach.clock import ManualClock
@@ -83,3 +84,49 @@ def test_without_an_on_call_phone_nothing_is_paged(
 
     assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 0
     assert transport.sent == []
+
+
+def test_a_page_whose_answer_was_lost_is_looked_up_not_sent_again(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    settings = replace(settings, on_call_phone=ON_CALL)
+    escalate(engine, enrol(engine, settings, clock.now()), clock)
+    transport = RecordingTransport()
+    # Twilio took the text, but the answer never came back.
+    transport.failures = [SendError("timed out", permanent=False, code="accepted", uncertain=True)]
+
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 0
+    clock.advance(timedelta(seconds=30))
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 1
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 0
+
+    assert len(transport.sent) == 1, "the phone is paged once"
+    with engine.begin() as conn:
+        rows = conn.execute(select(outbound_messages.c.status, outbound_messages.c.provider_sid))
+        assert [(status, sid is not None) for status, sid in rows] == [("sent", True)]
+
+
+def test_a_page_left_unsent_by_a_worker_that_died_goes_out_after_a_lease(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    settings = replace(settings, on_call_phone=ON_CALL)
+    escalate(engine, enrol(engine, settings, clock.now()), clock)
+    transport = RecordingTransport()
+
+    def worker_dies(_message: object) -> None:
+        raise SystemExit("killed")
+
+    transport.on_send = worker_dies
+    with pytest.raises(SystemExit):
+        notify_urgent(engine, settings, renderer, transport, clock.now())
+    transport.on_send = None
+    clock.advance(timedelta(seconds=10))
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 0, (
+        "a page still within its lease may yet be sent by its worker"
+    )
+    clock.advance(timedelta(seconds=settings.lease_seconds))
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 1
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 0
+
+    [page] = transport.sent
+    assert page.to == ON_CALL
