@@ -386,12 +386,18 @@ class Dispatcher:
             elif quiet.contains(now.astimezone(zone).time()):
                 reason = "quiet_hours"
             if reason is None:
-                conn.execute(
+                # Conditional: on PostgreSQL a recovery that locked the row first, after we
+                # read it, makes this match nothing once it commits, and the send is not ours.
+                renewed = conn.execute(
                     update(R)
-                    .where(R.c.id == reminder_id)
+                    .where(
+                        R.c.id == reminder_id,
+                        R.c.state == ReminderState.CLAIMED,
+                        R.c.claimed_by == self.worker_id,
+                    )
                     .values(lease_until=now + timedelta(seconds=self.settings.lease_seconds))
-                )
-                return None
+                ).rowcount
+                return None if renewed == 1 else "lost"
             conn.execute(delete(OUT).where(OUT.c.id == message.message_id))
             if reason == "quiet_hours":
                 # Quiet hours began while it waited: the next tick's guard moves it.
