@@ -194,7 +194,8 @@ class Dispatcher:
                 room = batch - len(running) if allowed < 0 else min(allowed, batch - len(running))
                 claimed = self.claim(room) if room > 0 else []
                 report.claimed += len(claimed)
-                running.update(pool.submit(self._attempt, rid, stop) for rid in claimed)
+                at = timer.monotonic()
+                running.update(pool.submit(self._attempt, rid, stop, at) for rid in claimed)
                 if not running:
                     break
                 # A short claim means nothing more is due now: finish, then look once more.
@@ -207,10 +208,13 @@ class Dispatcher:
                 report.count(future.result())
         return report
 
-    def _attempt(self, reminder_id: int, stop: threading.Event | None) -> str:
+    def _attempt(self, reminder_id: int, stop: threading.Event | None, claimed_at: float) -> str:
+        # Waiting in the queue (a slow provider) must not eat the lease the send needs.
+        stale = timer.monotonic() - claimed_at > self.settings.lease_seconds / 2
         try:
-            if (stop is not None and stop.is_set()) or self.breaker.is_open:
-                # Stopping, or the provider is down: hand it back with its attempt unspent.
+            if (stop is not None and stop.is_set()) or self.breaker.is_open or stale:
+                # Stopping, the provider is down, or the claim waited too long: hand it
+                # back with its attempt unspent.
                 outcome = "released" if self.release([reminder_id]) else "lost"
             else:
                 outcome = self.deliver(reminder_id)
