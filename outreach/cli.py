@@ -19,8 +19,9 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from outreach import db, views
+from outreach import db, logs, views
 from outreach.clock import SystemClock
 from outreach.config import ConfigError, Settings, load_settings
 from outreach.privacy import mask_phone
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 
 console = Console()
 err = Console(stderr=True)
+# Named, not __name__: run as `python -m outreach.cli` this module is __main__, outside the
+# "outreach" logger whose level the long-running commands raise to INFO.
+log = logging.getLogger("outreach.cli")
 
 
 class Context:
@@ -77,14 +81,20 @@ pass_context = click.make_pass_decorator(Context)
     help="Settings file (default: ./config.toml, or $OUTREACH_CONFIG; none = built-in defaults).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log each send and skip.")
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    default="text",
+    show_default=True,
+    envvar="OUTREACH_LOG_FORMAT",
+    help="Logs on stderr as text, or as JSON, one object per line (time, level, logger, "
+    "message, role, worker) for a log shipper. Phone numbers are masked either way. "
+    "Env: OUTREACH_LOG_FORMAT.",
+)
 @click.pass_context
-def main(ctx: click.Context, config: Path | None, verbose: bool) -> None:
+def main(ctx: click.Context, config: Path | None, verbose: bool, log_format: logs.Format) -> None:
     """SMS reminders and two-way outreach for physical-therapy clinics."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(log_format, logging.INFO if verbose else logging.WARNING)
     ctx.obj = Context(config)
 
 
@@ -241,15 +251,33 @@ def show_plan(ctx: Context, patient: str, days: int, as_json: bool) -> None:
     views.print_plan(console, found)
 
 
+def metrics_options(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option(
+        "--metrics-host",
+        default="127.0.0.1",
+        show_default=True,
+        help="Address for --metrics-port (it has no sign-in: keep it off the internet).",
+    )(command)
+    return click.option(
+        "--metrics-port",
+        type=click.IntRange(1, 65535),
+        help="Serve this process's own metrics (reminders by outcome, tick times) in "
+        "Prometheus format at http://HOST:PORT/metrics. The clinic-wide gauges (queue "
+        "depth, oldest due reminder, escalations) come from the web app's /metrics.",
+    )(command)
+
+
 @main.command()
+@metrics_options
 @pass_context
-def run(ctx: Context) -> None:
+def run(ctx: Context, metrics_port: int | None, metrics_host: str) -> None:
     """Run the service: plan and send on a tick until SIGINT or SIGTERM. With
     sms.provider = "twilio" it also serves the Twilio webhooks, and with
     OUTREACH_SESSION_SECRET set the admin pages (as `outreach serve`).
 
     Several processes may run against one PostgreSQL database; the database, not the
-    scheduler, keeps each reminder to one send.
+    scheduler, keeps each reminder to one send. When it serves the web, /metrics there has
+    this process's metrics and the clinic's; --metrics-port adds a port with its own only.
 
     Example: TWILIO_ACCOUNT_SID=AC... TWILIO_AUTH_TOKEN=... outreach -v run
     """
@@ -264,12 +292,13 @@ def run(ctx: Context) -> None:
         web = _web_server(settings, admin="if configured") if wants_web else None
     except ConfigError as exc:
         raise click.ClickException(f"cannot start: {exc}") from None
-    _tick_forever(ctx, transport, web, "run")
+    _tick_forever(ctx, transport, web, "run", (metrics_host, metrics_port))
 
 
 @main.command()
+@metrics_options
 @pass_context
-def worker(ctx: Context) -> None:
+def worker(ctx: Context, metrics_port: int | None, metrics_host: str) -> None:
     """Plan and send on a tick until SIGINT or SIGTERM, without any web server.
 
     Run as many workers as you like, on as many machines, against one PostgreSQL database
@@ -285,7 +314,19 @@ def worker(ctx: Context) -> None:
         transport = make_transport(ctx.settings)
     except ConfigError as exc:
         raise click.ClickException(f"cannot start: {exc}") from None
-    _tick_forever(ctx, transport, None, "worker")
+    _tick_forever(ctx, transport, None, "worker", (metrics_host, metrics_port))
+
+
+def _serve_own_metrics(host: str, port: int | None) -> None:
+    if port is None:
+        return
+    from outreach.metrics import serve_own
+
+    try:
+        serve_own(port, host)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve metrics on {host}:{port}: {exc}") from None
+    log.info("serving this process's metrics on http://%s:%d/metrics", host, port)
 
 
 def _tick_forever(
@@ -293,6 +334,7 @@ def _tick_forever(
     transport: Transport,
     web: Callable[[threading.Event], None] | None,
     role: str,
+    metrics_at: tuple[str, int | None],
 ) -> None:
     from outreach.render import Renderer
     from outreach.service import Service, run_forever
@@ -308,13 +350,19 @@ def _tick_forever(
         max_overflow=2,
     )
     logging.getLogger("outreach").setLevel(logging.INFO)
+    logs.set_process(role, worker_id)
     renderer = Renderer(settings.templates_dir, settings)
     service = Service(engine, settings, SystemClock(), transport, renderer, worker_id)
-    err.print(
-        f"outreach {role} {worker_id}: {settings.clinic_name}, "
-        f"database {_safe_url(settings.database_url)}, provider {settings.sms_provider}; "
-        f"on-call {mask_phone(settings.on_call_phone)}"
+    log.info(
+        "outreach %s %s: %s, database %s, provider %s; on-call %s",
+        role,
+        worker_id,
+        settings.clinic_name,
+        _safe_url(settings.database_url),
+        settings.sms_provider,
+        mask_phone(settings.on_call_phone),
     )
+    _serve_own_metrics(*metrics_at)
     run_forever(service, settings.tick_seconds, web, role)
 
 
@@ -340,13 +388,14 @@ def _web_server(
 )
 @pass_context
 def serve_web(ctx: Context, host: str | None, port: int | None, webhooks_only: bool) -> None:
-    """Serve the admin pages, GET /healthz and, with sms.provider = "twilio", the Twilio
-    webhooks (POST /twilio/sms, POST /twilio/status).
+    """Serve the admin pages, GET /healthz, GET /metrics (Prometheus) and, with
+    sms.provider = "twilio", the Twilio webhooks (POST /twilio/sms, POST /twilio/status).
 
     The admin needs OUTREACH_SESSION_SECRET (it signs sign-in cookies) and users made with
     `outreach users add`. The webhooks need TWILIO_AUTH_TOKEN (to check signatures) and
     web.public_base_url, the address Twilio calls. Put it behind a reverse proxy that
-    terminates TLS.
+    terminates TLS. /metrics needs no sign-in (it holds no patient data); set
+    OUTREACH_METRICS_TOKEN to require "Authorization: Bearer <token>" for it.
 
     Example: OUTREACH_SESSION_SECRET=... TWILIO_AUTH_TOKEN=... outreach serve --port 8000
     """
@@ -358,15 +407,67 @@ def serve_web(ctx: Context, host: str | None, port: int | None, webhooks_only: b
         raise click.ClickException(f"cannot start: {exc}") from None
     from outreach.service import stop_on_signals
 
+    logging.getLogger("outreach").setLevel(logging.INFO)
+    logs.set_process("web")
     what = "admin and webhooks" if settings.sms_provider == "twilio" else "admin"
     what = "webhooks" if webhooks_only else what
-    err.print(f"serving {what} on http://{host or settings.web_host}:{port or settings.web_port}")
+    where = f"http://{host or settings.web_host}:{port or settings.web_port}"
+    log.info("serving %s and /metrics on %s", what, where)
     with stop_on_signals() as stop:
         try:
             server(stop)
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from None
-    err.print("stopped cleanly")
+    log.info("stopped cleanly")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of tables.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Print only what is wrong and exit 1 if anything is: no worker seen recently, the "
+    "oldest due reminder older than --max-due-age, or claims whose lease ran out more than a "
+    "lease ago. Exit 0 when healthy.",
+)
+@click.option(
+    "--max-due-age",
+    type=click.FloatRange(min=0),
+    default=300,
+    show_default=True,
+    help="Seconds a due reminder may wait before --check calls it a problem.",
+)
+@pass_context
+def status(ctx: Context, as_json: bool, check: bool, max_due_age: float) -> None:
+    """Is the clinic's sending healthy? Reminders due and how long the oldest has waited,
+    claims in flight and expired leases, retries, unprocessed replies, texts in the last
+    hour, the workers seen recently, and open escalations by severity. Counts only: no
+    patient data.
+
+    Example: outreach status --check --max-due-age 600 || page-someone
+    """
+    from outreach import health, statusview
+
+    settings = ctx.settings
+    engine = ctx.engine()
+    try:
+        now = health.snapshot(engine, settings, SystemClock().now())
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"the database does not answer: {type(exc).__name__}") from None
+    finally:
+        engine.dispose()
+    problems = health.problems(now, max_due_age, settings.lease_seconds)
+    if as_json:
+        click.echo(json.dumps(statusview.as_json(now, problems), indent=2))
+    elif check:
+        for problem in problems:
+            console.print(f"✗ {escape(problem)}", highlight=False)
+        if not problems:
+            console.print(f"✓ healthy: {now.workers_running} workers, {now.due} reminders due")
+    else:
+        statusview.print_status(console, now, problems)
+    if check and problems:
+        sys.exit(1)
 
 
 @main.group()

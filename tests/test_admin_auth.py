@@ -17,12 +17,14 @@ from outreach.render import Renderer
 from outreach.users import LOCKOUT_FAILURES, set_active, set_password
 from tests.admin_harness import BASE, PASSWORD, Admin, admin_client
 
-# Reachable without signing in: the sign-in page itself, the health check, Twilio's
-# webhooks (they prove themselves with a signature instead) and the static files.
+# Reachable without signing in: the sign-in page itself, the health check, the metrics
+# (no patient data; a bearer token if OUTREACH_METRICS_TOKEN is set), Twilio's webhooks
+# (they prove themselves with a signature instead) and the static files.
 PUBLIC = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("GET", "/healthz"),
+    ("GET", "/metrics"),
     ("POST", "/twilio/sms"),
     ("POST", "/twilio/status"),
 }

@@ -1,4 +1,4 @@
-"""The HTTP face Twilio calls: inbound texts, status callbacks, and a health check.
+"""The HTTP face Twilio calls: inbound texts, status callbacks; a health check and /metrics.
 
 Every webhook is verified before anything is stored (DESIGN.md, "Raw first"). A reply that
 was stored is always answered 200, even if interpreting it failed: Twilio must not retry it
@@ -10,22 +10,25 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import hmac
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
-from outreach import inbound
+from outreach import inbound, metrics
 from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
 from outreach.privacy import mask_phone
@@ -90,12 +93,15 @@ def create_app(
     renderer: Renderer,
     clock: Clock | None = None,
     session_secret: str | None = None,
+    metrics_token: str | None = None,
 ) -> FastAPI:
-    """The webhooks (off without a Twilio auth token to check them with) and, given a
-    session secret, the admin pages. No OpenAPI or docs pages: it faces the internet."""
+    """The webhooks (off without a Twilio auth token to check them with), /healthz,
+    /metrics (behind `metrics_token` as a bearer token if given) and, given a session
+    secret, the admin pages. No OpenAPI or docs pages: it faces the internet."""
     clock = clock or SystemClock()
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=freeze_what_lives)
     in_turn = DatabaseWork(engine)
+    exposition = metrics.Exposition(metrics.ClinicCollector(engine, settings, clock.now))
 
     async def verified_form(request: Request) -> Params:
         """The form's fields, after the checks every webhook passes: 415, 413, 400, 403."""
@@ -127,6 +133,10 @@ def create_app(
 
     @app.post("/twilio/sms")
     async def inbound_sms(request: Request) -> Response:
+        with timed("sms"):
+            return await answer_sms(request)
+
+    async def answer_sms(request: Request) -> Response:
         params = await verified_form(request)
         try:
             check_sms(dict(params))
@@ -152,12 +162,15 @@ def create_app(
         )
         if inbound_id is None:
             log.info("message %s seen before: a webhook retry", fields["MessageSid"])
+            metrics.record_reply("duplicate")
             return None
         try:
             reply = inbound.process(engine, settings, renderer, inbound_id, now)
         except Exception:  # stored and kept for a retry: the answer must still be 200
             log.exception("reply %s stored but not processed", inbound_id)
+            metrics.record_reply("unprocessed")
             return None
+        metrics.record_reply("processed")
         if reply is not None:
             try:
                 inbound.record_twiml_reply(engine, reply, now)
@@ -167,6 +180,10 @@ def create_app(
 
     @app.post("/twilio/status", status_code=204)
     async def status_callback(request: Request) -> Response:
+        with timed("status"):
+            return await apply_status(request)
+
+    async def apply_status(request: Request) -> Response:
         params = await verified_form(request)
         try:
             callback = status.parse(dict(params), request.query_params.get("mid"))
@@ -181,11 +198,33 @@ def create_app(
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "database unavailable"}, status_code=503)
 
+    @app.get("/metrics")
+    async def prometheus(request: Request) -> Response:
+        """No patient data, so no sign-in: like /healthz. A token keeps strangers from
+        watching the clinic's volumes where the app faces the internet."""
+        if metrics_token is not None:
+            given = request.headers.get("authorization", "")
+            if not given:
+                raise HTTPException(401, headers={"WWW-Authenticate": "Bearer"})
+            if not hmac.compare_digest(given.encode(), f"Bearer {metrics_token}".encode()):
+                raise HTTPException(403)
+        body = await run_in_threadpool(generate_latest, exposition)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
     if session_secret is not None:
         # Last, so that the routes above answer first; the admin has its own middleware
         # (sessions), which the webhooks do not pay for.
         app.mount("/", create_admin(engine, settings, clock, session_secret, renderer))
     return app
+
+
+@contextmanager
+def timed(webhook: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        metrics.webhook_seconds.labels(webhook=webhook).observe(time.perf_counter() - started)
 
 
 @asynccontextmanager

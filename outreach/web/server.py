@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Literal
 
@@ -24,7 +25,8 @@ AdminMode = Literal["required", "if configured", "off"]
 def build_app(settings: Settings, admin: AdminMode = "required") -> FastAPI:
     """The app with its engine and renderer. The webhooks need Twilio's auth token when
     sms.provider is 'twilio'. The admin needs OUTREACH_SESSION_SECRET: ConfigError if it is
-    unset and `admin` is "required"; left off with a warning if "if configured"."""
+    unset and `admin` is "required"; left off with a warning if "if configured".
+    /metrics is served in every mode, behind OUTREACH_METRICS_TOKEN if that is set."""
     auth_token = twilio_credentials().auth_token if settings.sms_provider == "twilio" else None
     secret: str | None = None
     if admin == "off":
@@ -43,7 +45,8 @@ def build_app(settings: Settings, admin: AdminMode = "required") -> FastAPI:
     # phone number among them, into the log.
     engine = make_engine(settings.database_url, hide_parameters=True)
     renderer = Renderer(settings.templates_dir, settings)
-    return create_app(engine, settings, auth_token, renderer, SystemClock(), secret)
+    token = os.environ.get("OUTREACH_METRICS_TOKEN") or None
+    return create_app(engine, settings, auth_token, renderer, SystemClock(), secret, token)
 
 
 def serve(app: FastAPI, host: str, port: int, stop: threading.Event) -> None:
@@ -55,6 +58,8 @@ def serve(app: FastAPI, host: str, port: int, stop: threading.Event) -> None:
         host=host,
         port=port,
         log_level="warning",
+        # uvicorn's records go through our handlers (outreach.logs: format, phone masking).
+        log_config=None,
         # An access log would carry search terms and patient ids in its URLs.
         access_log=False,
         # Forwarded headers are ours to judge (settings.trust_forwarded_headers), per request.
