@@ -51,7 +51,11 @@ class MaskPhones(logging.Filter):
     On a handler, so it sees records from every logger, ours and libraries'."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_phones(record.getMessage())
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: the handler reports it, as without us
+            return True
+        record.msg = mask_phones(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

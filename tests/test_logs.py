@@ -91,6 +91,13 @@ def test_the_filter_masks_arguments_extras_and_tracebacks(
     assert "6175550142" not in stream.getvalue() and "555-0142" not in stream.getvalue()
 
 
+def test_a_log_call_with_bad_arguments_is_left_to_logging_to_report() -> None:
+    record = logging.makeLogRecord({"msg": "two values %s %s", "args": (PHONE,)})
+
+    assert logs.MaskPhones().filter(record) is True  # a bug in a log call must not break a send
+    assert record.args == (PHONE,), "left as it was, for the handler's own error report"
+
+
 def test_a_json_line_has_time_level_logger_message_and_the_process(
     captured: tuple[logging.Logger, io.StringIO],
 ) -> None:
