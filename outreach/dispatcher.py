@@ -191,11 +191,12 @@ class Dispatcher:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="send") as pool:
             while stop is None or not stop.is_set():
                 allowed = self.breaker.allowed()
+                probe = allowed == 1  # the one send let through after an outage's pause
                 room = batch - len(running) if allowed < 0 else min(allowed, batch - len(running))
-                claimed = self.claim(room) if room > 0 else []
+                claimed = self._claim_or_end_probe(room, probe)
                 report.claimed += len(claimed)
                 at = timer.monotonic()
-                running.update(pool.submit(self._attempt, rid, stop, at) for rid in claimed)
+                running.update(pool.submit(self._attempt, rid, stop, at, probe) for rid in claimed)
                 if not running:
                     break
                 # A short claim means nothing more is due now: finish, then look once more.
@@ -208,11 +209,32 @@ class Dispatcher:
                 report.count(future.result())
         return report
 
-    def _attempt(self, reminder_id: int, stop: threading.Event | None, claimed_at: float) -> str:
+    def _claim_or_end_probe(self, room: int, probe: bool) -> list[int]:
+        """Claim up to `room`. A probe that finds nothing due (or whose claim fails) ends
+        here: left out, the breaker would wait for it forever and never send again."""
+        claimed: list[int] = []
+        try:
+            if room > 0:
+                claimed = self.claim(room)
+        finally:
+            if probe and not claimed:
+                self.breaker.probe_done()
+        return claimed
+
+    def _attempt(
+        self,
+        reminder_id: int,
+        stop: threading.Event | None,
+        claimed_at: float,
+        probe: bool = False,
+    ) -> str:
         # Waiting in the queue (a slow provider) must not eat the lease the send needs.
         stale = timer.monotonic() - claimed_at > self.settings.lease_seconds / 2
+        # The breaker reads as open while its probe is out, to hold every other send back;
+        # the probe itself must go, or the provider is never tried again.
+        paused = self.breaker.is_open and not probe
         try:
-            if (stop is not None and stop.is_set()) or self.breaker.is_open or stale:
+            if (stop is not None and stop.is_set()) or paused or stale:
                 # Stopping, the provider is down, or the claim waited too long: hand it
                 # back with its attempt unspent.
                 outcome = "released" if self.release([reminder_id]) else "lost"

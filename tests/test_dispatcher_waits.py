@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import Engine, func, insert, select, update
 
+from outreach.breaker import Breaker
 from outreach.clock import ManualClock
 from outreach.config import Settings
-from outreach.dispatcher import Dispatcher
+from outreach.dispatcher import Dispatcher, DispatchReport
 from outreach.models import appointment_table, outbound_messages, patients, reminders
 from outreach.render import Renderer
 from outreach.transports import SendError
@@ -170,3 +172,70 @@ def test_an_outage_pauses_sending_and_hands_back_claims_with_their_attempts(
     assert sorted(r.attempts for r in states) == [0] * 7 + [1] * 5
     assert {r.state for r in states} == {"pending"}
     assert worker.run().claimed == 0, "nothing is claimed while paused"
+
+
+def run_for_at_most(worker: Dispatcher, seconds: float) -> DispatchReport:
+    """One run, stopped after `seconds` if it has not ended by itself: a breaker that never
+    lets its probe go would otherwise claim and hand back the same reminder forever."""
+    stop = threading.Event()
+    timer = threading.Timer(seconds, stop.set)
+    timer.start()
+    try:
+        return worker.run(stop)
+    finally:
+        timer.cancel()
+
+
+def test_after_the_pause_the_probe_is_sent_and_a_good_answer_resumes_sending(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    clock.set(MORNING)
+    ids = [
+        add_reminder(
+            engine,
+            enrol(engine, settings, clock.now(), patient_id=f"P{n}", phone=f"+1617555{n:04d}"),
+        )
+        for n in range(8)
+    ]
+    transport = RecordingTransport()
+    transport.failures = [SendError("Twilio 503", permanent=False, code=None)] * 5
+    now = [0.0]
+    worker = Dispatcher(engine, settings, clock, transport, renderer, "w-1")
+    worker.breaker = Breaker(settings.outage_pause_seconds, monotonic=lambda: now[0])
+    worker.run()
+    assert worker.breaker.is_open and transport.sent == []
+
+    now[0] += settings.outage_pause_seconds  # the pause is over: the provider is back
+    clock.advance(timedelta(minutes=10))  # past the failed ones' backoff
+    report = run_for_at_most(worker, seconds=10)
+
+    assert report.sent == len(ids), "the probe went, then everything else"
+    assert not worker.breaker.is_open
+    assert {reminder(engine, rid).state for rid in ids} == {"sent"}
+
+
+def test_a_probe_that_finds_nothing_due_lets_a_later_one_go(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    clock.set(MORNING)
+    ids = [
+        add_reminder(
+            engine,
+            enrol(engine, settings, clock.now(), patient_id=f"P{n}", phone=f"+1617555{n:04d}"),
+        )
+        for n in range(5)
+    ]
+    transport = RecordingTransport()
+    transport.failures = [SendError("Twilio 503", permanent=False, code=None)] * 5
+    now = [0.0]
+    worker = Dispatcher(engine, settings, clock, transport, renderer, "w-1")
+    worker.breaker = Breaker(settings.outage_pause_seconds, monotonic=lambda: now[0])
+    worker.run()  # all five fail and wait for their retry; the breaker opens
+    now[0] += settings.outage_pause_seconds
+
+    assert worker.run().claimed == 0, "the pause is over, but nothing is due yet"
+    clock.advance(timedelta(minutes=10))
+    report = run_for_at_most(worker, seconds=10)
+
+    assert report.sent == len(ids), "a probe went once something was due"
+    assert {reminder(engine, rid).state for rid in ids} == {"sent"}
