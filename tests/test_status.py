@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -111,7 +112,10 @@ def test_check_fails_when_the_oldest_due_reminder_waits_too_long(
     code, output = outreach(config, "status", "--check", "--json")
     assert code == 1
     [problem] = json.loads(output)["problems"]
-    assert "reminders are due; the oldest has waited 1200 s (limit 300 s)" in problem
+    # 1200 s when seeded, and the command runs a moment later on a busy machine.
+    assert re.fullmatch(
+        r"3 reminders are due; the oldest has waited 12\d\d s \(limit 300 s\)", problem
+    )
 
 
 def test_check_fails_when_expired_leases_are_not_recovered(config: Path, database_url: str) -> None:
