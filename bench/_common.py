@@ -151,3 +151,44 @@ def verdict(passed: bool | None) -> str:
 
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# Linux's /proc counts CPU time in clock ticks.
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_cpu() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat; None where
+    there is no /proc. The busy share between two readings shows whether the cores were full,
+    whoever filled them: the machine is shared."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal; guest time is already inside user.
+    total = sum(fields[:8])
+    idle = fields[3] + fields[4]
+    return (total - idle) / TICKS_PER_SECOND, total / TICKS_PER_SECOND
+
+
+def busy_share(
+    before: tuple[float, float] | None, after: tuple[float, float] | None
+) -> float | None:
+    """The share of the machine's CPU time that was busy between two `machine_cpu()` readings,
+    from 0 to 1; None without /proc."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU seconds of any process on this machine (a PostgreSQL backend,
+    say), from /proc/PID/stat; None if it is gone or there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # The command name may hold spaces; the fields after it are fixed.
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
