@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster import Cluster, ClusterTwilio, cluster, needs_postgres
+from tests.cluster import DEADLINE_SECONDS, Cluster, ClusterTwilio, cluster, needs_postgres
 
 pytestmark = [pytest.mark.cluster, needs_postgres]
 
@@ -64,7 +64,7 @@ def test_workers_killed_mid_send_and_restarted_send_every_reminder_exactly_once(
             running.wait_for(
                 lambda: running.unfinished() == 0 and len(kills) >= MIN_KILLS,
                 f"every reminder finished after at least {MIN_KILLS} kills",
-                timeout=150,
+                timeout=DEADLINE_SECONDS,
             )
         finally:
             stop.set()

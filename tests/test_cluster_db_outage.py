@@ -56,7 +56,7 @@ def test_workers_whose_database_connections_are_killed_recover_and_send_everythi
     ):
         running.add_foot_checks(running.add_patients(REMINDERS), running.now())
         workers = running.start_workers(WORKERS)
-        running.wait_for(lambda: len(fake.messages) >= 100, "sending under way", 60)
+        running.wait_for(lambda: len(fake.messages) >= 100, "sending under way", 120)
         stop = threading.Event()
         cuts: list[int] = []
         cutter = threading.Thread(target=keep_cutting, args=(running, stop, cuts))
@@ -72,12 +72,13 @@ def test_workers_whose_database_connections_are_killed_recover_and_send_everythi
                     for w in workers
                 ),
                 "every worker ticking again",
-                30,
+                60,
             )
         finally:
             stop.set()
             cutter.join()
         alive = [w.alive for w in workers]
+        exits = running.stop_all()
         outcome = running.judge(fake)
         print(
             f"\n{len(cuts)} cuts terminated {sum(cuts)} connections; {outcome.messages} texts "
@@ -89,6 +90,7 @@ def test_workers_whose_database_connections_are_killed_recover_and_send_everythi
         )
         assert running.started == workers, "no worker was restarted"
         assert all(alive), f"a worker died: {alive}\n{running.log_tail()}"
+        assert set(exits.values()) == {0}, f"not a clean stop on SIGTERM: {exits}"
         assert sum(cuts) >= WORKERS, "the connections were really cut"
         assert not outcome.problems, f"{outcome.problems}\n{running.log_tail()}"
         assert outcome.states["sent"] == REMINDERS
