@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time as timer
 from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
 from typing import Any
 
 from _common import add_run_options, emit, fresh_database
@@ -56,6 +57,9 @@ FIRST_PLAN_START = date(2026, 9, 28)
 CHUNK = 5000
 IDLE_TICKS = 20
 TARGETS = {"plan_seconds": 10.0, "idle_tick_ms": 50.0, "peak_rss_mb": 300.0}
+# Issue 5: one day for a million patients on PostgreSQL in under a minute.
+MILLION = 1_000_000
+MILLION_PLAN_SECONDS = 60.0
 FIGURES = ("plan_seconds", "reminders_per_second", "idle_tick_ms", "peak_rss_mb")
 ZONES = (
     "America/New_York",
@@ -131,12 +135,15 @@ def populate(url: str, count: int, backlog_days: int = 0) -> float:
     planned_until = horizon_end(NOW, settings.horizon_days) - timedelta(days=1)
     engine = make_engine(url)
     try:
-        for first in range(1, count + 1, CHUNK):
-            ids = range(first, min(first + CHUNK, count + 1))
-            with engine.begin() as conn:
-                conn.execute(insert(patients), [patient(n) for n in ids])
-                conn.execute(insert(care_plans), [plan(n, planned_until) for n in ids])
-                conn.execute(insert(plan_phases), [phase(n) for n in ids])
+        if engine.dialect.name == "postgresql":
+            copy_plans(engine, count, planned_until)
+        else:
+            for first in range(1, count + 1, CHUNK):
+                ids = range(first, min(first + CHUNK, count + 1))
+                with engine.begin() as conn:
+                    conn.execute(insert(patients), [patient(n) for n in ids])
+                    conn.execute(insert(care_plans), [plan(n, planned_until) for n in ids])
+                    conn.execute(insert(plan_phases), [phase(n) for n in ids])
         for day in range(1, backlog_days + 1):
             with engine.begin() as conn:
                 insert_backlog(conn, planned_until - timedelta(days=day))
@@ -154,6 +161,32 @@ def populate(url: str, count: int, backlog_days: int = 0) -> float:
     finally:
         engine.dispose()
     return timer.perf_counter() - started
+
+
+def copy_plans(engine: Engine, count: int, planned_until: datetime) -> None:
+    """PostgreSQL: COPY streams a million patients in well under a minute, a row at a time
+    from generators, so memory stays flat however many there are."""
+    tables = (
+        (patients, lambda n: patient(n)),
+        (care_plans, lambda n: plan(n, planned_until)),
+        (plan_phases, phase),
+    )
+    with engine.begin() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor:
+            for table, row in tables:
+                columns = list(row(1))
+                statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+                with cursor.copy(statement) as copy:
+                    for n in range(1, count + 1):
+                        values = row(n)
+                        copy.write_row([_plain(values[column]) for column in columns])
+
+
+def _plain(value: Any) -> Any:
+    # psycopg writes an Enum member by its name; the column holds its value.
+    return value.value if isinstance(value, Enum) else value
 
 
 def insert_backlog(conn: Connection, day: datetime) -> None:
@@ -256,6 +289,8 @@ def measure(url: str, count: int) -> dict[str, Any]:
         report = plan_due(engine, settings, NOW)
         plan_seconds = timer.perf_counter() - started
         counted = count_rows(engine)
+        if report.busy:
+            raise SystemExit("another process held this schema's planning lock")
         if report.plans != count or counted["reminders"] - before["reminders"] != report.reminders:
             raise SystemExit(
                 f"planned {report.plans} plans, {report.reminders} reminders; {counted}"
@@ -339,10 +374,17 @@ def summarise(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
         summary[name] = round(statistics.median(values), 3)
         summary[f"{name}_min"] = round(min(values), 3)
         summary[f"{name}_max"] = round(max(values), 3)
-    summary["targets"] = TARGETS
-    summary["passed"] = {name: summary[name] < target for name, target in TARGETS.items()}
+    targets = targets_for(summary["database"], args.patients)
+    summary["targets"] = targets
+    summary["passed"] = {name: summary[name] < target for name, target in targets.items()}
     summary["runs"] = runs
     return summary
+
+
+def targets_for(database: str, count: int) -> dict[str, float]:
+    if database == "postgresql" and count >= MILLION:
+        return {**TARGETS, "plan_seconds": MILLION_PLAN_SECONDS}
+    return TARGETS
 
 
 def print_table(summary: dict[str, Any]) -> None:
@@ -363,7 +405,7 @@ def print_table(summary: dict[str, Any]) -> None:
         "setup_seconds": ("setup, not timed", "{:.1f} s"),
     }
     for name, (label, fmt) in units.items():
-        target = TARGETS.get(name)
+        target = summary["targets"].get(name)
         verdict = ""
         if target is not None:
             verdict = "[green]pass[/]" if summary["passed"][name] else "[red]FAIL[/]"

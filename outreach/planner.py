@@ -14,16 +14,30 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, func, literal, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Engine,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from outreach import planbulk
 from outreach.config import Settings, patient_quiet_hours
 from outreach.localtime import place_outside_quiet
 from outreach.models import (
@@ -54,6 +68,9 @@ log = logging.getLogger(__name__)
 # opt-in. A skip for quiet hours, the cap or a passed event is final.
 REVIVABLE = ("superseded", "opted_out", "paused")
 CONSENT_REPLY_DAYS = 30
+PARALLEL_PLANNERS = 2  # threads planning at once on PostgreSQL; see _plan_in_parallel
+# Plain strings for COPY: psycopg writes an Enum member by its name, not its value.
+PENDING, SKIPPED = str(ReminderState.PENDING.value), str(ReminderState.SKIPPED.value)
 
 R = reminders
 A = appointment_table
@@ -68,6 +85,9 @@ class PlanReport:
     appointments: int = 0
     reminders: int = 0
     skipped: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Another process held the planning lock, so this one planned nothing; it plans again
+    # on its next tick if anything is still behind the horizon.
+    busy: bool = False
 
 
 def horizon_end(now: datetime, horizon_days: int) -> datetime:
@@ -76,14 +96,67 @@ def horizon_end(now: datetime, horizon_days: int) -> datetime:
     return midnight + timedelta(days=horizon_days + 1)
 
 
-def plan_due(engine: Engine, settings: Settings, now: datetime, batch: int = 2000) -> PlanReport:
-    """Materialise every active plan up to the horizon. Cheap when there is nothing to do."""
-    report = PlanReport()
+def plan_due(
+    engine: Engine, settings: Settings, now: datetime, batch: int | None = None
+) -> PlanReport:
+    """Materialise every active plan up to the horizon. Cheap when there is nothing to do.
+
+    On PostgreSQL one process plans at a time (see `planbulk.planning_lock`): planning is
+    idempotent anyway, but N workers computing the same million reminders at once would
+    each pay for all of it. A process that finds the lock taken reports `busy`."""
     target = horizon_end(now, settings.horizon_days)
+    with engine.connect() as conn:
+        if not conn.execute(_due_plans(target, 0, 1)).first():
+            return PlanReport()
+    with planbulk.planning_lock(engine) as held:
+        if not held:
+            log.info("another process is planning; this one skips planning this tick")
+            return PlanReport(busy=True)
+        if engine.dialect.name != "postgresql":
+            return _plan_batches(engine, settings, now, target, batch or 2000)
+        return _plan_in_parallel(engine, settings, now, target, batch or 10_000)
+
+
+def _plan_in_parallel(
+    engine: Engine, settings: Settings, now: datetime, target: datetime, batch: int
+) -> PlanReport:
+    """PostgreSQL: two threads, each planning the plans of one id parity on a connection of
+    its own. Half of a batch's time is spent waiting for the server (COPY, the upserts),
+    and a thread waiting on a socket leaves the interpreter to the other one.
+
+    A SQLite batch holds the only write lock, so there batches run one by one and stay
+    short for the dispatcher's sake; here a batch costs a few statements whatever its size."""
+    with ThreadPoolExecutor(PARALLEL_PLANNERS, thread_name_prefix="planner") as pool:
+        futures = [
+            pool.submit(
+                _plan_batches, engine, settings, now, target, batch, (part, PARALLEL_PLANNERS)
+            )
+            for part in range(PARALLEL_PLANNERS)
+        ]
+        reports = [future.result() for future in futures]
+    total = PlanReport()
+    for report in reports:
+        total.plans += report.plans
+        total.appointments += report.appointments
+        total.reminders += report.reminders
+        for reason, count in report.skipped.items():
+            total.skipped[reason] += count
+    return total
+
+
+def _plan_batches(
+    engine: Engine,
+    settings: Settings,
+    now: datetime,
+    target: datetime,
+    batch: int,
+    part: tuple[int, int] = (0, 1),
+) -> PlanReport:
+    report = PlanReport()
     last_id = 0
     while True:
         with engine.begin() as conn:
-            rows = conn.execute(_due_plans(target, last_id, batch)).all()
+            rows = conn.execute(_due_plans(target, last_id, batch, part)).all()
             if not rows:
                 return report
             last_id = rows[-1].id
@@ -94,7 +167,14 @@ def plan_due(engine: Engine, settings: Settings, now: datetime, batch: int = 200
         report.plans += len(active)
 
 
-def _due_plans(target: datetime, after_id: int, limit: int) -> Any:
+def _due_plans(target: datetime, after_id: int, limit: int, part: tuple[int, int] = (0, 1)) -> Any:
+    """Plans behind the target after `after_id`; with part (k, n), only ids equal to k mod n."""
+    behind = select(P.c.id).where(
+        or_(P.c.planned_until.is_(None), P.c.planned_until < _inline(target)),
+        P.c.id > after_id,
+    )
+    if part[1] > 1:
+        behind = behind.where(P.c.id % part[1] == part[0])
     return (
         select(
             P.c.id,
@@ -115,12 +195,7 @@ def _due_plans(target: datetime, after_id: int, limit: int) -> Any:
             # Through a subquery, so SQLite finds the plans behind the target in the
             # planned_until index; with the OR beside ORDER BY id it walks every plan, and
             # a tick with nothing to plan would cost a scan of all of them.
-            P.c.id.in_(
-                select(P.c.id).where(
-                    or_(P.c.planned_until.is_(None), P.c.planned_until < _inline(target)),
-                    P.c.id > after_id,
-                )
-            ),
+            P.c.id.in_(behind),
             P.c.id > after_id,
         )
         .order_by(P.c.id)
@@ -172,37 +247,46 @@ def _materialise(
 ) -> None:
     phases = _phases_by_plan(conn, [p.id for p in plans])
     windows: dict[int, tuple[datetime, datetime]] = {}
-    new_appointments: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
+    new_appointments: list[tuple[int, datetime]] = []
+    wanted: list[tuple[Any, Occurrence]] = []
     for plan in plans:
         start = max(plan.planned_until or now, now)
         windows[plan.patient_id] = (start, target)
         spec = _spec(plan, phases.get(plan.id, ()))
         zone = _zone(plan.timezone)
-        for starts_at in appointments(spec, zone, start, target):
-            new_appointments.append(
-                {"patient_id": plan.patient_id, "starts_at": starts_at, "updated_at": now}
-            )
+        new_appointments.extend(
+            (plan.patient_id, starts_at) for starts_at in appointments(spec, zone, start, target)
+        )
         quiet = patient_quiet_hours(plan.quiet_hours, settings.quiet_hours)
-        for occ in daily_occurrences(spec, zone, quiet, start, target, now):
-            rows.append(_reminder_row(plan, occ, now))
-    report.appointments += _upsert_appointments(conn, new_appointments)
+        wanted.extend(
+            (plan, occ) for occ in daily_occurrences(spec, zone, quiet, start, target, now)
+        )
+    report.appointments += _upsert_appointments(conn, new_appointments, now)
     by_patient = {plan.patient_id: plan for plan in plans}
-    for appt in _appointments_in_windows(conn, windows):
-        plan = by_patient[appt.patient_id]
+    for appointment_id, patient_id, starts_at in _appointments_in_windows(conn, windows):
+        plan = by_patient[patient_id]
         for occ in session_reminders(
-            appt.id,
-            appt.starts_at,
+            appointment_id,
+            starts_at,
             _zone(plan.timezone),
             patient_quiet_hours(plan.quiet_hours, settings.quiet_hours),
             settings.session_reminder_hours,
             now,
         ):
-            rows.append(_reminder_row(plan, occ, now))
-    for row in rows:
-        if row["skip_reason"]:
-            report.skipped[row["skip_reason"]] += 1
-    report.reminders += upsert_reminders(conn, rows)
+            wanted.append((plan, occ))
+    for _, occ in wanted:
+        if occ.skip_reason:
+            report.skipped[occ.skip_reason] += 1
+    report.reminders += _upsert_wanted(conn, wanted, now)
+    _advance_watermarks(conn, plans, target)
+
+
+def _advance_watermarks(conn: Connection, plans: Sequence[Any], target: datetime) -> None:
+    if conn.dialect.name == "postgresql":
+        planbulk.advance_watermarks(conn, [(p.id, p.version) for p in plans], target)
+        return
+    # SQLite: BEGIN IMMEDIATE took the write lock before the plans were read, so no edit
+    # can have come in between.
     conn.execute(
         update(P)
         .where(
@@ -235,7 +319,7 @@ def _phases_by_plan(conn: Connection, plan_ids: list[int]) -> dict[int, list[Pha
     found: dict[int, list[Phase]] = defaultdict(list)
     query = (
         select(PH.c.plan_id, PH.c.weekdays, PH.c.session_time, PH.c.weeks)
-        .where(PH.c.plan_id.in_(plan_ids))
+        .where(_among(conn, PH.c.plan_id, plan_ids))
         .order_by(PH.c.plan_id, PH.c.seq)
     )
     for row in conn.execute(query).all():
@@ -243,12 +327,22 @@ def _phases_by_plan(conn: Connection, plan_ids: list[int]) -> dict[int, list[Pha
     return found
 
 
+def _among(conn: Connection, column: Any, ids: list[int]) -> Any:
+    """`column IN ids`; on PostgreSQL as one array parameter rather than 10,000 of them."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def _appointments_in_windows(
     conn: Connection, windows: dict[int, tuple[datetime, datetime]]
-) -> list[Any]:
-    """Live appointments (from the plan or entered by staff) inside each patient's window."""
+) -> list[tuple[int, int, datetime]]:
+    """Live appointments (from the plan or entered by staff) inside each patient's window,
+    as (id, patient_id, starts_at)."""
     if not windows:
         return []
+    if conn.dialect.name == "postgresql":
+        return planbulk.appointments_in_windows(conn, windows)
     earliest = min(start for start, _ in windows.values())
     latest = max(end for _, end in windows.values())
     rows = conn.execute(
@@ -259,7 +353,11 @@ def _appointments_in_windows(
             A.c.status.in_([AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED]),
         )
     ).all()
-    return [r for r in rows if windows[r.patient_id][0] <= r.starts_at < windows[r.patient_id][1]]
+    return [
+        (r.id, r.patient_id, r.starts_at)
+        for r in rows
+        if windows[r.patient_id][0] <= r.starts_at < windows[r.patient_id][1]
+    ]
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -267,9 +365,11 @@ def _insert(conn: Connection, table: Any) -> Any:
     return dialect.insert(table)
 
 
-def _upsert_appointments(conn: Connection, rows: list[dict[str, Any]]) -> int:
+def _upsert_appointments(conn: Connection, rows: list[tuple[int, datetime]], now: datetime) -> int:
     if not rows:
         return 0
+    if conn.dialect.name == "postgresql":
+        return planbulk.upsert_appointments(conn, rows, now)
     stmt = _insert(conn, A)
     stmt = stmt.on_conflict_do_update(
         index_elements=["patient_id", "starts_at"],
@@ -278,7 +378,30 @@ def _upsert_appointments(conn: Connection, rows: list[dict[str, Any]]) -> int:
     )
     # RETURNING, because executemany's rowcount is -1 on psycopg.
     stmt = stmt.values(source="plan", status=AppointmentStatus.SCHEDULED).returning(A.c.id)
-    return len(conn.execute(stmt, rows).all())
+    params = [{"patient_id": p, "starts_at": s, "updated_at": now} for p, s in rows]
+    return len(conn.execute(stmt, params).all())
+
+
+def _upsert_wanted(conn: Connection, wanted: list[tuple[Any, Occurrence]], now: datetime) -> int:
+    if not wanted:
+        return 0
+    if conn.dialect.name == "postgresql":
+        rows = (
+            (
+                plan.patient_id,
+                occ.kind,
+                occ.occurrence,
+                occ.appointment_id,
+                occ.send_at,
+                occ.expires_at,
+                SKIPPED if occ.skip_reason else PENDING,
+                occ.skip_reason,
+                plan.version,
+            )
+            for plan, occ in wanted
+        )
+        return planbulk.upsert_reminders(conn, rows, now, REVIVABLE)
+    return upsert_reminders(conn, [_reminder_row(plan, occ, now) for plan, occ in wanted])
 
 
 def _reminder_row(plan: Any, occ: Occurrence, now: datetime) -> dict[str, Any]:

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
 import threading
+import uuid
 from datetime import date, time, timedelta
+from time import monotonic, sleep
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select, update
+import pytest
+from sqlalchemy import Engine, func, select, text, update
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
+from outreach.config import REPO_ROOT, Settings
 from outreach.csvimport import import_specs
-from outreach.db import make_engine
+from outreach.db import make_engine, upgrade
 from outreach.enrolment import validate_patient
 from outreach.models import appointment_table, care_plans, patients, reminders
+from outreach.planbulk import advance_watermarks, planning_lock
 from outreach.planner import horizon_end, plan_due, replan, skip_pending
 from tests.conftest import enrol, patient_row
 
@@ -252,3 +261,162 @@ def test_a_patients_own_quiet_hours_move_their_reminders(
     for row in rows:
         local = row.send_at.astimezone(zone).time()
         assert not (local >= time(19) or local < time(10)), row
+
+
+# A planner in a process of its own: prints its report as JSON, or, with "hold", takes the
+# planning lock, says so and waits to be killed.
+PLANNER_PROCESS = """
+import json, sys, time
+from datetime import datetime
+from outreach.config import REPO_ROOT, Settings
+from outreach.db import make_engine, upgrade
+from outreach.planbulk import advance_watermarks, planning_lock
+from outreach.planner import plan_due
+
+url, now, mode = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]
+engine = make_engine(url)
+if mode == "hold":
+    with planning_lock(engine) as held:
+        print("held" if held else "refused", flush=True)
+        time.sleep(120)
+report = plan_due(engine, Settings(), now, batch=3)
+engine.dispose()
+print(json.dumps({"plans": report.plans, "reminders": report.reminders, "busy": report.busy}))
+"""
+
+
+def start_planner(
+    database_url: str, clock: ManualClock, mode: str = "plan"
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", PLANNER_PROCESS, database_url, clock.now().isoformat(), mode],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finished_report(process: subprocess.Popen[str]) -> dict[str, Any]:
+    out, _ = process.communicate(timeout=120)  # hang protection only
+    assert process.returncode == 0
+    report: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return report
+
+
+def enrol_many(engine: Engine, settings: Settings, clock: ManualClock, count: int) -> None:
+    for n in range(count):
+        enrol(engine, settings, clock.now(), patient_id=f"P-{n}", phone=f"+1617555{n:04d}")
+
+
+def require_postgresql(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the planning lock is PostgreSQL's; SQLite plans under its write lock")
+
+
+def test_two_planner_processes_at_once_create_each_reminder_once(
+    database_url: str, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol_many(engine, settings, clock, 12)
+    plan_due(engine, settings, clock.now())
+    expected = reminder_rows(engine)
+    with engine.begin() as conn:
+        conn.execute(reminders.delete().where(reminders.c.kind != "consent"))
+    forget_watermarks(engine)
+
+    first, second = start_planner(database_url, clock), start_planner(database_url, clock)
+    reports = [finished_report(first), finished_report(second)]
+
+    assert reminder_rows(engine) == expected
+    # Either one planned while the other found the lock taken (or nothing left to do), or,
+    # on SQLite, their batches took turns; either way every plan was planned once.
+    assert sum(r["plans"] for r in reports) == 12
+    assert sum(r["reminders"] for r in reports) == len(
+        [row for row in expected if row[1] != "consent"]
+    )
+
+
+def test_a_planner_that_finds_the_lock_taken_plans_nothing_and_says_so(
+    database_url: str, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    require_postgresql(database_url)
+    enrol_many(engine, settings, clock, 3)
+
+    with planning_lock(engine) as held:
+        assert held
+        refused = finished_report(start_planner(database_url, clock))
+        planned_meanwhile = [row for row in reminder_rows(engine) if row[1] != "consent"]
+    after = plan_due(engine, settings, clock.now())
+
+    assert refused == {"plans": 0, "reminders": 0, "busy": True}
+    assert planned_meanwhile == []
+    assert (after.busy, after.plans) == (False, 3) and after.reminders > 0
+
+
+def test_the_planning_lock_dies_with_the_process_that_held_it(
+    database_url: str, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    require_postgresql(database_url)
+    enrol_many(engine, settings, clock, 2)
+    holder = start_planner(database_url, clock, mode="hold")
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        assert plan_due(engine, settings, clock.now()).busy
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+
+    deadline = monotonic() + 30  # hang protection: the server notices the closed socket
+    report = plan_due(engine, settings, clock.now())
+    while report.busy and monotonic() < deadline:
+        sleep(0.1)
+        report = plan_due(engine, settings, clock.now())
+
+    assert (report.busy, report.plans) == (False, 2)
+
+
+def test_each_schema_has_a_planning_lock_of_its_own(
+    database_url: str, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    require_postgresql(database_url)
+    enrol_many(engine, settings, clock, 1)
+    other = f"outreach_test_lock_{uuid.uuid4().hex[:8]}"
+    base = database_url.split("?")[0]
+    admin = make_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{other}"'))
+    try:
+        other_url = f"{base}?options=-csearch_path%3D{other}"
+        upgrade(other_url)
+        other_engine = make_engine(other_url)
+        try:
+            with planning_lock(other_engine) as held_elsewhere:
+                report = plan_due(engine, settings, clock.now())
+        finally:
+            other_engine.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{other}" CASCADE'))
+        admin.dispose()
+
+    assert held_elsewhere
+    assert (report.busy, report.plans) == (False, 1)
+
+
+def test_a_plan_edited_while_its_batch_was_planned_keeps_its_reset_watermark(
+    database_url: str, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    # An edit committed between the planner's read and its watermark update leaves a newer
+    # version than the one read: the next run must plan the new version.
+    require_postgresql(database_url)
+    enrol(engine, settings, clock.now())
+    target = horizon_end(clock.now(), settings.horizon_days)
+    with engine.begin() as conn:
+        plan = conn.execute(select(care_plans.c.id, care_plans.c.version)).one()
+        advance_watermarks(conn, [(plan.id, plan.version - 1)], target)
+        after_stale_read = conn.execute(select(care_plans.c.planned_until)).scalar_one()
+        advance_watermarks(conn, [(plan.id, plan.version)], target)
+        after_current_read = conn.execute(select(care_plans.c.planned_until)).scalar_one()
+
+    assert after_stale_read is None
+    assert after_current_read == target
