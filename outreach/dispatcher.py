@@ -590,6 +590,8 @@ class Dispatcher:
                     send_at=decision.until,
                     lease_until=None,
                     claimed_by=None,
+                    # A deferral (quiet hours, the daily cap) was no attempt to send.
+                    attempts=R.c.attempts - 1,
                     updated_at=now,
                 )
             )

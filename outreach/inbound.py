@@ -58,7 +58,12 @@ RETRY_FOR = timedelta(days=1)
 # The statements every reply runs, built once with bound parameters: building them each
 # time cost more than running them on SQLite.
 PATIENT_ID_BY_PHONE = select(patients.c.id).where(patients.c.phone == bindparam("phone"))
-PATIENT_BY_PHONE = select(patients).where(patients.c.phone == bindparam("phone"))
+# Locked: two replies from one patient on two web processes would otherwise both read the
+# same open question before either answered it, and both act on it (SQLite has no FOR
+# UPDATE and needs none: BEGIN IMMEDIATE already runs one reply at a time).
+PATIENT_BY_PHONE = (
+    select(patients).where(patients.c.phone == bindparam("phone")).with_for_update()
+)
 REPLY_BY_ID = select(IN).where(IN.c.id == bindparam("inbound_id"))
 TAKE = (
     update(IN)

@@ -135,12 +135,6 @@ def test_a_burst_of_replies_across_two_web_processes_is_stored_and_acted_on_once
         assert not problems, f"seed {seed}: " + "\n".join(problems[:20])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,  # a server that would not start is not this bug
-    reason="outreach.inbound._process reads the patient and their open questions unlocked: "
-    "two replies from one patient at once on two processes can both answer one question",
-)
 def test_two_replies_from_one_patient_at_once_are_read_one_after_the_other(
     tmp_path: Path,
 ) -> None:
