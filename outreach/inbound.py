@@ -61,9 +61,7 @@ PATIENT_ID_BY_PHONE = select(patients.c.id).where(patients.c.phone == bindparam(
 # Locked: two replies from one patient on two web processes would otherwise both read the
 # same open question before either answered it, and both act on it (SQLite has no FOR
 # UPDATE and needs none: BEGIN IMMEDIATE already runs one reply at a time).
-PATIENT_BY_PHONE = (
-    select(patients).where(patients.c.phone == bindparam("phone")).with_for_update()
-)
+PATIENT_BY_PHONE = select(patients).where(patients.c.phone == bindparam("phone")).with_for_update()
 REPLY_BY_ID = select(IN).where(IN.c.id == bindparam("inbound_id"))
 TAKE = (
     update(IN)
