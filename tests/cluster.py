@@ -503,9 +503,10 @@ def _worker_env(url: str, fake: FakeTwilio, site: Path) -> dict[str, str]:
 
 
 @contextmanager
-def private_schema() -> Iterator[str]:
-    """A migrated schema of our own on the test server, dropped afterwards."""
-    schema = f"outreach_cluster_{uuid.uuid4().hex[:8]}"
+def private_schema(prefix: str = "outreach_cluster") -> Iterator[str]:
+    """A migrated schema of our own on the test server, dropped afterwards whatever
+    happens; yields a URL whose connections see only it."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_URL, pool_size=1, max_overflow=0)
     try:
         with admin.begin() as conn:

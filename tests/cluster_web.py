@@ -13,11 +13,10 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -25,10 +24,9 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
-from outreach.db import upgrade
+from tests import cluster
 
 PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL", "")
 needs_postgres = pytest.mark.skipif(
@@ -45,25 +43,9 @@ STOP_SECONDS = 20
 REQUEST_SECONDS = 30
 
 
-@contextmanager
-def private_schema() -> Iterator[str]:
-    """A migrated schema of our own on the test server, dropped afterwards whatever happens;
-    yields a URL whose connections see only it."""
-    schema = f"outreach_inbound_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL, pool_size=1, max_overflow=0)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            separator = "&" if "?" in PG_URL else "?"
-            url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-            upgrade(url)
-            yield url
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
+def private_schema() -> AbstractContextManager[str]:
+    """The worker proofs' private schema, named for these tests."""
+    return cluster.private_schema("outreach_inbound")
 
 
 class Credentials:
