@@ -18,7 +18,18 @@ from tests.test_health import add_worker, seed_clinic
 
 __all__ = ["config"]  # the fixture
 
-PATIENT_DATA = ("+16175550142", "617", "Ana", "Torres", "foot check", "my foot is red", "P-1")
+# The phone number in the spellings a leak might take; not a bare area code, which a
+# timestamp's microseconds can contain by chance.
+PATIENT_DATA = (
+    "+16175550142",
+    "6175550142",
+    "5550142",
+    "Ana",
+    "Torres",
+    "foot check",
+    "my foot is red",
+    "P-1",
+)
 
 
 def seeded(
