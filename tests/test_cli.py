@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 
 from outreach.cli import main
 from outreach.clock import SystemClock
@@ -145,6 +145,19 @@ def test_templates_check_passes_on_the_shipped_templates(config: Path) -> None:
     assert "foot_check" in output and "UCS-2" in output and "GSM-7" in output
 
 
+def make_everything_due_now(engine: Engine) -> None:
+    """Every reminder (the consent texts, after an import) due now, whatever the hour, for
+    patients living where it is midday."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(reminders).values(
+                send_at=SystemClock().now() - timedelta(minutes=1),
+                expires_at=SystemClock().now() + timedelta(days=1),
+            )
+        )
+        conn.execute(update(patients).values(timezone=a_zone_where_it_is_midday()))
+
+
 def a_zone_where_it_is_midday() -> str:
     """Quiet hours must not hold the test's texts back, whenever the suite runs."""
     offset = (12 - SystemClock().now().hour + 12) % 24 - 12  # -12 .. 11
@@ -156,14 +169,7 @@ def test_run_sends_due_reminders_and_stops_cleanly_on_sigterm(
 ) -> None:
     outreach(config, "patients", "import", str(EXAMPLE))
     engine = make_engine(database_url)
-    with engine.begin() as conn:  # make every consent text due now, whatever the hour
-        conn.execute(
-            update(reminders).values(
-                send_at=SystemClock().now() - timedelta(minutes=1),
-                expires_at=SystemClock().now() + timedelta(days=1),
-            )
-        )
-        conn.execute(update(patients).values(timezone=a_zone_where_it_is_midday()))
+    make_everything_due_now(engine)
     env = {**os.environ, "OUTREACH_CONFIG": str(config)}
     service = subprocess.Popen(
         [sys.executable, "-m", "outreach.cli", "run"],

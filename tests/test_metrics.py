@@ -18,19 +18,18 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, event
 
 from outreach import metrics
-from outreach.clock import ManualClock, SystemClock
+from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db import make_engine
 from outreach.dispatcher import Dispatcher
-from outreach.models import patients, reminders
 from outreach.render import Renderer
 from outreach.web import create_app
 from outreach.web.server import build_app
 from tests.conftest import RecordingTransport, enrol
-from tests.test_cli import EXAMPLE, a_zone_where_it_is_midday, config, outreach
+from tests.test_cli import EXAMPLE, config, make_everything_due_now, outreach
 from tests.test_dispatcher import MORNING, add_reminder
 from tests.test_health import add_worker, seed_clinic
 from tests.test_webhooks import BASE, TOKEN, Twilio, new_sid
@@ -237,14 +236,7 @@ def test_a_worker_serves_its_own_counts_on_its_metrics_port(
 ) -> None:
     outreach(config, "patients", "import", str(EXAMPLE))
     engine = make_engine(database_url)
-    with engine.begin() as conn:  # every consent text due now, whatever the hour
-        conn.execute(
-            update(reminders).values(
-                send_at=SystemClock().now() - timedelta(minutes=1),
-                expires_at=SystemClock().now() + timedelta(days=1),
-            )
-        )
-        conn.execute(update(patients).values(timezone=a_zone_where_it_is_midday()))
+    make_everything_due_now(engine)
     engine.dispose()
     port = free_port()
     worker = subprocess.Popen(

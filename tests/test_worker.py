@@ -7,16 +7,14 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from outreach.clock import SystemClock
 from outreach.db import make_engine
-from outreach.models import patients, reminders, worker_processes
-from tests.test_cli import EXAMPLE, a_zone_where_it_is_midday, config, outreach
+from outreach.models import reminders, worker_processes
+from tests.test_cli import EXAMPLE, config, make_everything_due_now, outreach
 
 __all__ = ["config"]  # the fixture, imported for these tests
 
@@ -26,14 +24,7 @@ def test_a_worker_sends_what_is_due_reports_itself_and_stops_cleanly(
 ) -> None:
     outreach(config, "patients", "import", str(EXAMPLE))
     engine = make_engine(database_url)
-    with engine.begin() as conn:  # every consent text due now, whatever the hour
-        conn.execute(
-            update(reminders).values(
-                send_at=SystemClock().now() - timedelta(minutes=1),
-                expires_at=SystemClock().now() + timedelta(days=1),
-            )
-        )
-        conn.execute(update(patients).values(timezone=a_zone_where_it_is_midday()))
+    make_everything_due_now(engine)
     worker = subprocess.Popen(
         [sys.executable, "-m", "outreach.cli", "worker"],
         env={**os.environ, "OUTREACH_CONFIG": str(config)},
