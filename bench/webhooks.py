@@ -29,7 +29,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -62,6 +61,7 @@ from twilio.request_validator import RequestValidator
 
 from outreach.db import make_engine
 from outreach.models import inbound_messages, outbound_messages
+from outreach.testing.ports import free_port
 from outreach.testing.twilio_callbacks import inbound_params
 from outreach.testing.twilio_records import new_sid
 
@@ -234,12 +234,6 @@ class Server:
         self._log.flush()
         self._log.seek(0)
         return self._log.read()[-3000:]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,13 @@ from zoneinfo import ZoneInfo
 from outreach.config import QuietHours
 
 
+@lru_cache(maxsize=1024)
+def zone_named(key: str) -> ZoneInfo:
+    """ZoneInfo caches only the last few zones strongly; past that, asking for a zone again
+    can reread its file, and each fresh instance starts with empty conversion caches."""
+    return ZoneInfo(key)
+
+
 def localize(naive: datetime, zone: ZoneInfo) -> datetime:
     """The UTC instant of a wall-clock time in `zone`, under the DST policy."""
     first = naive.replace(tzinfo=zone, fold=0)

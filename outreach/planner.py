@@ -8,18 +8,18 @@ plan still wants, with their new times, and leaves the rest skipped.
 Plans carry a watermark (`planned_until`, a UTC day boundary): a tick only touches plans
 whose watermark is behind the horizon, so a tick with nothing new costs one indexed query.
 
-On PostgreSQL the writes go through COPY (`planbulk`), and one process plans at a time.
+On PostgreSQL one process plans at a time, and batches are written by `planbulk`: each
+plan shape's reminders computed once, the rows streamed by COPY.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,9 +27,11 @@ from sqlalchemy import (
     ARRAY,
     Engine,
     Integer,
+    String,
     and_,
     any_,
     bindparam,
+    cast,
     func,
     literal,
     or_,
@@ -37,11 +39,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
 from outreach import planbulk
 from outreach.config import Settings, patient_quiet_hours
-from outreach.localtime import place_outside_quiet
+from outreach.localtime import place_outside_quiet, zone_named
 from outreach.models import (
     AppointmentStatus,
     ConsentState,
@@ -57,10 +60,10 @@ from outreach.models import (
 from outreach.schedule import (
     Occurrence,
     Phase,
-    PlanSpec,
     appointments,
     daily_occurrences,
     parse_weekdays,
+    plan_spec,
     session_reminders,
 )
 
@@ -71,8 +74,9 @@ log = logging.getLogger(__name__)
 REVIVABLE = ("superseded", "opted_out", "paused")
 CONSENT_REPLY_DAYS = 30
 PARALLEL_PLANNERS = 2  # threads planning at once on PostgreSQL; see _plan_in_parallel
-# Plain strings for COPY: psycopg writes an Enum member by its name, not its value.
-PENDING, SKIPPED = str(ReminderState.PENDING.value), str(ReminderState.SKIPPED.value)
+# The threads split the plans by blocks of ids, not by parity, so that their inserts land in
+# different pages of the reminder indexes rather than taking turns on the same ones.
+PLAN_ID_BLOCK = 10_000
 
 R = reminders
 A = appointment_table
@@ -109,15 +113,41 @@ def plan_due(
     target = horizon_end(now, settings.horizon_days)
     # An idle tick (nearly every tick) needs neither the lock nor the threads: one query.
     with engine.connect() as conn:
-        if not conn.execute(_due_plans(target, 0, 1)).first():
+        if not conn.execute(_behind(target).limit(1)).first():
             return PlanReport()
     with planbulk.planning_lock(engine) as held:
         if not held:
             log.info("another process is planning; this one skips planning this tick")
             return PlanReport(busy=True)
         if engine.dialect.name != "postgresql":
-            return _plan_batches(engine, settings, now, target, batch or 2000)
+            return _plan_batches(
+                engine, target, batch or 2000, _sqlite_writer(settings, now, target)
+            )
         return _plan_in_parallel(engine, settings, now, target, batch or 10_000)
+
+
+# Writes one batch of plans of patients we may text, adding what it made to the report.
+Writer = Callable[[Connection, Sequence[Any], PlanReport], None]
+
+
+def _sqlite_writer(settings: Settings, now: datetime, target: datetime) -> Writer:
+    def write(conn: Connection, plans: Sequence[Any], report: PlanReport) -> None:
+        _materialise(conn, settings, plans, now, target, report)
+
+    return write
+
+
+def _postgresql_writer(settings: Settings, now: datetime, target: datetime) -> Writer:
+    materialise = planbulk.Materialiser(settings, now, target, REVIVABLE)
+
+    def write(conn: Connection, plans: Sequence[Any], report: PlanReport) -> None:
+        made = materialise(conn, plans)
+        report.appointments += made.appointments
+        report.reminders += made.reminders
+        for reason, count in made.skipped.items():
+            report.skipped[reason] += count
+
+    return write
 
 
 def _plan_in_parallel(
@@ -129,11 +159,10 @@ def _plan_in_parallel(
 
     A SQLite batch holds the only write lock, so there batches run one by one and stay
     short for the dispatcher's sake; here a batch costs a few statements whatever its size."""
+    write = _postgresql_writer(settings, now, target)  # shared: its shape cache is per run
     with ThreadPoolExecutor(PARALLEL_PLANNERS, thread_name_prefix="planner") as pool:
         futures = [
-            pool.submit(
-                _plan_batches, engine, settings, now, target, batch, (part, PARALLEL_PLANNERS)
-            )
+            pool.submit(_plan_batches, engine, target, batch, write, (part, PARALLEL_PLANNERS))
             for part in range(PARALLEL_PLANNERS)
         ]
         reports = [future.result() for future in futures]
@@ -148,61 +177,111 @@ def _plan_in_parallel(
 
 
 def _plan_batches(
-    engine: Engine,
-    settings: Settings,
-    now: datetime,
-    target: datetime,
-    batch: int,
-    part: tuple[int, int] = (0, 1),
+    engine: Engine, target: datetime, batch: int, write: Writer, part: tuple[int, int] = (0, 1)
 ) -> PlanReport:
+    """The plans behind the target are listed once, then read and written `batch` at a time,
+    each batch in a transaction of its own. A plan that falls behind meanwhile (an edit) is
+    for the next run."""
+    with engine.connect() as conn:
+        behind = sorted(conn.execute(_behind(target, part)).scalars())
     report = PlanReport()
-    last_id = 0
-    while True:
+    for first in range(0, len(behind), batch):
         with engine.begin() as conn:
-            rows = conn.execute(_due_plans(target, last_id, batch, part)).all()
-            if not rows:
-                return report
-            last_id = rows[-1].id
-            active = [row for row in rows if row.active]
+            if conn.dialect.name == "postgresql":
+                planbulk.tune_batch(conn)
+            rows = conn.execute(_due_plans(conn, target, behind[first : first + batch])).all()
+            active = _hold(conn, [row for row in rows if row.active], target)
             if active:
-                _materialise(conn, settings, active, now, target, report)
+                write(conn, active, report)
             _park(conn, [row.id for row in rows if not row.active], target)
         report.plans += len(active)
+    return report
 
 
-def _due_plans(target: datetime, after_id: int, limit: int, part: tuple[int, int] = (0, 1)) -> Any:
-    """Plans behind the target after `after_id`; with part (k, n), only ids equal to k mod n."""
-    behind = select(P.c.id).where(
-        or_(P.c.planned_until.is_(None), P.c.planned_until < _inline(target)),
-        P.c.id > after_id,
+def _hold(conn: Connection, plans: list[Any], target: datetime) -> list[Any]:
+    """Advance the watermarks of the plans about to be written, first: the plans that are
+    still as they were read, which are then held until the batch commits.
+
+    On PostgreSQL the UPDATE locks each plan it advances, and it advances only the plans
+    whose version and watermark are still those read; one edited or replanned since is left
+    out of this batch, still due for the next run. An edit or replan that comes later locks
+    its plan first (`supersede_plan`, `replan`), so it waits for this batch to commit and
+    then reaches what the batch wrote. Without this, an edit landing between the read and
+    the writes would leave the old version's reminders pending.
+
+    On SQLite, BEGIN IMMEDIATE took the only write lock before the plans were read."""
+    if not plans:
+        return plans
+    if conn.dialect.name == "postgresql":
+        return planbulk.hold(conn, plans, target)
+    conn.execute(
+        update(P)
+        .where(
+            P.c.id.in_([p.id for p in plans]),
+            or_(P.c.planned_until.is_(None), P.c.planned_until < target),
+        )
+        .values(planned_until=target)
+    )
+    return plans
+
+
+def _behind(target: datetime, part: tuple[int, int] = (0, 1)) -> Any:
+    """Ids of the plans behind the target; with part (k, n), only the k-th of every n blocks.
+
+    In no particular order: with the OR beside an ORDER BY id, SQLite walks every plan rather
+    than the planned_until index, and a tick with nothing to plan would cost a scan of all of
+    them. For the same reason PostgreSQL is never asked to walk plans in id order here: its
+    statistics, updated in the middle of a big run, can make that walk a scan per batch."""
+    query = select(P.c.id).where(
+        or_(P.c.planned_until.is_(None), P.c.planned_until < _inline(target))
     )
     if part[1] > 1:
-        behind = behind.where(P.c.id % part[1] == part[0])
+        query = query.where((P.c.id // PLAN_ID_BLOCK) % part[1] == part[0])
+    return query
+
+
+def _due_plans(conn: Connection, target: datetime, plan_ids: list[int]) -> Any:
+    """The plans among `plan_ids` still behind the target, with what planning them needs; on
+    PostgreSQL with their phases as text (see `_phase_text`)."""
+    columns = [
+        P.c.id,
+        P.c.patient_id,
+        P.c.version,
+        P.c.start_date,
+        P.c.end_date,
+        P.c.foot_check_time,
+        P.c.exercise_days,
+        P.c.exercise_time,
+        P.c.planned_until,
+        PT.c.timezone,
+        PT.c.quiet_hours,
+        _may_text().label("active"),
+    ]
+    postgresql = conn.dialect.name == "postgresql"
+    if postgresql:
+        columns.append(_phase_text().label("phases"))
+        among = P.c.id == any_(bindparam("plan_ids", plan_ids, type_=ARRAY(Integer)))
+    else:
+        among = P.c.id.in_(plan_ids)
     return (
-        select(
-            P.c.id,
-            P.c.patient_id,
-            P.c.version,
-            P.c.start_date,
-            P.c.end_date,
-            P.c.foot_check_time,
-            P.c.exercise_days,
-            P.c.exercise_time,
-            P.c.planned_until,
-            PT.c.timezone,
-            PT.c.quiet_hours,
-            _may_text().label("active"),
-        )
+        select(*columns)
         .join(PT, PT.c.id == P.c.patient_id)
-        .where(
-            # Through a subquery, so SQLite finds the plans behind the target in the
-            # planned_until index; with the OR beside ORDER BY id it walks every plan, and
-            # a tick with nothing to plan would cost a scan of all of them.
-            P.c.id.in_(behind),
-            P.c.id > after_id,
-        )
+        .where(among, or_(P.c.planned_until.is_(None), P.c.planned_until < _inline(target)))
         .order_by(P.c.id)
-        .limit(limit)
+    )
+
+
+def _phase_text() -> Any:
+    """A plan's phases as one string, "weekdays|session time|weeks" joined by ";" in order:
+    hashable as it comes, so plans of one shape share a cache entry without building
+    anything per plan. Stored weekdays passed `parse_weekdays`, so they hold neither mark."""
+    phase = func.concat_ws(
+        "|", PH.c.weekdays, cast(PH.c.session_time, String), cast(PH.c.weeks, String)
+    )
+    return (
+        select(func.string_agg(phase, aggregate_order_by(literal(";"), PH.c.seq)))
+        .where(PH.c.plan_id == P.c.id)
+        .scalar_subquery()
     )
 
 
@@ -248,6 +327,7 @@ def _materialise(
     target: datetime,
     report: PlanReport,
 ) -> None:
+    """SQLite: one batch, a row at a time (see planbulk for PostgreSQL's way)."""
     phases = _phases_by_plan(conn, [p.id for p in plans])
     windows: dict[int, tuple[datetime, datetime]] = {}
     new_appointments: list[tuple[int, datetime]] = []
@@ -255,8 +335,8 @@ def _materialise(
     for plan in plans:
         start = max(plan.planned_until or now, now)
         windows[plan.patient_id] = (start, target)
-        spec = _spec(plan, phases.get(plan.id, ()))
-        zone = _zone(plan.timezone)
+        spec = plan_spec(plan, phases.get(plan.id, ()))
+        zone = zone_named(plan.timezone)
         new_appointments.extend(
             (plan.patient_id, starts_at) for starts_at in appointments(spec, zone, start, target)
         )
@@ -271,7 +351,7 @@ def _materialise(
         for occ in session_reminders(
             appointment_id,
             starts_at,
-            _zone(plan.timezone),
+            zone_named(plan.timezone),
             patient_quiet_hours(plan.quiet_hours, settings.quiet_hours),
             settings.session_reminder_hours,
             now,
@@ -280,41 +360,8 @@ def _materialise(
     for _, occ in wanted:
         if occ.skip_reason:
             report.skipped[occ.skip_reason] += 1
-    report.reminders += _upsert_wanted(conn, wanted, now)
-    _advance_watermarks(conn, plans, target)
-
-
-def _advance_watermarks(conn: Connection, plans: Sequence[Any], target: datetime) -> None:
-    if conn.dialect.name == "postgresql":
-        planbulk.advance_watermarks(conn, [(p.id, p.version) for p in plans], target)
-        return
-    # SQLite: BEGIN IMMEDIATE took the write lock before the plans were read, so no edit
-    # can have come in between.
-    conn.execute(
-        update(P)
-        .where(
-            P.c.id.in_([p.id for p in plans]),
-            or_(P.c.planned_until.is_(None), P.c.planned_until < target),
-        )
-        .values(planned_until=target)
-    )
-
-
-@lru_cache(maxsize=1024)
-def _zone(key: str) -> ZoneInfo:
-    # ZoneInfo caches only the last few zones strongly; past that, asking for a zone again
-    # can reread its file, and each fresh instance starts with empty conversion caches.
-    return ZoneInfo(key)
-
-
-def _spec(plan: Any, phases: Sequence[Phase]) -> PlanSpec:
-    return PlanSpec(
-        start_date=plan.start_date,
-        end_date=plan.end_date,
-        phases=tuple(phases),
-        foot_check_time=plan.foot_check_time,
-        exercise_days=parse_weekdays(plan.exercise_days),
-        exercise_time=plan.exercise_time,
+    report.reminders += upsert_reminders(
+        conn, [_reminder_row(plan, occ, now) for plan, occ in wanted]
     )
 
 
@@ -322,19 +369,12 @@ def _phases_by_plan(conn: Connection, plan_ids: list[int]) -> dict[int, list[Pha
     found: dict[int, list[Phase]] = defaultdict(list)
     query = (
         select(PH.c.plan_id, PH.c.weekdays, PH.c.session_time, PH.c.weeks)
-        .where(_among(conn, PH.c.plan_id, plan_ids))
+        .where(PH.c.plan_id.in_(plan_ids))
         .order_by(PH.c.plan_id, PH.c.seq)
     )
     for row in conn.execute(query).all():
         found[row.plan_id].append(Phase(parse_weekdays(row.weekdays), row.session_time, row.weeks))
     return found
-
-
-def _among(conn: Connection, column: Any, ids: list[int]) -> Any:
-    """`column IN ids`; on PostgreSQL as one array parameter rather than 10,000 of them."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-    return column.in_(ids)
 
 
 def _appointments_in_windows(
@@ -344,8 +384,6 @@ def _appointments_in_windows(
     as (id, patient_id, starts_at)."""
     if not windows:
         return []
-    if conn.dialect.name == "postgresql":
-        return planbulk.appointments_in_windows(conn, windows)
     earliest = min(start for start, _ in windows.values())
     latest = max(end for _, end in windows.values())
     rows = conn.execute(
@@ -371,8 +409,6 @@ def _insert(conn: Connection, table: Any) -> Any:
 def _upsert_appointments(conn: Connection, rows: list[tuple[int, datetime]], now: datetime) -> int:
     if not rows:
         return 0
-    if conn.dialect.name == "postgresql":
-        return planbulk.upsert_appointments(conn, rows, now)
     stmt = _insert(conn, A)
     stmt = stmt.on_conflict_do_update(
         index_elements=["patient_id", "starts_at"],
@@ -383,28 +419,6 @@ def _upsert_appointments(conn: Connection, rows: list[tuple[int, datetime]], now
     stmt = stmt.values(source="plan", status=AppointmentStatus.SCHEDULED).returning(A.c.id)
     params = [{"patient_id": p, "starts_at": s, "updated_at": now} for p, s in rows]
     return len(conn.execute(stmt, params).all())
-
-
-def _upsert_wanted(conn: Connection, wanted: list[tuple[Any, Occurrence]], now: datetime) -> int:
-    if not wanted:
-        return 0
-    if conn.dialect.name == "postgresql":
-        rows = (
-            (
-                plan.patient_id,
-                occ.kind,
-                occ.occurrence,
-                occ.appointment_id,
-                occ.send_at,
-                occ.expires_at,
-                SKIPPED if occ.skip_reason else PENDING,
-                occ.skip_reason,
-                plan.version,
-            )
-            for plan, occ in wanted
-        )
-        return planbulk.upsert_reminders(conn, rows, now, REVIVABLE)
-    return upsert_reminders(conn, [_reminder_row(plan, occ, now) for plan, occ in wanted])
 
 
 def _reminder_row(plan: Any, occ: Occurrence, now: datetime) -> dict[str, Any]:
@@ -493,6 +507,13 @@ def skip_pending(
 def supersede_plan(conn: Connection, plan_id: int, patient_id: int, now: datetime) -> None:
     """After an edit: future reminders and plan-made appointments give way to the new plan,
     which the next planner run materialises."""
+    # The plan first: if a planner batch holds it (see _hold), this waits for that batch to
+    # commit, and the skips below then reach what the batch wrote.
+    conn.execute(
+        update(P)
+        .where(P.c.id == plan_id)
+        .values(version=P.c.version + 1, planned_until=None, updated_at=now)
+    )
     skip_pending(conn, patient_id, "superseded", now, keep_consent=True)
     conn.execute(
         update(A)
@@ -503,11 +524,6 @@ def supersede_plan(conn: Connection, plan_id: int, patient_id: int, now: datetim
             A.c.starts_at > now,
         )
         .values(status=AppointmentStatus.SUPERSEDED, updated_at=now)
-    )
-    conn.execute(
-        update(P)
-        .where(P.c.id == plan_id)
-        .values(version=P.c.version + 1, planned_until=None, updated_at=now)
     )
 
 

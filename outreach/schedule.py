@@ -6,10 +6,11 @@ their send times already placed outside quiet hours. No database, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from outreach.config import QuietHours
@@ -55,6 +56,19 @@ class PlanSpec:
     foot_check_time: time | None = None
     exercise_days: tuple[int, ...] = ()
     exercise_time: time | None = None
+
+
+def plan_spec(plan: Any, phases: Sequence[Phase]) -> PlanSpec:
+    """A care plan row (start_date, end_date, foot_check_time, exercise_days as text,
+    exercise_time) and its phases, as a PlanSpec."""
+    return PlanSpec(
+        start_date=plan.start_date,
+        end_date=plan.end_date,
+        phases=tuple(phases),
+        foot_check_time=plan.foot_check_time,
+        exercise_days=parse_weekdays(plan.exercise_days),
+        exercise_time=plan.exercise_time,
+    )
 
 
 @dataclass(frozen=True)

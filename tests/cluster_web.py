@@ -8,7 +8,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from outreach.testing.ports import free_port
 from tests import cluster
 
 PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL", "")
@@ -113,12 +113,6 @@ class WebProcess:
 
     def log_tail(self, characters: int = 3000) -> str:
         return self.log()[-characters:]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def write_config(folder: Path) -> Path:

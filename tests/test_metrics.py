@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from outreach.config import Settings
 from outreach.db import make_engine
 from outreach.dispatcher import Dispatcher
 from outreach.render import Renderer
+from outreach.testing.ports import free_port
 from outreach.web import create_app
 from outreach.web.server import build_app
 from tests.conftest import RecordingTransport, enrol
@@ -222,12 +222,6 @@ def test_a_database_that_does_not_answer_shows_as_down(
     assert [s.value for s in families["outreach_database_up"].samples] == [0]
     assert "outreach_reminders_due" not in families
     engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.mark.slow

@@ -16,14 +16,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select, text, update
 
+from outreach import planner
 from outreach.clock import ManualClock
 from outreach.config import REPO_ROOT, Settings
 from outreach.csvimport import import_specs
 from outreach.db import make_engine, upgrade
 from outreach.enrolment import validate_patient
 from outreach.models import appointment_table, care_plans, patients, reminders
-from outreach.planbulk import advance_watermarks, planning_lock
-from outreach.planner import horizon_end, plan_due, replan, skip_pending
+from outreach.planbulk import planning_lock
+from outreach.planner import PlanReport, horizon_end, plan_due, replan, skip_pending
 from tests.conftest import enrol, patient_row
 
 
@@ -270,7 +271,7 @@ import json, sys, time
 from datetime import datetime
 from outreach.config import REPO_ROOT, Settings
 from outreach.db import make_engine, upgrade
-from outreach.planbulk import advance_watermarks, planning_lock
+from outreach.planbulk import planning_lock
 from outreach.planner import plan_due
 
 url, now, mode = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]
@@ -403,20 +404,55 @@ def test_each_schema_has_a_planning_lock_of_its_own(
     assert (report.busy, report.plans) == (False, 1)
 
 
-def test_a_plan_edited_while_its_batch_was_planned_keeps_its_reset_watermark(
+def test_an_edit_during_a_planning_batch_waits_for_it_then_supersedes_what_it_wrote(
     database_url: str, engine: Engine, settings: Settings, clock: ManualClock
 ) -> None:
-    # An edit committed between the planner's read and its watermark update leaves a newer
-    # version than the one read: the next run must plan the new version.
+    # The batch has read the plan (08:30 foot checks) when staff save 09:15. The edit must
+    # not slip in between the read and the writes: 08:30 reminders would stay pending.
     require_postgresql(database_url)
     enrol(engine, settings, clock.now())
+    edited = validate_patient(patient_row(foot_check_time="09:15"), settings, 2)
+    assert not isinstance(edited, list)
     target = horizon_end(clock.now(), settings.horizon_days)
-    with engine.begin() as conn:
-        plan = conn.execute(select(care_plans.c.id, care_plans.c.version)).one()
-        advance_watermarks(conn, [(plan.id, plan.version - 1)], target)
-        after_stale_read = conn.execute(select(care_plans.c.planned_until)).scalar_one()
-        advance_watermarks(conn, [(plan.id, plan.version)], target)
-        after_current_read = conn.execute(select(care_plans.c.planned_until)).scalar_one()
+    write = planner._postgresql_writer(settings, clock.now(), target)
+    editors: list[threading.Thread] = []
+    reports: list[Any] = []
 
-    assert after_stale_read is None
-    assert after_current_read == target
+    def write_while_an_edit_waits(conn: Any, plans: Any, report: PlanReport) -> None:
+        editor = threading.Thread(
+            target=lambda: reports.append(
+                import_specs(engine, settings, [(2, edited)], clock.now())
+            )
+        )
+        editors.append(editor)
+        editor.start()
+        wait_until_blocked_or_done(engine, editor)
+        write(conn, plans, report)
+
+    planner._plan_batches(engine, target, 100, write_while_an_edit_waits)
+    editors[0].join(timeout=30)
+    (report,) = reports
+
+    assert report.updated == 1
+    zone = ZoneInfo("America/New_York")
+    written = [r for r in reminder_rows(engine) if r[1] == "foot_check"]
+    assert written and all((r[4], r[5]) == ("skipped", "superseded") for r in written)
+    plan_due(engine, settings, clock.now())
+    foot = [r for r in reminder_rows(engine) if r[1] == "foot_check" and r[4] == "pending"]
+    assert {r[3].astimezone(zone).strftime("%H:%M") for r in foot} == {"09:15"}
+    with engine.begin() as conn:
+        assert conn.execute(select(care_plans.c.version)).scalar_one() == 2
+
+
+def wait_until_blocked_or_done(engine: Engine, editor: threading.Thread) -> None:
+    """Until the edit waits for a row lock in this database, or has finished."""
+    deadline = monotonic() + 10
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while monotonic() < deadline and editor.is_alive():
+        with engine.connect() as conn:
+            if conn.execute(query).scalar_one():
+                return
+        sleep(0.02)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ from outreach.models import (
 )
 from outreach.planner import plan_due
 from outreach.render import Renderer
+from outreach.testing.ports import free_port
 from outreach.web import create_app
 from outreach.web.app import parse_form
 from outreach.web.server import build_app
@@ -567,9 +567,7 @@ def test_the_server_answers_a_signed_text_and_stops_on_sigterm(
         f'[database]\nurl = "{database_url}"\n[web]\npublic_base_url = "{BASE}"\n'
         '[sms]\nprovider = "twilio"\n[twilio]\nfrom_number = "+16175550100"\n'
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "OUTREACH_CONFIG": str(config),

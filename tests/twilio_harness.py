@@ -8,7 +8,6 @@ service, the app and FakeTwilio's timestamps, so a reconciling lookup sees the s
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -28,6 +27,7 @@ from outreach.models import outbound_messages
 from outreach.render import Renderer
 from outreach.service import Service
 from outreach.testing import FakeTwilio
+from outreach.testing.ports import free_port
 from outreach.testing.twilio_api import RecordedRequest
 from outreach.transports import Transport
 from outreach.transports.twilio import TwilioTransport
@@ -40,12 +40,6 @@ ON_CALL = "+16175550199"
 # Monday 23 November 2026, 08:30 in Boston: the default patient's first foot check.
 FOOT_CHECK_AT = datetime(2026, 11, 23, 13, 30, tzinfo=UTC)
 MESSAGES_PATH = "/Messages.json"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def twiml_texts(answer: str) -> list[str]:

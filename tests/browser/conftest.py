@@ -7,7 +7,6 @@ One browser for the run, a fresh browser context (cookies, storage) for each tes
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.planner import plan_due
 from outreach.render import Renderer
+from outreach.testing.ports import free_port
 from outreach.web.app import create_app
 from outreach.web.server import serve
 from tests.admin_harness import PASSWORD, SECRET, TOKEN, add_staff
@@ -90,13 +90,6 @@ class Live:
         response = httpx.post(url, content=form, headers=headers)
         assert response.status_code == 200, response.text
         return response
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
