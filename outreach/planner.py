@@ -123,7 +123,7 @@ def plan_due(
             return _plan_batches(
                 engine, target, batch or 2000, _sqlite_writer(settings, now, target)
             )
-        return _plan_in_parallel(engine, settings, now, target, batch or 10_000)
+        return _plan_in_parallel(engine, settings, now, target, batch or 25_000)
 
 
 # Writes one batch of plans of patients we may text, adding what it made to the report.

@@ -439,7 +439,7 @@ def test_an_edit_during_a_planning_batch_waits_for_it_then_supersedes_what_it_wr
     assert written and all((r[4], r[5]) == ("skipped", "superseded") for r in written)
     plan_due(engine, settings, clock.now())
     foot = [r for r in reminder_rows(engine) if r[1] == "foot_check" and r[4] == "pending"]
-    assert {r[3].astimezone(zone).strftime("%H:%M") for r in foot} == {"09:15"}
+    assert {r[3].astimezone(zone).strftime("%H:%M") for r in foot} == {"09:15"}  # type: ignore[attr-defined]
     with engine.begin() as conn:
         assert conn.execute(select(care_plans.c.version)).scalar_one() == 2
 
@@ -456,3 +456,89 @@ def wait_until_blocked_or_done(engine: Engine, editor: threading.Thread) -> None
             if conn.execute(query).scalar_one():
                 return
         sleep(0.02)
+
+
+# Zones either side of UTC and a half-hour one, the patient's own quiet hours (which move the
+# session reminders), a plan not started yet, sessions early and late, phases.
+VARIED_PATIENTS: list[dict[str, str]] = [
+    {},
+    {"timezone": "Asia/Kolkata", "foot_check_time": "08:00"},
+    {
+        "timezone": "Pacific/Honolulu",
+        "quiet_hours": "19:00-10:00",
+        "foot_check_time": "10:30",
+        "exercise_time": "18:00",
+        "sessions": "mon wed fri at 09:30 for 6 weeks",
+    },
+    {
+        "timezone": "Australia/Adelaide",
+        "plan_start": "2026-11-27",
+        "exercise_days": "",
+        "exercise_time": "",
+        "exercises": "",
+    },
+    {
+        "timezone": "Europe/London",
+        "sessions": "sat at 18:30 for 1 weeks; mon thu at 08:00 for 3 weeks",
+    },
+]
+
+
+def test_the_bulk_writer_makes_exactly_what_the_row_by_row_writer_makes(
+    database_url: str, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    # PostgreSQL's writer computes each plan shape once and streams COPY text; the writer
+    # SQLite uses goes plan by plan. Both run here on one database, from the same start.
+    require_postgresql(database_url)
+    for n, overrides in enumerate(VARIED_PATIENTS):
+        fields: dict[str, Any] = {"patient_id": f"V-{n}", "phone": f"+1617555{n:04d}", **overrides}
+        enrol(engine, settings, clock.now(), **fields)
+    target = horizon_end(clock.now(), settings.horizon_days)
+    writers = {
+        "bulk": planner._postgresql_writer(settings, clock.now(), target),
+        "row by row": planner._sqlite_writer(settings, clock.now(), target),
+    }
+    made = {}
+    for name, write in writers.items():
+        report = planner._plan_batches(engine, target, 2, write)
+        counts = (report.plans, report.appointments, report.reminders, dict(report.skipped))
+        made[name] = (counts, *planned_rows(engine))
+        with engine.begin() as conn:
+            conn.execute(reminders.delete().where(reminders.c.kind != "consent"))
+            conn.execute(appointment_table.delete())
+        forget_watermarks(engine)
+
+    (plans, appointments, made_reminders, _), rows, sessions = made["bulk"]
+    assert (plans, appointments, made_reminders) == (len(VARIED_PATIENTS), len(sessions), len(rows))
+    assert {row[1] for row in rows} == {"foot_check", "exercise", "session"}
+    assert made["bulk"] == made["row by row"]
+
+
+def planned_rows(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every planned reminder, its appointment named by start (ids differ from run to run),
+    and every appointment."""
+    A = appointment_table
+    with engine.begin() as conn:
+        sessions = conn.execute(select(A.c.id, A.c.patient_id, A.c.starts_at, A.c.status)).all()
+        rows = conn.execute(
+            select(
+                reminders.c.patient_id,
+                reminders.c.kind,
+                reminders.c.occurrence,
+                reminders.c.appointment_id,
+                reminders.c.send_at,
+                reminders.c.expires_at,
+                reminders.c.state,
+                reminders.c.skip_reason,
+                reminders.c.plan_version,
+            ).where(reminders.c.kind != "consent")
+        ).all()
+    starts = {session.id: session.starts_at for session in sessions}
+    named = []
+    for row in rows:
+        occurrence, appointment = row.occurrence, row.appointment_id
+        if appointment is not None:
+            lead = occurrence.rsplit(":", 1)[1]
+            occurrence, appointment = f"appt:{lead}", starts[appointment]
+        named.append((row.patient_id, row.kind, occurrence, appointment, *tuple(row)[4:]))
+    return sorted(named, key=repr), sorted(tuple(session)[1:] for session in sessions)
