@@ -542,3 +542,20 @@ def planned_rows(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[o
             occurrence, appointment = f"appt:{lead}", starts[appointment]
         named.append((row.patient_id, row.kind, occurrence, appointment, *tuple(row)[4:]))
     return sorted(named, key=repr), sorted(tuple(session)[1:] for session in sessions)
+
+
+def test_planned_instants_are_stored_as_every_other_query_binds_them(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    # On SQLite the planner writes through sqlite3's executemany, not SQLAlchemy's; a
+    # datetime stored in another text form would never equal one bound in a query.
+    enrol(engine, settings, clock.now())
+    plan_due(engine, settings, clock.now())
+    with engine.begin() as conn:
+        planned = conn.execute(select(reminders).where(reminders.c.kind == "session")).all()
+        assert planned
+        for row in planned:
+            same_send = reminders.c.send_at == row.send_at
+            same_start = appointment_table.c.starts_at == row.expires_at
+            assert conn.execute(select(reminders.c.id).where(same_send)).scalars().all()
+            assert conn.execute(select(appointment_table.c.id).where(same_start)).scalar_one()
