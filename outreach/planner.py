@@ -459,19 +459,21 @@ def upsert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> int:
             or_(*(R.c.skip_reason == reason for reason in REVIVABLE)),
         ),
     )
-    if conn.dialect.name == "sqlite":
-        return _executemany(conn, stmt, rows)
-    # RETURNING, because executemany's rowcount is -1 on psycopg.
-    return len(conn.execute(stmt.returning(R.c.id), rows).all())
+    return _executemany(conn, stmt, rows)
 
 
 def _executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> int:
-    """SQLite: an INSERT for many rows through sqlite3's own executemany, compiled once;
-    returns the rows inserted or updated.
+    """An upsert of many rows; returns the rows inserted or updated.
+
+    On SQLite through sqlite3's own executemany, compiled once. Elsewhere with RETURNING,
+    because executemany's rowcount is -1 on psycopg (PostgreSQL plans through planbulk;
+    this serves the tests that compare the two writers there).
 
     SQLAlchemy builds each row's parameters in Python, which was a third of planning a day
     for 100,000 patients. Each value still goes through its type's bind processor (a UTC
     datetime becomes SQLite's text form), as SQLAlchemy would send it."""
+    if conn.dialect.name != "sqlite":
+        return len(conn.execute(stmt.returning(stmt.table.c.id), rows).all())
     compiled = stmt.compile(dialect=conn.dialect, column_keys=list(rows[0]))
     names = compiled.positiontup or []
     fixed = dict(compiled.params)  # the statement's own values, and column defaults
