@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import Connection
 
 from outreach.db import upgrade
-from outreach.models import ConsentState, patients
+from outreach.models import patients
+from outreach.testing.rows import consenting_patient
 
 # 555-0100 to 555-0199 are the only 555 numbers reserved for fiction, too few for a
 # benchmark: these are well-formed US numbers in a few area codes, 10,000 to a code.
@@ -92,21 +93,7 @@ def insert_patients(conn: Connection, count: int, zones: Sequence[str], now: dat
     if count > MAX_PATIENTS:
         raise ValueError(f"at most {MAX_PATIENTS} patients, got {count}")
     rows = [
-        {
-            "id": n,
-            "external_id": f"B-{n}",
-            "first_name": "Ana",
-            "last_name": "Torres",
-            "phone": phone(n - 1),
-            "timezone": zones[n % len(zones)],
-            "language": "en",
-            "consent_state": ConsentState.GRANTED,
-            "opted_out": False,
-            "paused": False,
-            "pain_baseline": 2,
-            "created_at": now,
-            "updated_at": now,
-        }
+        consenting_patient(n, f"B-{n}", phone(n - 1), zones[n % len(zones)], now)
         for n in range(1, count + 1)
     ]
     conn.execute(insert(patients), rows)

@@ -37,7 +37,6 @@ from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db import make_engine
 from outreach.models import (
-    ConsentState,
     UTCDateTime,
     appointment_table,
     care_plans,
@@ -48,6 +47,7 @@ from outreach.models import (
 from outreach.planner import horizon_end, plan_due
 from outreach.render import Renderer
 from outreach.service import Service
+from outreach.testing.rows import consenting_patient
 from outreach.transports.console import ConsoleTransport
 
 # A Monday, as in the tests. Nothing planned for the last horizon day is due this early.
@@ -228,21 +228,8 @@ def insert_backlog(conn: Connection, day: datetime) -> None:
 
 
 def patient(n: int) -> dict[str, Any]:
-    return {
-        "id": n,
-        "external_id": f"B-{n}",
-        "first_name": "Ana",
-        "last_name": "Torres",
-        "phone": f"+1617{n:07d}",
-        "timezone": ZONES[n % len(ZONES)],
-        "language": "es" if n % 3 == 0 else "en",
-        "consent_state": ConsentState.GRANTED,
-        "opted_out": False,
-        "paused": False,
-        "pain_baseline": 2,
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
+    language = "es" if n % 3 == 0 else "en"
+    return consenting_patient(n, f"B-{n}", f"+1617{n:07d}", ZONES[n % len(ZONES)], NOW, language)
 
 
 def plan(n: int, planned_until: datetime) -> dict[str, Any]:

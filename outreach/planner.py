@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -95,6 +95,15 @@ class PlanReport:
     # on its next tick if anything is still behind the horizon.
     busy: bool = False
 
+    def add(
+        self, appointments: int, reminders: int, skipped: Mapping[str, int], plans: int = 0
+    ) -> None:
+        self.plans += plans
+        self.appointments += appointments
+        self.reminders += reminders
+        for reason, count in skipped.items():
+            self.skipped[reason] += count
+
 
 def horizon_end(now: datetime, horizon_days: int) -> datetime:
     """The planning target: a whole UTC day boundary, so the watermark moves once a day."""
@@ -142,10 +151,7 @@ def _postgresql_writer(settings: Settings, now: datetime, target: datetime) -> W
 
     def write(conn: Connection, plans: Sequence[Any], report: PlanReport) -> None:
         made = materialise(conn, plans)
-        report.appointments += made.appointments
-        report.reminders += made.reminders
-        for reason, count in made.skipped.items():
-            report.skipped[reason] += count
+        report.add(made.appointments, made.reminders, made.skipped)
 
     return write
 
@@ -153,7 +159,7 @@ def _postgresql_writer(settings: Settings, now: datetime, target: datetime) -> W
 def _plan_in_parallel(
     engine: Engine, settings: Settings, now: datetime, target: datetime, batch: int
 ) -> PlanReport:
-    """PostgreSQL: two threads, each planning the plans of one id parity on a connection of
+    """PostgreSQL: two threads, each planning its own blocks of plan ids on a connection of
     its own. Half of a batch's time is spent waiting for the server (COPY, the upserts),
     and a thread waiting on a socket leaves the interpreter to the other one.
 
@@ -168,11 +174,7 @@ def _plan_in_parallel(
         reports = [future.result() for future in futures]
     total = PlanReport()
     for report in reports:
-        total.plans += report.plans
-        total.appointments += report.appointments
-        total.reminders += report.reminders
-        for reason, count in report.skipped.items():
-            total.skipped[reason] += count
+        total.add(report.appointments, report.reminders, report.skipped, report.plans)
     return total
 
 

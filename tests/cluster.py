@@ -39,7 +39,6 @@ from sqlalchemy import Engine, create_engine, func, insert, select, text
 from outreach.db import make_engine, upgrade
 from outreach.models import (
     AppointmentStatus,
-    ConsentState,
     ReminderState,
     appointment_table,
     outbound_messages,
@@ -48,6 +47,7 @@ from outreach.models import (
     worker_processes,
 )
 from outreach.testing import FakeTwilio
+from outreach.testing.rows import consenting_patient
 from outreach.testing.twilio_faults import Hang
 
 PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL", "")
@@ -188,21 +188,7 @@ class Cluster:
         """Consenting patients first..first+count-1, in a zone where it is midday now."""
         now, zone = self.now(), a_zone_where_it_is_midday()
         rows = [
-            {
-                "id": n,
-                "external_id": f"C-{n}",
-                "first_name": "Ana",
-                "last_name": "Torres",
-                "phone": phone(n),
-                "timezone": zone,
-                "language": "en",
-                "consent_state": ConsentState.GRANTED,
-                "opted_out": False,
-                "paused": False,
-                "pain_baseline": 2,
-                "created_at": now,
-                "updated_at": now,
-            }
+            consenting_patient(n, f"C-{n}", phone(n), zone, now)
             for n in range(first, first + count)
         ]
         with self.engine.begin() as conn:

@@ -24,7 +24,6 @@ from sqlalchemy.engine import Connection
 
 from outreach.db import make_engine
 from outreach.models import (
-    ConsentState,
     appointment_table,
     consent_events,
     escalations,
@@ -33,6 +32,7 @@ from outreach.models import (
     outbound_messages,
     patients,
 )
+from outreach.testing.rows import consenting_patient
 from outreach.testing.twilio_callbacks import inbound_params
 from outreach.testing.twilio_records import new_sid
 from tests.cluster_web import (
@@ -257,21 +257,7 @@ def seed_patients_with_open_questions(engine: Engine, kinds: list[Kind]) -> list
 
 
 def patient(n: int, now: datetime) -> dict[str, Any]:
-    return {
-        "id": n,
-        "external_id": f"I-{n}",
-        "first_name": "Ana",
-        "last_name": "Torres",
-        "phone": phone(n),
-        "timezone": "America/New_York",
-        "language": "en",
-        "consent_state": ConsentState.GRANTED,
-        "opted_out": False,
-        "paused": False,
-        "pain_baseline": 2,
-        "created_at": now,
-        "updated_at": now,
-    }
+    return consenting_patient(n, f"I-{n}", phone(n), "America/New_York", now)
 
 
 def appointment(n: int, now: datetime) -> dict[str, Any]:
