@@ -62,6 +62,7 @@ from twilio.request_validator import RequestValidator
 from outreach.db import make_engine
 from outreach.models import inbound_messages, outbound_messages
 from outreach.testing.ports import free_port
+from outreach.testing.rows import delivered_prompt
 from outreach.testing.twilio_callbacks import inbound_params
 from outreach.testing.twilio_records import new_sid
 
@@ -138,22 +139,9 @@ def populate(url: str, count: int) -> None:
 
 
 def prompt(patient_id: int, asked: datetime) -> dict[str, Any]:
-    return {
-        "patient_id": patient_id,
-        "template": "foot_check",
-        "prompt": "foot_check",
-        "reply_until": asked + timedelta(hours=6),
-        "to_phone": phone(patient_id - 1),
-        "body": FOOT_CHECK,
-        "encoding": "GSM-7",
-        "segments": 1,
-        "counts_toward_cap": True,
-        "provider": "twilio",
-        "provider_sid": new_sid("SM"),
-        "status": "delivered",
-        "created_at": asked,
-        "sent_at": asked,
-    }
+    reply_until = asked + timedelta(hours=6)
+    to_phone = phone(patient_id - 1)
+    return delivered_prompt(patient_id, "foot_check", to_phone, FOOT_CHECK, asked, reply_until)
 
 
 class Server:

@@ -51,11 +51,18 @@ from outreach.testing.rows import consenting_patient
 from outreach.testing.twilio_faults import Hang
 
 PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL", "")
-needs_postgres = pytest.mark.skipif(
-    not PG_URL.startswith("postgresql"),
-    reason="several workers coordinate through PostgreSQL: set OUTREACH_TEST_DATABASE_URL "
-    "to a postgresql+psycopg:// URL (.ci/run does in its PostgreSQL pass)",
-)
+
+
+def postgres_only(why: str) -> pytest.MarkDecorator:
+    """Skip on SQLite, saying why the test needs PostgreSQL and how to give it one."""
+    return pytest.mark.skipif(
+        not PG_URL.startswith("postgresql"),
+        reason=f"{why}: set OUTREACH_TEST_DATABASE_URL to a postgresql+psycopg:// URL "
+        "(.ci/run does in its PostgreSQL pass)",
+    )
+
+
+needs_postgres = postgres_only("several workers coordinate through PostgreSQL")
 FROM_NUMBER = "+16175550100"
 UNFINISHED = (ReminderState.PENDING, ReminderState.CLAIMED)
 # Hang protection only: a run that takes longer than this is stuck, not slow (at a load

@@ -22,18 +22,12 @@ from typing import cast
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 from twilio.request_validator import RequestValidator
 
 from outreach.testing.ports import free_port
 from tests import cluster
 
-PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL", "")
-needs_postgres = pytest.mark.skipif(
-    not PG_URL.startswith("postgresql"),
-    reason="web processes side by side share PostgreSQL: set OUTREACH_TEST_DATABASE_URL "
-    "to a postgresql+psycopg:// URL (.ci/run does in its PostgreSQL pass)",
-)
+needs_postgres = cluster.postgres_only("web processes side by side share PostgreSQL")
 PUBLIC_URL = "https://outreach.example.org"
 SMS_PATH = "/twilio/sms"
 CLINIC_NUMBER = "+16175550100"

@@ -32,7 +32,7 @@ from outreach.models import (
     outbound_messages,
     patients,
 )
-from outreach.testing.rows import consenting_patient
+from outreach.testing.rows import consenting_patient, delivered_prompt
 from outreach.testing.twilio_callbacks import inbound_params
 from outreach.testing.twilio_records import new_sid
 from tests.cluster_web import (
@@ -270,24 +270,16 @@ def appointment(n: int, now: datetime) -> dict[str, Any]:
 def prompt(n: int, kind: Kind, asked: datetime, now: datetime) -> dict[str, Any]:
     """The outbound text with id `n` that asked patient `n` the question."""
     session = kind.prompt == "session"
-    return {
-        "id": n,
-        "patient_id": n,
-        "template": kind.prompt,
-        "prompt": kind.prompt,
-        "prompt_ref": n if session else None,  # the appointment, which has the same id
-        "reply_until": now + timedelta(days=1) if session else asked + timedelta(hours=6),
-        "to_phone": phone(n),
-        "body": f"Riverside PT: a {kind.prompt} question",
-        "encoding": "GSM-7",
-        "segments": 1,
-        "counts_toward_cap": True,
-        "provider": "twilio",
-        "provider_sid": new_sid("SM"),
-        "status": "delivered",
-        "created_at": asked,
-        "sent_at": asked,
-    }
+    return delivered_prompt(
+        n,
+        kind.prompt,
+        phone(n),
+        f"Riverside PT: a {kind.prompt} question",
+        asked,
+        now + timedelta(days=1) if session else asked + timedelta(hours=6),
+        id=n,
+        prompt_ref=n if session else None,  # the appointment, which has the same id
+    )
 
 
 def plan_deliveries(

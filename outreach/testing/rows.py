@@ -6,6 +6,37 @@ from datetime import datetime
 from typing import Any
 
 from outreach.models import ConsentState
+from outreach.testing.twilio_records import new_sid
+
+
+def delivered_prompt(
+    patient_id: int,
+    prompt: str,
+    to_phone: str,
+    body: str,
+    asked: datetime,
+    reply_until: datetime,
+    **columns: Any,
+) -> dict[str, Any]:
+    """An `outboundmessage` row for a question Twilio delivered at `asked`; `columns` adds
+    or overrides any other column (an explicit id, a prompt_ref)."""
+    return {
+        "patient_id": patient_id,
+        "template": prompt,
+        "prompt": prompt,
+        "reply_until": reply_until,
+        "to_phone": to_phone,
+        "body": body,
+        "encoding": "GSM-7",
+        "segments": 1,
+        "counts_toward_cap": True,
+        "provider": "twilio",
+        "provider_sid": new_sid("SM"),
+        "status": "delivered",
+        "created_at": asked,
+        "sent_at": asked,
+        **columns,
+    }
 
 
 def consenting_patient(
