@@ -39,6 +39,7 @@ from outreach.models import (
 from outreach.privacy import mask_phone
 from outreach.render import Renderer
 from outreach.service import Service
+from outreach.severity import Severity
 from outreach.transports.console import ConsoleTransport
 
 # Sunday 25 October 2026, 09:00 in New York; the week ends as US clocks fall back on 1 November.
@@ -127,7 +128,7 @@ def script(patient: str, prompt: str, weekday: str) -> tuple[int, str] | None:
     return ANSWERS.get((patient, prompt))
 
 
-SEVERITIES = ("urgent", "routine", "review")
+SEVERITIES = tuple(s.value for s in Severity)
 
 
 @dataclass

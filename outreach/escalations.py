@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Select, case, literal, select, update
 from outreach import audit
 from outreach.enrolment import has_control_characters
 from outreach.models import UTCDateTime, escalations, inbound_messages, patients, staff_users
+from outreach.severity import Severity
 from outreach.users import Staff
 
 E = escalations
@@ -152,8 +153,8 @@ def _first_to(conn: Connection, escalation_id: int, action: str) -> Acted:
 # What staff read: the list (filtered) and one escalation.
 
 STATES = ("open", "acknowledged", "resolved", "all")
-SEVERITIES = ("urgent", "routine", "review")
-_SEVERITY_ORDER = case({"urgent": 0, "routine": 1, "review": 2}, value=E.c.severity, else_=3)
+SEVERITIES = tuple(s.value for s in Severity)
+_SEVERITY_ORDER = case({s.value: s.rank for s in Severity}, value=E.c.severity, else_=len(Severity))
 _ACKER = staff_users.alias("acker")
 _RESOLVER = staff_users.alias("resolver")
 

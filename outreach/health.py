@@ -19,12 +19,12 @@ from outreach.config import Settings
 from outreach.dispatcher import MAX_ATTEMPTS
 from outreach.models import (
     ReminderState,
-    Severity,
     escalations,
     inbound_messages,
     outbound_messages,
     reminders,
 )
+from outreach.severity import PAGED, Severity
 from outreach.workers import WorkerSeen
 
 R = reminders
@@ -157,8 +157,8 @@ def _open_escalations(conn: Connection) -> tuple[dict[str, int], datetime | None
     oldest_urgent = None
     for severity, count, oldest in rows:
         counts[severity] = int(count)
-        if severity == Severity.URGENT:
-            oldest_urgent = oldest
+        if severity in PAGED and (oldest_urgent is None or oldest < oldest_urgent):
+            oldest_urgent = oldest  # emergencies are urgent too
     return counts, oldest_urgent
 
 

@@ -20,10 +20,11 @@ from outreach.models import (
     patients,
     reminders,
 )
+from outreach.severity import Severity
 from outreach.users import Staff
 
 E = escalations
-SEVERITY_ORDER = case({"urgent": 0, "routine": 1, "review": 2}, value=E.c.severity, else_=3)
+SEVERITY_ORDER = case({s.value: s.rank for s in Severity}, value=E.c.severity, else_=len(Severity))
 
 
 def _state(row: Any) -> str:

@@ -89,12 +89,6 @@ class Role(StrEnum):
     THERAPIST = "therapist"
 
 
-class Severity(StrEnum):
-    URGENT = "urgent"
-    ROUTINE = "routine"
-    REVIEW = "review"
-
-
 class Patient(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     external_id: str = Field(unique=True, max_length=64)

@@ -19,8 +19,9 @@ from sqlalchemy.engine import Connection
 
 from outreach import messages
 from outreach.config import Settings
-from outreach.models import Severity, escalations, outbound_messages, patients
+from outreach.models import escalations, outbound_messages, patients
 from outreach.render import Renderer, TemplateError
+from outreach.severity import PAGED
 from outreach.transports import Outgoing, SendError, Transport
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def notify_urgent(
             conn.execute(
                 select(E.c.id)
                 .where(
-                    E.c.severity == Severity.URGENT,
+                    E.c.severity.in_(PAGED),
                     E.c.notified_at.is_(None),
                     E.c.resolved_at.is_(None),
                     E.c.created_at >= now - PAGE_WITHIN,

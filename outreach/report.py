@@ -39,7 +39,6 @@ from outreach.localtime import at_local, local_date
 from outreach.models import (
     AppointmentStatus,
     ConsentEventKind,
-    Severity,
     appointment_table,
     consent_events,
     escalations,
@@ -47,6 +46,7 @@ from outreach.models import (
     observations,
     outbound_messages,
 )
+from outreach.severity import Severity
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 366
