@@ -155,7 +155,7 @@ def test_an_empty_clinic_reads_all_zeros(engine: Engine, settings: Settings) -> 
     assert health.oldest_due_at is None and health.oldest_due_seconds == 0
     assert health.texts_last_hour == {}
     assert health.workers == ()
-    assert health.open_escalations == {"urgent": 0, "routine": 0, "review": 0}
+    assert health.open_escalations == {"emergency": 0, "urgent": 0, "routine": 0, "review": 0}
     assert health.oldest_open_urgent_at is None
     assert health.unprocessed_replies == 0
 
