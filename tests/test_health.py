@@ -178,7 +178,7 @@ def test_it_reads_texts_escalations_and_replies(engine: Engine, settings: Settin
     health = snapshot(engine, settings, T0)
 
     assert health.texts_last_hour == {"delivered": 2, "failed": 1}
-    assert health.open_escalations == {"urgent": 2, "routine": 2, "review": 0}
+    assert health.open_escalations == {"emergency": 0, "urgent": 2, "routine": 2, "review": 0}
     assert health.oldest_open_urgent_seconds == 90 * 60
     assert health.unprocessed_replies == 2
 

@@ -106,7 +106,7 @@ def test_the_clinic_gauges_are_read_from_the_database(
         severity: value(samples, "outreach_escalations_open", severity=severity)
         for severity in ("urgent", "routine", "review")
     }
-    assert open_by_severity == {"urgent": 2, "routine": 2, "review": 0}
+    assert open_by_severity == {"emergency": 0, "urgent": 2, "routine": 2, "review": 0}
     assert value(samples, "outreach_texts_last_hour", status="delivered") == 2
     assert value(samples, "outreach_texts_last_hour", status="failed") == 1
 

@@ -153,7 +153,7 @@ def test_it_counts_every_figure_of_the_range_exactly(three_days: Clinic) -> None
     # Monday's two sessions were never reminded (enrolled that morning) nor confirmed;
     # Ben's Wednesday session was asked to be moved, so it is not counted at all.
     assert (found.unconfirmed, found.unconfirmed_unreminded) == (Rate(2, 3), 2)
-    assert found.escalations == {"urgent": 1, "routine": 1, "review": 0}
+    assert found.escalations == {"emergency": 0, "urgent": 1, "routine": 1, "review": 0}
     assert found.without_action == Rate(1, 2)
     assert found.median_first_action == timedelta(minutes=30)
     assert found.opt_outs == {"sms": 1}
@@ -201,7 +201,7 @@ def test_an_empty_range_has_no_rates_rather_than_zero_percent(three_days: Clinic
     assert [str(r) for r in rates] == ["–"] * 6
     assert found.median_reply is None and found.median_first_action is None
     assert report.duration(found.median_reply) == "–"
-    assert found.escalations == {"urgent": 0, "routine": 0, "review": 0}
+    assert found.escalations == {"emergency": 0, "urgent": 0, "routine": 0, "review": 0}
     assert all(p.replies.percent is None for p in found.periods)
     assert "confirmation_rate,0,0,,%" in report.to_csv(found)
 

@@ -69,7 +69,7 @@ def test_json_gives_every_figure_and_no_patient_data(config: Path, database_url:
     assert (queue["retrying"], queue["unprocessed_replies"]) == (2, 2)
     assert 60 <= queue["oldest_due_seconds"] <= 120
     assert status["texts_last_hour"] == {"delivered": 2, "failed": 1}
-    assert status["escalations"]["open"] == {"urgent": 2, "routine": 2, "review": 0}
+    assert status["escalations"]["open"] == {"emergency": 0, "urgent": 2, "routine": 2, "review": 0}
     [worker] = status["workers"]
     assert (worker["id"], worker["host"], worker["role"]) == (
         "web-1:4242:a1b2c3",
