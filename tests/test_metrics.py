@@ -104,7 +104,7 @@ def test_the_clinic_gauges_are_read_from_the_database(
     assert value(samples, "outreach_oldest_open_urgent_escalation_age_seconds") == 90 * 60
     open_by_severity = {
         severity: value(samples, "outreach_escalations_open", severity=severity)
-        for severity in ("urgent", "routine", "review")
+        for severity in ("emergency", "urgent", "routine", "review")
     }
     assert open_by_severity == {"emergency": 0, "urgent": 2, "routine": 2, "review": 0}
     assert value(samples, "outreach_texts_last_hour", status="delivered") == 2
