@@ -1,66 +1,59 @@
-"""What a reply means: (patient, open questions, text) -> (intent, actions, reply).
+"""What a reply means: (patient, open questions, text) -> (intents, actions, replies).
 
 Pure: no database, no clock, no I/O, so every rule is a row in a table-driven test.
 `outreach.inbound` loads the context and applies the actions.
+
+The order matters and is the point of this module:
+1. the safety screen (`outreach.screen`) reads every reply first, whatever was asked and
+   whatever the patient's consent or opt-out state: a danger sign always reaches staff;
+2. opt-out keywords and clear requests to stop act at once;
+3. the rest is an answer to the most recent open question whose options include it.
+One reply may mean several things ("C but my foot is bleeding"): every action is applied,
+and the patient gets one text, the most important part first.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 from outreach.privacy import fold
+from outreach.replyrules import load_cached
+from outreach.screen import HIGH_PAIN, PAIN_RISE, Finding, Match, Rules, Screen, screen
+from outreach.severity import Severity
 
 # Carriers and Twilio treat these as opt-out when they are the whole message.
 STOP_WORDS = frozenset(
     {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "baja"}
 )
+# ... and these as opting back in. YES is also consent.
 START_WORDS = frozenset({"start", "unstop", "yes", "si"})
 HELP_WORDS = frozenset({"help", "info", "ayuda"})
-YES_WORDS = frozenset({"yes", "y", "si", "s"})
-CONFIRM_WORDS = frozenset({"c", "1", "confirm", "confirmar", "confirmo", "yes", "si"})
-RESCHEDULE_WORDS = frozenset({"r", "2", "reschedule", "reprogramar", "cambiar"})
-SKIP_WORDS = frozenset({"skip", "saltar", "omitir"})
-DONE_PATTERN = re.compile(
-    r"(?:done|listo|hecho)(?:\s*(?:pain|dolor))?\s*(?P<pain>\d{1,2})?(?:\s*/\s*10)?"
-)
-# Free text that clearly asks us to stop. Treated as an opt-out and shown to staff.
-STOP_REQUEST = re.compile(
-    r"\bstop (?:texting|messaging|sending|contacting|the texts|these)"
-    r"|\b(?:dont|do not) (?:text|message|contact|send)"
-    r"|\bno more (?:texts|messages)"
-    r"|\b(?:dont|do not) want (?:any ?more |these |your |the )?(?:texts|messages)"
-    r"|\bunsubscribe me|\bremove me from|\bopt me out|\bleave me alone"
-    # A stop word dressed up ("please stop", "Stop it", "STOP STOP", "opt-out") is not a
-    # carrier keyword but asks the same thing.
-    r"|^(?:please )?(?:stop|opt out)(?: (?:it|now|please|stop|all))*$"
-    r"|^no more$"
-    r"|\bno mas\b(?! dolor)"  # "no más dolor" is good news: no more pain
-    r"|\bno quiero (?:recibir )?(?:mas )?(?:mensajes|textos)"
-    r"|\bdej(?:en|e|a) de (?:enviar|mandar|escribir)"
-    r"|\bno (?:me )?(?:envien|manden|escriban)"
-)
-HIGH_PAIN = 7
-PAIN_RISE = 2
+# A reply that starts with one of these in capitals ("STOP my foot is bleeding") asks to stop.
+LEADING_STOP = frozenset({"stop", "stopall", "unsubscribe", "optout", "baja"})
+REACTION = re.compile(r"^\s*(\w+(?: \w+)?)\s+[\"“”«]")
+FOOT_QUESTIONS = frozenset({"foot_check", "foot_followup"})
 
 
 class Intent(StrEnum):
-    OPT_OUT = "opt_out"
-    STOP_REQUEST = "stop_request"
+    OPT_OUT = "opt_out"  # a carrier keyword
+    STOP_REQUEST = "stop_request"  # free text that clearly asks us to stop
+    STOP_UNCLEAR = "stop_unclear"  # sounds like stopping, not clearly about our texts
     OPT_IN = "opt_in"
     HELP = "help"
     CONSENT = "consent"
     SESSION_CONFIRM = "session_confirm"
     SESSION_RESCHEDULE = "session_reschedule"
     FOOT_OK = "foot_ok"
-    FOOT_PROBLEM = "foot_problem"
-    FOOT_URGENT = "foot_urgent"
-    FOOT_ROUTINE = "foot_routine"
-    FOOT_OTHER = "foot_other"
+    FOOT_PROBLEM = "foot_problem"  # a foot check "2", or a follow-up answer 1 to 3
+    FOOT_OTHER = "foot_other"  # follow-up answer 4
     EXERCISE_DONE = "exercise_done"
-    EXERCISE_PAIN = "exercise_pain"
     EXERCISE_SKIP = "exercise_skip"
+    SYMPTOM = "symptom"  # a danger sign or symptom in the patient's own words
+    THANKS = "thanks"  # a thank-you: nothing to do, nothing to answer
+    REACTION = "reaction"  # a phone's reaction sent as text ('Liked "..."')
     IGNORED = "ignored"  # opted out: stored, never answered
     UNKNOWN = "unknown"
 
@@ -79,6 +72,7 @@ class PatientContext:
     consent_granted: bool
     opted_out: bool
     pain_baseline: int | None = None
+    language: str = "en"
 
 
 # Actions: what should happen, applied by outreach.inbound.
@@ -111,7 +105,7 @@ class Observe:
 
 @dataclass(frozen=True)
 class Escalate:
-    severity: str  # urgent, routine, review
+    severity: str  # emergency, urgent, routine, review
     reason: str
     detail: str = ""
 
@@ -121,21 +115,64 @@ Action = GrantConsent | OptOut | OptIn | SetAppointment | Observe | Escalate
 
 @dataclass(frozen=True)
 class Outcome:
-    intent: Intent
+    intents: tuple[Intent, ...]
     actions: tuple[Action, ...] = ()
-    reply: str | None = None  # template name
+    replies: tuple[str, ...] = ()  # template names, the most important first
     answers: Prompt | None = None  # the open question this reply closes
     asks: str | None = None  # a new question the reply opens (foot_followup)
     prompt_for_options: str | None = None  # for `unknown`: whose options to list
     needs_review: bool = False
+    screen: Screen = field(default_factory=Screen)
+    pain: int | None = None
+
+    @property
+    def intent(self) -> Intent:
+        return self.intents[0]
+
+    @property
+    def reply(self) -> str | None:
+        return self.replies[0] if self.replies else None
+
+    @property
+    def escalations(self) -> list[Escalate]:
+        return [a for a in self.actions if isinstance(a, Escalate)]
+
+    @property
+    def severity(self) -> Severity | None:
+        found = [Severity(e.severity) for e in self.escalations]
+        return min(found, key=lambda s: s.rank) if found else None
 
 
 FOOT_FOLLOWUP = {
-    "1": (Intent.FOOT_URGENT, "urgent", "foot_open_sore", "open sore, bleeding or pus"),
-    "2": (Intent.FOOT_URGENT, "urgent", "foot_red_hot_swollen", "red, hot or swollen"),
-    "3": (Intent.FOOT_ROUTINE, "routine", "foot_blister", "blister, cut or callus"),
-    "4": (Intent.FOOT_OTHER, "review", "foot_other", "something else"),
+    1: ("foot_open_sore", "open sore, bleeding or pus", Severity.URGENT),
+    2: ("foot_red_hot_swollen", "red, hot or swollen", Severity.URGENT),
+    3: ("foot_blister", "blister, cut or callus", Severity.ROUTINE),
+    4: ("foot_other", "something else", Severity.REVIEW),
 }
+# The text for a danger sign, by tier and reason; the first that applies wins.
+PAIN_REASONS = frozenset({"pain", "severe_pain"})
+FALL_REASONS = frozenset({"fall", "fall_with_injury"})
+# Texts that still make sense beside a safety text ("Glad your feet look good" does not).
+KEEP_BESIDE_DANGER = frozenset(
+    {"session_confirmed", "session_reschedule", "consent_granted", "opted_in"}
+)
+
+
+def default_rules(directory: Path | None = None) -> Rules:
+    """The rules in `directory` (templates/replies by default), read once per process."""
+    from outreach.config import REPO_ROOT
+
+    return _rules(directory or REPO_ROOT / "templates" / "replies")
+
+
+_RULES: dict[Path, Rules] = {}
+
+
+def _rules(directory: Path) -> Rules:
+    found = _RULES.get(directory)
+    if found is None:
+        found = _RULES[directory] = Rules(load_cached(directory))
+    return found
 
 
 def normalise(text: str) -> str:
@@ -144,103 +181,364 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w/]+", " ", folded).split())
 
 
-def interpret(context: PatientContext, prompts: list[Prompt], text: str) -> Outcome:
-    """Decide what a reply means. `prompts` are the open questions, most recent first."""
-    words = normalise(text)
-    if words in STOP_WORDS:
-        if context.opted_out:  # one confirmation, nothing more
-            return Outcome(Intent.IGNORED)
-        return Outcome(Intent.OPT_OUT, (OptOut(words),), reply="opted_out")
-    if context.opted_out:
-        if words in START_WORDS:
-            return Outcome(Intent.OPT_IN, (OptIn(words),), reply="opted_in")
-        return Outcome(Intent.IGNORED, needs_review=True)
-    if STOP_REQUEST.search(words):
-        actions = (OptOut("free text"), Escalate("review", "stop_request", "asked to stop"))
-        return Outcome(Intent.STOP_REQUEST, actions, reply="opted_out", needs_review=True)
-    if words in HELP_WORDS:
-        return Outcome(Intent.HELP, reply="help")
-    if not context.consent_granted:
-        consent = next((p for p in prompts if p.kind == "consent"), None)
-        if words in YES_WORDS:
-            return Outcome(Intent.CONSENT, (GrantConsent(),), "consent_granted", answers=consent)
-        return _unknown("consent" if consent else None)
-    for prompt in prompts:
-        outcome = _answer(prompt, words, context)
-        if outcome is not None:
-            return outcome
-    return _unknown(prompts[0].kind if prompts else None)
-
-
-def _unknown(prompt_kind: str | None) -> Outcome:
-    return Outcome(
-        Intent.UNKNOWN, reply="unknown", prompt_for_options=prompt_kind, needs_review=True
-    )
-
-
-def _answer(prompt: Prompt, words: str, context: PatientContext) -> Outcome | None:
-    if prompt.kind == "session" and prompt.ref is not None:
-        if words in CONFIRM_WORDS:
-            actions: tuple[Action, ...] = (
-                SetAppointment(prompt.ref, "confirmed"),
-                Observe("session_confirmed"),
-            )
-            return Outcome(Intent.SESSION_CONFIRM, actions, "session_confirmed", answers=prompt)
-        if words in RESCHEDULE_WORDS:
-            actions = (
-                SetAppointment(prompt.ref, "reschedule_requested"),
-                Observe("reschedule_requested"),
-                Escalate("routine", "reschedule", "asked to reschedule a session"),
-            )
-            return Outcome(Intent.SESSION_RESCHEDULE, actions, "session_reschedule", answers=prompt)
-    elif prompt.kind == "foot_check":
-        if words == "1":
-            return Outcome(Intent.FOOT_OK, (Observe("foot_ok"),), "foot_ok", answers=prompt)
-        if words == "2":
-            # Staff hear of it now: a patient who never answers the follow-up is not lost.
-            # The follow-up's answer then sets the severity of this same escalation.
-            flag = Escalate("review", "foot_problem", "something new on a foot; details asked")
-            return Outcome(
-                Intent.FOOT_PROBLEM,
-                (Observe("foot_problem"), flag),
-                "foot_followup",
-                answers=prompt,
-                asks="foot_followup",
-            )
-    elif prompt.kind == "foot_followup" and words in FOOT_FOLLOWUP:
-        intent, severity, reason, detail = FOOT_FOLLOWUP[words]
-        actions = (Observe("foot_followup", int(words)), Escalate(severity, reason, detail))
-        reply = {"urgent": "foot_urgent", "routine": "foot_routine"}.get(severity, "foot_other")
-        return Outcome(intent, actions, reply, answers=prompt)
-    elif prompt.kind == "exercise":
-        return _exercise(prompt, words, context)
-    return None
-
-
-def _exercise(prompt: Prompt, words: str, context: PatientContext) -> Outcome | None:
-    if words in SKIP_WORDS:
-        return Outcome(
-            Intent.EXERCISE_SKIP, (Observe("exercise_skipped"),), "exercise_skipped", answers=prompt
-        )
-    match = DONE_PATTERN.fullmatch(words)
-    if match is None:
-        return None
-    pain = int(match["pain"]) if match["pain"] is not None else None
-    if pain is not None and pain > 10:
-        return None
-    done = Observe("exercise_done", pain)
-    if pain is not None and is_worrying_pain(pain, context.pain_baseline):
-        detail = f"pain {pain}/10" + (
-            f" (baseline {context.pain_baseline})" if context.pain_baseline is not None else ""
-        )
-        escalate = Escalate("urgent" if pain >= HIGH_PAIN else "routine", "pain", detail)
-        return Outcome(Intent.EXERCISE_PAIN, (done, escalate), "exercise_pain", answers=prompt)
-    return Outcome(Intent.EXERCISE_DONE, (done,), "exercise_done", answers=prompt)
-
-
 def is_worrying_pain(pain: int, baseline: int | None) -> bool:
     """Pain of 7 or more, or 2 or more above the patient's own usual level."""
     return pain >= HIGH_PAIN or (baseline is not None and pain >= baseline + PAIN_RISE)
+
+
+def interpret(
+    context: PatientContext, prompts: list[Prompt], text: str, rules: Rules | None = None
+) -> Outcome:
+    """Decide what a reply means. `prompts` are the open questions, most recent first."""
+    return _Reply(context, prompts, text, rules or default_rules()).outcome()
+
+
+class _Reply:
+    """One reply being understood: what was said, and what follows from it."""
+
+    def __init__(self, context: PatientContext, prompts: list[Prompt], text: str, rules: Rules):
+        self.context = context
+        self.prompts = prompts
+        self.text = text
+        self.words = normalise(text)
+        self.readings = rules.read(text, context.language)
+        foot = any(p.kind in FOOT_QUESTIONS for p in prompts)
+        self.screen = screen(self.readings, foot_question=foot, pain_baseline=context.pain_baseline)
+        self.intents: list[Intent] = []
+        self.actions: list[Action] = []
+        self.replies: list[str] = []
+        self.answers: Prompt | None = None
+        self.asks: str | None = None
+        self.options_of: str | None = None
+        self.review = False
+        self.used: set[str] = set()  # danger reasons an answer already carries
+
+    # --- what the words say ---------------------------------------------------------------
+
+    def says(self, answer: str) -> bool:
+        """One of the [answer NAME] phrases is in the reply, not negated, in any language."""
+        return any(not r.negated(m) for r in self.readings for m in r.find(f"answer:{answer}"))
+
+    def whole(self, answer: str) -> bool:
+        """The reply is nothing but one of these phrases (and please, thanks...)."""
+        for reading in self.readings:
+            for match in reading.find(f"answer:{answer}"):
+                rest = reading.words[: match.start] + reading.words[match.end :]
+                if all(word in FILLER for word in rest):
+                    return True
+        return False
+
+    def lead_number(self) -> int | None:
+        """'1', '2 swollen ankle', 'two', '1 todo bien', '#1': the number a reply opens with."""
+        for reading in self.readings:
+            if not reading.words:
+                return None
+            first = reading.words[0]
+            if first.isdigit() and int(first) <= 10:
+                return int(first)
+            if first in reading.language.numbers and (
+                len(reading.words) == 1
+                or reading.sentence[1] != reading.sentence[0]
+                or reading.clause[1] != reading.clause[0]
+                or reading.words[1] in FILLER
+            ):
+                return reading.language.numbers[first]
+        return None
+
+    def lead_letter(self) -> str | None:
+        """'C', 'r please', 'C!': a menu letter standing alone at the start."""
+        first = self.words.split(" ", 1)[0] if self.words else ""
+        return first if first in ("c", "r") else None
+
+    def stop_kind(self) -> str | None:
+        """'clear', 'unclear' or None: does the reply ask us to stop texting?"""
+        clear = unclear = False
+        for reading in self.readings:
+            cancelled = reading.find("not-stop")
+            asked = [m for m in reading.find("stop") if not _covered(m, cancelled)]
+            if asked and not reading.find("stop-unclear"):
+                clear = True
+            elif asked or [m for m in reading.find("stop-maybe") if not _covered(m, cancelled)]:
+                unclear = True
+        return "clear" if clear else ("unclear" if unclear else None)
+
+    def reaction(self) -> bool:
+        found = REACTION.match(self.text)
+        if found is None:
+            return False
+        verb = fold(found[1])
+        return any(
+            " ".join(p.text.split()) == verb
+            for r in self.readings
+            for p in r.language.section("reaction")
+        )
+
+    # --- building the outcome -------------------------------------------------------------
+
+    def outcome(self) -> Outcome:
+        self.decide()
+        self.raise_danger()
+        if not self.intents:
+            self.intents.append(Intent.UNKNOWN)
+        replies = self.texts()
+        return Outcome(
+            intents=tuple(dict.fromkeys(self.intents)),
+            actions=tuple(self.actions),
+            replies=replies,
+            answers=self.answers,
+            asks=self.asks,
+            prompt_for_options=self.options_of,
+            needs_review=self.review,
+            screen=self.screen,
+            pain=self.screen.pain,
+        )
+
+    def decide(self) -> None:
+        context = self.context
+        keyword = self.words if self.words in STOP_WORDS else self.leading_stop()
+        if keyword:
+            if context.opted_out:  # one confirmation, nothing more
+                self.intents.append(Intent.IGNORED)
+                return
+            self.intents.append(Intent.OPT_OUT)
+            self.actions.append(OptOut(keyword))
+            self.replies.append("opted_out")
+            self.review = self.review or self.screen.findings != ()
+            return
+        if context.opted_out:
+            if self.words in START_WORDS or self.whole("opt_in"):
+                self.intents.append(Intent.OPT_IN)
+                self.actions.append(OptIn(self.words[:40]))
+                self.replies.append("opted_in")
+            else:
+                self.intents.append(Intent.IGNORED)
+                self.review = True
+            return
+        stop = self.stop_kind()
+        if stop == "clear":
+            self.intents.append(Intent.STOP_REQUEST)
+            self.actions += [
+                OptOut("free text"),
+                Escalate(Severity.REVIEW, "stop_request", "asked to stop"),
+            ]
+            self.replies.append("opted_out")
+            self.review = True
+            return
+        if stop == "unclear":
+            self.intents.append(Intent.STOP_UNCLEAR)
+            self.review = True
+        if self.words in HELP_WORDS or self.whole("help"):
+            self.intents.append(Intent.HELP)
+            self.replies.append("help")
+            return
+        if self.reaction():
+            self.intents.append(Intent.REACTION)
+            self.review = True
+            return
+        if not context.consent_granted:
+            self.consent()
+            return
+        for prompt in self.prompts:
+            if self.answer(prompt):
+                self.answers = prompt
+                return
+        if self.whole("thanks") or (self.says("thanks") and not self.screen.findings):
+            self.intents.append(Intent.THANKS)
+            return
+
+    def leading_stop(self) -> str | None:
+        """'STOP my foot is bleeding': a stop word in capitals opening a longer reply."""
+        first = self.text.strip().split(maxsplit=1)
+        if len(first) < 2:
+            return None
+        word = re.sub(r"[^\w]", "", first[0])
+        return fold(word) if word.isupper() and fold(word) in LEADING_STOP else None
+
+    def consent(self) -> None:
+        consent = next((p for p in self.prompts if p.kind == "consent"), None)
+        agreed = (
+            self.words in START_WORDS
+            or self.says("consent")
+            or self.says("yes")
+            or self.says("opt_in")
+        )
+        if agreed and not self.says_no():
+            self.intents.append(Intent.CONSENT)
+            self.actions.append(GrantConsent())
+            self.replies.append("consent_granted")
+            self.answers = consent
+        elif not self.screen.findings and not self.screen.symptoms:
+            self.options_of = "consent" if consent else None
+
+    def says_no(self) -> bool:
+        return self.words in ("no", "nope", "no thanks", "no gracias")
+
+    def answer(self, prompt: Prompt) -> bool:
+        kind = prompt.kind
+        if kind == "session" and prompt.ref is not None:
+            return self.session(prompt.ref)
+        if kind == "foot_check":
+            return self.foot_check()
+        if kind == "foot_followup":
+            return self.foot_followup()
+        if kind == "exercise":
+            return self.exercise()
+        return False
+
+    def session(self, appointment: int) -> bool:
+        letter = self.lead_letter()
+        if letter == "r" or self.says("reschedule"):
+            self.intents.append(Intent.SESSION_RESCHEDULE)
+            self.actions += [
+                SetAppointment(appointment, "reschedule_requested"),
+                Observe("reschedule_requested"),
+                Escalate(Severity.ROUTINE, "reschedule", "asked to reschedule a session"),
+            ]
+            self.replies.append("session_reschedule")
+            return True
+        if letter == "c" or self.says("confirm") or self.says("yes"):
+            self.intents.append(Intent.SESSION_CONFIRM)
+            self.actions += [SetAppointment(appointment, "confirmed"), Observe("session_confirmed")]
+            self.replies.append("session_confirmed")
+            return True
+        return False
+
+    def foot_check(self) -> bool:
+        number = self.lead_number()
+        foot_signs = [f for f in self.screen.findings if f.followup is not None]
+        all_clear = self.says("foot_ok") or self.screen.cleared  # "no blisters today"
+        if number == 1 or (number is None and not foot_signs and all_clear):
+            self.intents.append(Intent.FOOT_OK)
+            self.actions.append(Observe("foot_ok"))
+            self.replies.append("foot_ok")
+            return True
+        if number == 2 or (number is None and (foot_signs or self.says("foot_new"))):
+            self.intents.append(Intent.FOOT_PROBLEM)
+            self.actions.append(Observe("foot_problem"))
+            if foot_signs:  # they told us what it is: no need to ask
+                return True
+            # Staff hear of it now: a patient who never answers the follow-up is not lost.
+            # The follow-up's answer then sets the severity of this same escalation.
+            self.actions.append(
+                Escalate(Severity.REVIEW, "foot_problem", "something new on a foot; details asked")
+            )
+            self.replies.append("foot_followup")
+            self.asks = "foot_followup"
+            return True
+        return False
+
+    def foot_followup(self) -> bool:
+        number = self.lead_number()
+        if number not in FOOT_FOLLOWUP:
+            options = [f.followup for f in self.screen.findings if f.followup is not None]
+            if options:
+                number = min(options)
+            elif self.says("foot_other"):
+                number = 4
+            else:
+                return False
+        assert number is not None
+        reason, words, severity = FOOT_FOLLOWUP[number]
+        said = [f for f in self.screen.findings if f.followup == number]
+        self.used |= {f.reason for f in said}
+        detail = words + (f'; said "{said[0].said}"' if said else "")
+        self.intents.append(Intent.FOOT_OTHER if number == 4 else Intent.FOOT_PROBLEM)
+        self.actions += [Observe("foot_followup", number), Escalate(severity, reason, detail)]
+        self.replies.append(
+            {Severity.URGENT: "foot_urgent", Severity.ROUTINE: "foot_routine"}.get(
+                severity, "foot_other"
+            )
+        )
+        return True
+
+    def exercise(self) -> bool:
+        pain = self.screen.pain
+        if self.says("skip") and not self.says("done"):
+            self.intents.append(Intent.EXERCISE_SKIP)
+            self.actions.append(Observe("exercise_skipped", pain))
+            self.replies.append("exercise_skipped")
+            return True
+        alone = pain is None and self.lead_number() is not None and len(self.words.split()) <= 3
+        if self.says("done") or pain is not None or alone:
+            value = pain if pain is not None else (self.lead_number() if alone else None)
+            self.intents.append(Intent.EXERCISE_DONE)
+            self.actions.append(Observe("exercise_done", value))
+            self.replies.append("exercise_done")
+            if alone and value is not None and value >= HIGH_PAIN:
+                self.add_pain(value)
+            return True
+        return False
+
+    def add_pain(self, value: int) -> None:
+        finding = Finding(Severity.URGENT, "pain", f"pain {value}/10")
+        self.screen = Screen((finding, *self.screen.findings), value, self.screen.symptoms)
+
+    def raise_danger(self) -> None:
+        """Escalate what the screen found that no answer already carries: one escalation,
+        at the most pressing tier, naming every sign and the words that raised it."""
+        found = [f for f in self.screen.findings if f.reason not in self.used]
+        symptoms = self.screen.symptoms
+        if not found and not symptoms:
+            return
+        if Intent.SYMPTOM not in self.intents and found:
+            self.intents.append(Intent.SYMPTOM)
+        self.review = True
+        if found:
+            top = found[0]
+            said = "; ".join(f'{f.reason.replace("_", " ")}: "{f.said}"' for f in found)
+            self.actions.append(Escalate(top.severity, top.reason, said[:300]))
+        elif not self.escalations_raised():
+            said = ", ".join(f'"{s}"' for s in symptoms)
+            self.intents.append(Intent.SYMPTOM)
+            self.actions.append(Escalate(Severity.REVIEW, "symptom", f"mentions {said}"[:300]))
+
+    def escalations_raised(self) -> bool:
+        return any(isinstance(a, Escalate) and a.reason != "reschedule" for a in self.actions)
+
+    def texts(self) -> tuple[str, ...]:
+        """The templates of the one text the patient gets, most important first."""
+        if self.context.opted_out and Intent.OPT_IN not in self.intents:
+            return ()  # the law allows no automated text after an opt-out
+        if Intent.OPT_OUT in self.intents or Intent.STOP_REQUEST in self.intents:
+            return ("opted_out",)  # the one confirmation, nothing more
+        first: list[str] = []
+        danger = [f for f in self.screen.findings if f.reason not in self.used]
+        if danger:
+            first.append(_danger_text(danger[0]))
+        elif self.screen.symptoms or Intent.STOP_UNCLEAR in self.intents:
+            first.append("review")  # never a menu to someone describing a symptom
+        rest = [r for r in self.replies if not first or r in KEEP_BESIDE_DANGER]
+        texts = tuple(dict.fromkeys([*first, *rest]))
+        if not texts and self.intents == [Intent.UNKNOWN]:
+            self.review = True
+            self.options_of = self.options_of or (self.prompts[0].kind if self.prompts else None)
+            return ("unknown",)
+        return texts
+
+
+def _danger_text(finding: Finding) -> str:
+    if finding.severity == Severity.EMERGENCY:
+        return "emergency"
+    if finding.reason in PAIN_REASONS:
+        return "exercise_pain"
+    if finding.severity == Severity.URGENT:
+        return "foot_urgent"
+    if finding.reason in FALL_REASONS:
+        return "fall"
+    if finding.severity == Severity.ROUTINE:
+        return "foot_routine"
+    return "review"
+
+
+# Words that may stand beside an answer without changing it: "C please", "1 thanks".
+FILLER = frozenset(
+    {"please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "ok", "okay"}
+    | {"por", "favor", "gracias", "muchas"}
+)
+
+
+def _covered(match: Match, spans: list[Match]) -> bool:
+    return any(s.start < match.end and match.start < s.end for s in spans)
 
 
 # How long an answer still binds to the question it answers.
