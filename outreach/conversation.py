@@ -119,6 +119,7 @@ class Outcome:
     actions: tuple[Action, ...] = ()
     replies: tuple[str, ...] = ()  # template names, the most important first
     answers: Prompt | None = None  # the open question this reply closes
+    also_answers: tuple[Prompt, ...] = ()  # others it answers in words
     asks: str | None = None  # a new question the reply opens (foot_followup)
     prompt_for_options: str | None = None  # for `unknown`: whose options to list
     needs_review: bool = False
@@ -149,6 +150,8 @@ FOOT_FOLLOWUP = {
     3: ("foot_blister", "blister, cut or callus", Severity.ROUTINE),
     4: ("foot_other", "something else", Severity.REVIEW),
 }
+# The danger sign a foot follow-up answer names, for the rules' combinations.
+ANSWER_SIGNS = {1: "open_wound", 2: "red_hot_swollen"}
 # The text for a danger sign, by tier and reason; the first that applies wins.
 PAIN_REASONS = frozenset({"pain", "severe_pain"})
 FALL_REASONS = frozenset({"fall", "fall_with_injury"})
@@ -212,6 +215,8 @@ class _Reply:
         self.options_of: str | None = None
         self.review = False
         self.used: set[str] = set()  # danger reasons an answer already carries
+        self.more_answers: list[Prompt] = []  # "DONE 4, and can we move Thursday?"
+        self.strict = False  # once one question is answered, no bare letters or numbers
 
     # --- what the words say ---------------------------------------------------------------
 
@@ -231,16 +236,17 @@ class _Reply:
     def lead_number(self) -> int | None:
         """'1', '2 swollen ankle', 'two', '1 todo bien', '#1': the number a reply opens with."""
         for reading in self.readings:
-            if not reading.words:
+            words = reading.words
+            at = 1 if words[:1] and words[0] in NUMBER_WORDS else 0
+            if at >= len(words):
                 return None
-            first = reading.words[0]
+            first = words[at]
             if first.isdigit() and int(first) <= 10:
                 return int(first)
             if first in reading.language.numbers and (
-                len(reading.words) == 1
-                or reading.sentence[1] != reading.sentence[0]
-                or reading.clause[1] != reading.clause[0]
-                or reading.words[1] in FILLER
+                at + 1 == len(words)
+                or reading.clause[at + 1] != reading.clause[at]
+                or words[at + 1] in FILLER
             ):
                 return reading.language.numbers[first]
         return None
@@ -278,14 +284,17 @@ class _Reply:
     def outcome(self) -> Outcome:
         self.decide()
         self.raise_danger()
-        if not self.intents:
+        if not self.intents or self.intents == [Intent.STOP_UNCLEAR]:
             self.intents.append(Intent.UNKNOWN)
+        if "?" in self.text and Intent.IGNORED not in self.intents:
+            self.review = True  # a question: a person answers it
         replies = self.texts()
         return Outcome(
             intents=tuple(dict.fromkeys(self.intents)),
             actions=tuple(self.actions),
             replies=replies,
             answers=self.answers,
+            also_answers=tuple(self.more_answers),
             asks=self.asks,
             prompt_for_options=self.options_of,
             needs_review=self.review,
@@ -306,7 +315,7 @@ class _Reply:
             self.review = self.review or self.screen.findings != ()
             return
         if context.opted_out:
-            if self.words in START_WORDS or self.whole("opt_in"):
+            if self.words in START_WORDS or self.says("opt_in"):
                 self.intents.append(Intent.OPT_IN)
                 self.actions.append(OptIn(self.words[:40]))
                 self.replies.append("opted_in")
@@ -340,8 +349,13 @@ class _Reply:
             return
         for prompt in self.prompts:
             if self.answer(prompt):
-                self.answers = prompt
-                return
+                if self.answers is None:
+                    self.answers = prompt
+                    self.strict = True  # later questions only by their own words
+                else:
+                    self.more_answers.append(prompt)
+        if self.answers is not None:
+            return
         if self.whole("thanks") or (self.says("thanks") and not self.screen.findings):
             self.intents.append(Intent.THANKS)
             return
@@ -386,7 +400,7 @@ class _Reply:
         return False
 
     def session(self, appointment: int) -> bool:
-        letter = self.lead_letter()
+        letter = None if self.strict else self.lead_letter()
         if letter == "r" or self.says("reschedule"):
             self.intents.append(Intent.SESSION_RESCHEDULE)
             self.actions += [
@@ -395,8 +409,9 @@ class _Reply:
                 Escalate(Severity.ROUTINE, "reschedule", "asked to reschedule a session"),
             ]
             self.replies.append("session_reschedule")
+            self.review = True
             return True
-        if letter == "c" or self.says("confirm") or self.says("yes"):
+        if letter == "c" or self.says("confirm") or (self.says("yes") and not self.strict):
             self.intents.append(Intent.SESSION_CONFIRM)
             self.actions += [SetAppointment(appointment, "confirmed"), Observe("session_confirmed")]
             self.replies.append("session_confirmed")
@@ -404,7 +419,7 @@ class _Reply:
         return False
 
     def foot_check(self) -> bool:
-        number = self.lead_number()
+        number = None if self.strict else self.lead_number()
         foot_signs = [f for f in self.screen.findings if f.followup is not None]
         all_clear = self.says("foot_ok") or self.screen.cleared  # "no blisters today"
         if number == 1 or (number is None and not foot_signs and all_clear):
@@ -428,7 +443,7 @@ class _Reply:
         return False
 
     def foot_followup(self) -> bool:
-        number = self.lead_number()
+        number = None if self.strict else self.lead_number()
         if number not in FOOT_FOLLOWUP:
             options = [f.followup for f in self.screen.findings if f.followup is not None]
             if options:
@@ -441,14 +456,22 @@ class _Reply:
         reason, words, severity = FOOT_FOLLOWUP[number]
         said = [f for f in self.screen.findings if f.followup == number]
         self.used |= {f.reason for f in said}
+        worse = self.screen.combined(ANSWER_SIGNS.get(number, ""))
+        if worse is not None:  # "2 and I have a fever": the answer is one of the signs
+            self.used.add(worse.reason)
+            severity, words = worse.severity, f"{words}; {worse.reason.replace('_', ' ')}"
         detail = words + (f'; said "{said[0].said}"' if said else "")
         self.intents.append(Intent.FOOT_OTHER if number == 4 else Intent.FOOT_PROBLEM)
         self.actions += [Observe("foot_followup", number), Escalate(severity, reason, detail)]
         self.replies.append(
-            {Severity.URGENT: "foot_urgent", Severity.ROUTINE: "foot_routine"}.get(
-                severity, "foot_other"
-            )
+            {
+                Severity.EMERGENCY: "emergency",
+                Severity.URGENT: "foot_urgent",
+                Severity.ROUTINE: "foot_routine",
+            }.get(severity, "foot_other")
         )
+        if number == 4:
+            self.review = True
         return True
 
     def exercise(self) -> bool:
@@ -458,20 +481,12 @@ class _Reply:
             self.actions.append(Observe("exercise_skipped", pain))
             self.replies.append("exercise_skipped")
             return True
-        alone = pain is None and self.lead_number() is not None and len(self.words.split()) <= 3
-        if self.says("done") or pain is not None or alone:
-            value = pain if pain is not None else (self.lead_number() if alone else None)
+        if self.says("done") or pain is not None:
             self.intents.append(Intent.EXERCISE_DONE)
-            self.actions.append(Observe("exercise_done", value))
+            self.actions.append(Observe("exercise_done", pain))
             self.replies.append("exercise_done")
-            if alone and value is not None and value >= HIGH_PAIN:
-                self.add_pain(value)
             return True
         return False
-
-    def add_pain(self, value: int) -> None:
-        finding = Finding(Severity.URGENT, "pain", f"pain {value}/10")
-        self.screen = Screen((finding, *self.screen.findings), value, self.screen.symptoms)
 
     def raise_danger(self) -> None:
         """Escalate what the screen found that no answer already carries: one escalation,
@@ -531,6 +546,7 @@ def _danger_text(finding: Finding) -> str:
 
 
 # Words that may stand beside an answer without changing it: "C please", "1 thanks".
+NUMBER_WORDS = frozenset({"number", "option", "no", "num", "numero", "opcion", "la", "el"})
 FILLER = frozenset(
     {"please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "ok", "okay"}
     | {"por", "favor", "gracias", "muchas"}

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, Select, case, literal, select, update
 from outreach import audit
 from outreach.enrolment import has_control_characters
 from outreach.models import UTCDateTime, escalations, inbound_messages, patients, staff_users
-from outreach.severity import Severity
+from outreach.severity import PAGED, Severity
 from outreach.users import Staff
 
 E = escalations
@@ -167,7 +167,9 @@ class EscalationView:
     detail: str
     patient_id: str  # the clinic's id, as on the patient's page address
     patient: str
-    reply: str | None  # the text that raised it
+    phone: str  # the patient's, E.164: staff call it from the escalation
+    inbound_id: int | None  # the reply that raised it
+    reply: str | None  # its text
     created_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
@@ -179,6 +181,11 @@ class EscalationView:
     @property
     def reason_words(self) -> str:
         return reason_words(self.reason, self.detail)
+
+    @property
+    def pages(self) -> bool:
+        """Whether the on-call phone is texted about it (emergency and urgent)."""
+        return self.severity in PAGED
 
     @property
     def state(self) -> str:
@@ -203,6 +210,7 @@ def _query() -> Select[Any]:
             patients.c.external_id,
             patients.c.first_name,
             patients.c.last_name,
+            patients.c.phone,
             inbound_messages.c.body.label("reply"),
             _ACKER.c.display_name.label("acker"),
             _RESOLVER.c.display_name.label("resolver"),
@@ -222,6 +230,8 @@ def _view(row: Any) -> EscalationView:
         detail=row.detail or "",
         patient_id=row.external_id,
         patient=f"{row.first_name} {row.last_name}".strip(),
+        phone=row.phone,
+        inbound_id=row.inbound_id,
         reply=row.reply,
         created_at=row.created_at,
         acknowledged_at=row.acknowledged_at,
@@ -237,7 +247,8 @@ def listing(
     engine: Engine, state: str = "open", severity: str | None = None, limit: int = 200
 ) -> list[EscalationView]:
     """`state` is open, acknowledged, resolved, all, or unresolved (open or acknowledged).
-    Unresolved ones come urgent first, oldest first; resolved ones newest first."""
+    Unresolved ones come most pressing first (Severity.rank), oldest first; resolved ones
+    newest first."""
     query = _query().limit(limit)
     if state in ("open", "acknowledged", "unresolved"):
         query = query.where(E.c.resolved_at.is_(None))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, literal_column, select, union_all
+from sqlalchemy import Engine, Select, func, literal_column, select, union_all
 
 from outreach.inbox import clinic_day, error_meaning
 from outreach.models import inbound_messages, outbound_messages, patients
@@ -121,28 +122,7 @@ def message_log(
 ) -> LogPage:
     """Texts both ways, newest first, PAGE_SIZE at a time. Kinds and statuses other than
     'received' are outbound only; 'received' is every reply."""
-    sent = select(
-        literal_column("'out'").label("direction"),
-        OUT.c.id,
-        OUT.c.created_at.label("at"),
-        patients.c.external_id,
-        OUT.c.to_phone.label("phone"),
-        OUT.c.template.label("kind"),
-        OUT.c.status,
-        OUT.c.error_code.label("error"),
-        OUT.c.body,
-    ).outerjoin(patients, patients.c.id == OUT.c.patient_id)
-    received = select(
-        literal_column("'in'").label("direction"),
-        IN.c.id,
-        IN.c.received_at.label("at"),
-        patients.c.external_id,
-        IN.c.from_phone.label("phone"),
-        func.coalesce(IN.c.intent, "unprocessed").label("kind"),
-        literal_column("'received'").label("status"),
-        IN.c.error,
-        IN.c.body,
-    ).outerjoin(patients, patients.c.id == IN.c.patient_id)
+    sent, received = _sent(), _received()
     # Each direction is cut to the rows this page could show before the two are merged, so
     # the newest-first indexes serve it instead of sorting every text ever sent.
     wanted_rows = wanted.page * page_size + 1
@@ -168,11 +148,39 @@ def message_log(
     )
     with engine.begin() as conn:
         rows = conn.execute(query).all()
-    shown = [
-        LogRow(r.at, r.direction, r.external_id, r.phone, r.kind, r.status, r.error, r.body)
-        for r in rows[:page_size]
-    ]
-    return LogPage(shown, len(rows) > page_size)
+    return LogPage([_log_row(r) for r in rows[:page_size]], len(rows) > page_size)
+
+
+def _sent() -> Select[Any]:
+    return select(
+        literal_column("'out'").label("direction"),
+        OUT.c.id,
+        OUT.c.created_at.label("at"),
+        patients.c.external_id,
+        OUT.c.to_phone.label("phone"),
+        OUT.c.template.label("kind"),
+        OUT.c.status,
+        OUT.c.error_code.label("error"),
+        OUT.c.body,
+    ).outerjoin(patients, patients.c.id == OUT.c.patient_id)
+
+
+def _received() -> Select[Any]:
+    return select(
+        literal_column("'in'").label("direction"),
+        IN.c.id,
+        IN.c.received_at.label("at"),
+        patients.c.external_id,
+        IN.c.from_phone.label("phone"),
+        func.coalesce(IN.c.intent, "unprocessed").label("kind"),
+        literal_column("'received'").label("status"),
+        IN.c.error,
+        IN.c.body,
+    ).outerjoin(patients, patients.c.id == IN.c.patient_id)
+
+
+def _log_row(r: Any) -> LogRow:
+    return LogRow(r.at, r.direction, r.external_id, r.phone, r.kind, r.status, r.error, r.body)
 
 
 def _narrow(query: Any, at: Any, wanted: MessageFilter, zone: ZoneInfo) -> Any:
@@ -183,3 +191,92 @@ def _narrow(query: Any, at: Any, wanted: MessageFilter, zone: ZoneInfo) -> Any:
     if wanted.patient:
         query = query.where(patients.c.external_id == wanted.patient)
     return query
+
+
+# The exchange around one reply: what an escalation's page shows of the conversation.
+
+CONTEXT = 4  # texts both ways shown before the reply
+ANSWER_WINDOW = timedelta(minutes=5)  # what we text a patient this soon after a reply answers it
+
+
+class Part(StrEnum):
+    """What a text is to the reply at the centre of an exchange."""
+
+    BEFORE = "before"  # earlier, for context
+    QUESTION = "question"  # the question the reply answered
+    REPLY = "reply"  # the reply itself
+    ANSWER = "answer"  # what we texted back
+
+
+@dataclass(frozen=True)
+class ExchangeText:
+    part: Part
+    text: LogRow
+
+
+def exchange(
+    engine: Engine, inbound_id: int, context: int = CONTEXT, window: timedelta = ANSWER_WINDOW
+) -> list[ExchangeText]:
+    """The reply `inbound_id` in its conversation, oldest first: the `context` texts with
+    its patient before it, the question it answered (however long before), the reply, then
+    what we texted the patient within `window` after it and before their next reply. What
+    the patient sent since is left out, however much. Empty if there is no such reply."""
+    with engine.begin() as conn:
+        reply = conn.execute(
+            _received().add_columns(IN.c.patient_id, IN.c.prompt_id).where(IN.c.id == inbound_id)
+        ).first()
+        if reply is None:
+            return []
+        if reply.patient_id is None:  # a number no patient has: nothing around it is theirs
+            return [ExchangeText(Part.REPLY, _log_row(reply))]
+        at = reply.at
+        theirs_in = IN.c.patient_id == reply.patient_id
+        theirs_out = OUT.c.patient_id == reply.patient_id
+        # Inbound and outbound ids are separate sequences, so time orders the two; a text of
+        # ours stamped with the reply's own instant is taken as an answer to it.
+        earlier = [
+            *conn.execute(
+                _received()
+                .where(
+                    theirs_in,
+                    (IN.c.received_at < at) | ((IN.c.received_at == at) & (IN.c.id < inbound_id)),
+                )
+                .order_by(IN.c.received_at.desc(), IN.c.id.desc())
+                .limit(context)
+            ),
+            *conn.execute(
+                _sent()
+                .where(theirs_out, OUT.c.created_at < at)
+                .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
+                .limit(context)
+            ),
+        ]
+        latest = sorted(earlier, key=_order)[max(0, len(earlier) - context) :]
+        before = {(r.direction, r.id): r for r in latest}
+        parts = dict.fromkeys(before, Part.BEFORE)
+        question = None
+        if reply.prompt_id is not None:
+            question = conn.execute(_sent().where(OUT.c.id == reply.prompt_id)).first()
+        if question is not None:
+            before[("out", question.id)] = question
+            parts[("out", question.id)] = Part.QUESTION
+        answered = [theirs_out, OUT.c.created_at >= at, OUT.c.created_at <= at + window]
+        next_reply = conn.execute(
+            select(func.min(IN.c.received_at)).where(theirs_in, IN.c.received_at > at)
+        ).scalar()
+        if next_reply is not None:
+            answered.append(OUT.c.created_at < next_reply)
+        answers = conn.execute(_sent().where(*answered).order_by(OUT.c.created_at, OUT.c.id)).all()
+    return [
+        *(
+            ExchangeText(parts[(r.direction, r.id)], _log_row(r))
+            for r in sorted(before.values(), key=_order)
+        ),
+        ExchangeText(Part.REPLY, _log_row(reply)),
+        *(ExchangeText(Part.ANSWER, _log_row(r)) for r in answers),
+    ]
+
+
+def _order(r: Any) -> tuple[datetime, int, int]:
+    """Time first; at one instant a reply comes before what we sent in answer to it."""
+    return (r.at, 0 if r.direction == "in" else 1, r.id)

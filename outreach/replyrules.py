@@ -173,6 +173,10 @@ class Language:
                 words |= {word for word in element.words if word.isalpha()}
         return words | set(self.spelling.values())
 
+    def words(self) -> set[str]:
+        """Every literal word of every section: none of them is ever "corrected"."""
+        return {w for phrase in self._all_phrases(None) for e in phrase.elements for w in e.words}
+
     def stems(self) -> tuple[str, ...]:
         """Every 'stem*' of every phrase: a word that starts with one is left as written."""
         stems: set[str] = set()

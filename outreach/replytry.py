@@ -10,7 +10,6 @@ from typing import Any
 from outreach.conversation import (
     Escalate,
     GrantConsent,
-    Intent,
     OptIn,
     OptOut,
     Outcome,
@@ -22,18 +21,6 @@ from outreach.screen import Rules
 
 KINDS = ("consent", "session", "foot_check", "foot_followup", "exercise")
 LANGUAGES = ("en", "es")
-# Intents that a person at the clinic must read.
-STAFF_INTENTS = frozenset(
-    {
-        Intent.STOP_REQUEST,
-        Intent.STOP_UNCLEAR,
-        Intent.SESSION_RESCHEDULE,
-        Intent.SYMPTOM,
-        Intent.UNKNOWN,
-        Intent.REACTION,
-        Intent.FOOT_OTHER,
-    }
-)
 
 
 class TryError(ValueError):
@@ -133,8 +120,8 @@ def summary(outcome: Outcome, reply: str | None = None) -> dict[str, Any]:
 
 
 def needs_staff(outcome: Outcome) -> bool:
-    """A person must read it: an escalation, a question we could not answer, a stop."""
-    return outcome.severity is not None or bool(STAFF_INTENTS & set(outcome.intents))
+    """A person must read it: an escalation, a question, a stop, anything not understood."""
+    return outcome.needs_review or outcome.severity is not None
 
 
 def dumps(data: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from outreach.privacy import fold
-from outreach.replyrules import Element, Language, Phrase, Sign
+from outreach.replyrules import Combination, Element, Language, Phrase, Sign
 from outreach.severity import Severity
 
 HIGH_PAIN = 7  # pain of 7 or more: urgent
@@ -117,6 +117,8 @@ class Reading:
         between, or just after it."""
         before, after, scope_ends = self._cues
         for cue in before:
+            if match.start < cue.start < match.end:
+                return True  # inside the phrase's gap: "el dedo ya no está morado"
             if cue.end > match.start or cue.start == match.start:
                 continue
             if match.start - cue.end > NEGATION_BEFORE or not self._same_clause(
@@ -209,7 +211,7 @@ class Corrector:
     @cached_property
     def _exact(self) -> frozenset[str]:
         language = self.language
-        return frozenset(language.vocabulary()) | language.known | set(language.numbers)
+        return frozenset(language.words()) | language.known | set(language.numbers)
 
     @cached_property
     def _stems(self) -> tuple[str, ...]:
@@ -254,9 +256,24 @@ class Screen:
     symptoms: tuple[str, ...] = ()
     cleared: tuple[str, ...] = ()  # signs read as negated: "no blisters", "sin heridas"
 
+    combinations: tuple[Combination, ...] = ()
+
     @property
     def severity(self) -> Severity | None:
         return self.findings[0].severity if self.findings else None
+
+    def combined(self, reason: str) -> Finding | None:
+        """A combination that `reason`, added to what was found, would make: a foot
+        follow-up answer "2" (red, hot or swollen) with "I have a fever" is an emergency."""
+        found = {finding.reason for finding in self.findings} | {reason}
+        for combo in self.combinations:
+            if (
+                reason in combo.first | combo.second
+                and combo.first & found
+                and combo.second & found
+            ):
+                return Finding(combo.severity, combo.reason, reason.replace("_", " "))
+        return None
 
 
 class Rules:
@@ -317,7 +334,8 @@ def screen(
             if said not in symptoms:
                 symptoms.append(said)
     ordered = tuple(sorted(findings.values(), key=lambda f: (f.rank, f.reason)))
-    return Screen(ordered, pain, tuple(symptoms), tuple(cleared))
+    combos = tuple(c for r in readings for c in r.language.combinations)
+    return Screen(ordered, pain, tuple(symptoms), tuple(cleared), combos)
 
 
 def _signs(
@@ -358,7 +376,7 @@ def _signs(
 
 def _symptoms(reading: Reading, kept: list[tuple[Sign, Match, Reading]], scored: bool) -> list[str]:
     placed = [match for _, match, r in kept if r is reading]
-    ignore = reading.find("not-danger")
+    ignore: list[Match] = []
     if scored:  # "pain 5/10" is an answer, not a complaint
         ignore += reading.find("answer:pain")
     return [

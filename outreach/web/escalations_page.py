@@ -1,4 +1,4 @@
-"""Escalations: the filtered list, one escalation with the patient's recent texts, and the
+"""Escalations: the filtered list, one escalation with the exchange that raised it, and the
 acknowledge and resolve buttons (plain form posts, or htmx swapping the row in place)."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach import escalations
 from outreach.escalations import Acted, EscalationView, NoteError, NotFound
-from outreach.messagelog import MessageFilter, message_log
+from outreach.messagelog import LogRow, MessageFilter, exchange, message_log
 from outreach.web.auth import CurrentUser, local_path
 from outreach.web.pages import flash, pages, since
 
 router = APIRouter()
-CONVERSATION = 10  # texts both ways on an escalation's page
+LATEST = 10  # texts both ways on the page of an escalation no reply raised
 
 STATE_OPTIONS = [(state, state.capitalize()) for state in escalations.STATES]
 SEVERITY_OPTIONS = [("", "Any"), *[(s, s.capitalize()) for s in escalations.SEVERITIES]]
@@ -29,7 +29,7 @@ def escalation_list(request: Request, state: str = "open", severity: str = "") -
     if state not in escalations.STATES:
         errors["state"] = [f"Choose open, acknowledged, resolved or all; not {state[:40]!r}."]
     if severity and severity not in escalations.SEVERITIES:
-        errors["severity"] = [f"Choose urgent, routine or review; not {severity[:40]!r}."]
+        errors["severity"] = [f"Choose {_one_of(escalations.SEVERITIES)}; not {severity[:40]!r}."]
     rows = [] if errors else escalations.listing(request.app.state.engine, state, severity or None)
     context = {
         **ROW_HELPERS,
@@ -92,6 +92,10 @@ def resolve(
     return _after(request, escalation_id, next, layout, notice)
 
 
+def _one_of(values: tuple[str, ...]) -> str:
+    return f"{', '.join(values[:-1])} or {values[-1]}"
+
+
 def _already(request: Request, acted: Acted, what: str) -> str:
     at = pages(request).when(acted.at, "%H:%M") if acted.at else ""
     return f"Already {what} by {acted.by}" + (f" at {at}." if at else ".")
@@ -138,7 +142,21 @@ def _detail(
     request: Request, row: EscalationView, status_code: int = 200, **context: Any
 ) -> Response:
     state = request.app.state
-    wanted = MessageFilter(patient=row.patient_id)
-    thread = message_log(state.engine, wanted, state.settings.clinic_zone, CONVERSATION).rows
-    values = {**ROW_HELPERS, "row": row, "thread": thread, "errors": {}, "note": "", **context}
+    around = exchange(state.engine, row.inbound_id) if row.inbound_id is not None else []
+    latest = [] if around else _latest(request, row)
+    values = {
+        **ROW_HELPERS,
+        "row": row,
+        "exchange": around,
+        "latest": latest,
+        "errors": {},
+        "note": "",
+        **context,
+    }
     return pages(request).render(request, "escalation.html", values, status_code=status_code)
+
+
+def _latest(request: Request, row: EscalationView) -> list[LogRow]:
+    state = request.app.state
+    wanted = MessageFilter(patient=row.patient_id)
+    return message_log(state.engine, wanted, state.settings.clinic_zone, LATEST).rows

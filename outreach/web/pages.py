@@ -18,6 +18,8 @@ from jinja2 import Environment, FileSystemLoader
 from outreach.clock import Clock
 from outreach.config import REPO_ROOT, Settings
 from outreach.durations import spoken_duration
+from outreach.enrolment import clinic_region
+from outreach.phones import readable_phone, tel_href
 from outreach.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_token
 
 # The token of the page being rendered, for form macros imported without context (which
@@ -56,6 +58,9 @@ class Pages:
         env.filters["when"] = self.when
         env.filters["local"] = local_time
         env.filters["ago"] = lambda then: since(then, self.clock.now())
+        region = clinic_region(settings.clinic_phone)
+        env.filters["phone"] = lambda e164: readable_phone(e164, region)
+        env.filters["tel"] = tel_href
         env.globals["nav"] = NAV
         env.globals["clinic_name"] = settings.clinic_name
         env.globals["csrf_field"] = CSRF_FIELD
