@@ -67,6 +67,7 @@ class Settings:
     clinic_phone: str = "+16175550100"
     clinic_timezone: str = "America/New_York"
     on_call_phone: str | None = None
+    emergency_number: str = "911"  # what the emergency text tells a patient to call
     quiet_hours: QuietHours = field(default_factory=lambda: QuietHours(time(21), time(8)))
     daily_cap: int = 3
     horizon_days: int = 14
@@ -201,6 +202,15 @@ def _clinic_short_name(value: object, key: str) -> str:
     return text
 
 
+def _emergency_number(value: object, key: str) -> str:
+    """A short dialling code such as 911, 112 or 999: digits only, 2 to 6 of them."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{2,6}", value):
+        raise ConfigError(
+            f"{key} must be the digits of the emergency number, e.g. '911', got {value!r}"
+        )
+    return value
+
+
 def _path(value: object, key: str) -> Path:
     return Path(_text(value, key))
 
@@ -242,6 +252,7 @@ KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("clinic", "phone"): ("clinic_phone", check_e164),
     ("clinic", "timezone"): ("clinic_timezone", check_timezone),
     ("clinic", "on_call_phone"): ("on_call_phone", check_e164),
+    ("clinic", "emergency_number"): ("emergency_number", _emergency_number),
     ("sending", "quiet_hours"): ("quiet_hours", parse_quiet_hours),
     ("sending", "daily_cap"): ("daily_cap", _int_in(1, 10)),
     ("sending", "session_reminder_hours"): ("session_reminder_hours", _lead_hours),

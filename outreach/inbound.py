@@ -32,6 +32,7 @@ from outreach.conversation import (
     PatientContext,
     Prompt,
     SetAppointment,
+    default_rules,
     interpret,
 )
 from outreach.models import (
@@ -45,7 +46,9 @@ from outreach.models import (
     patients,
 )
 from outreach.privacy import mask_phone
-from outreach.render import Renderer, TemplateError
+from outreach.render import Renderer, Rendered, TemplateError
+from outreach.smslength import measure
+from outreach.templatecheck import MAX_SEGMENTS
 from outreach.transports import Outgoing, SendError, Transport
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,7 @@ log = logging.getLogger(__name__)
 IN = inbound_messages
 OUT = outbound_messages
 OPEN_PROMPTS = 5
+INTENT_CHARS = 32  # inboundmessage.intent
 RETRY_FOR = timedelta(days=1)
 
 # The statements every reply runs, built once with bound parameters: building them each
@@ -172,17 +176,20 @@ def _process(
         consent_granted=patient.consent_state == ConsentState.GRANTED,
         opted_out=patient.opted_out,
         pain_baseline=pain_baseline(conn, patient),
+        language=patient.language,
     )
-    outcome = interpret(context, prompts, message.body)
+    rules = default_rules(settings.templates_dir / "replies")
+    outcome = interpret(context, prompts, message.body, rules)
     for action in outcome.actions:
         _apply(conn, action, patient.id, inbound_id, now)
-    if outcome.answers is not None:
-        conn.execute(ANSWERED, {"message_id": outcome.answers.id, "now": now})
+    for answered in (outcome.answers, *outcome.also_answers):
+        if answered is not None:
+            conn.execute(ANSWERED, {"message_id": answered.id, "now": now})
     _mark(
         conn,
         inbound_id,
         now,
-        intent=str(outcome.intent),
+        intent=stored_intents(outcome),
         needs_review=outcome.needs_review,
         prompt_id=outcome.answers.id if outcome.answers else None,
         patient_id=patient.id,
@@ -190,6 +197,16 @@ def _process(
     if outcome.reply is None:
         return None
     return _queue_reply(conn, renderer, patient, outcome, now)
+
+
+def stored_intents(outcome: Outcome) -> str:
+    """'session_confirm,symptom': every meaning, as many as the column holds."""
+    kept: list[str] = []
+    for intent in outcome.intents:
+        if len(",".join([*kept, intent])) > INTENT_CHARS:
+            break
+        kept.append(str(intent))
+    return ",".join(kept)
 
 
 def open_prompts(conn: Connection, patient_id: int, now: datetime) -> list[Prompt]:
@@ -301,20 +318,20 @@ def _queue_reply(
     conn: Connection, renderer: Renderer, patient: Any, outcome: Outcome, now: datetime
 ) -> Reply | None:
     context: dict[str, Any] = {"patient": {"first_name": patient.first_name}}
-    if outcome.reply == "unknown":
+    if "unknown" in outcome.replies:
         context["prompt"] = outcome.prompt_for_options
-    if outcome.reply == "session_confirmed" and outcome.answers and outcome.answers.ref:
+    if "session_confirmed" in outcome.replies:
+        confirmed = next(
+            p for p in (outcome.answers, *outcome.also_answers) if p and p.kind == "session"
+        )
         starts_at = conn.execute(
-            select(appointment_table.c.starts_at).where(
-                appointment_table.c.id == outcome.answers.ref
-            )
+            select(appointment_table.c.starts_at).where(appointment_table.c.id == confirmed.ref)
         ).scalar_one()
         context["starts_at"] = starts_at.astimezone(ZoneInfo(patient.timezone))
-    assert outcome.reply is not None
     try:
-        rendered = renderer.render(outcome.reply, patient.language, **context)
+        rendered = compose(renderer, outcome.replies, patient.language, context)
     except TemplateError:
-        log.exception("reply template %s failed; the reply is stored for staff", outcome.reply)
+        log.exception("reply %s failed to render; the reply is stored for staff", outcome.replies)
         return None
     reply_until = now + timedelta(hours=REPLY_WINDOW_HOURS[outcome.asks]) if outcome.asks else None
     message_id = messages.queue(
@@ -329,6 +346,23 @@ def _queue_reply(
         reply_until=reply_until,
     )
     return Reply(message_id, patient.phone, rendered.body)
+
+
+def compose(
+    renderer: Renderer, templates: tuple[str, ...], language: str, context: dict[str, Any]
+) -> Rendered:
+    """One text from the outcome's templates, the most important first. Each later part
+    is added without its clinic name while the whole still fits in MAX_SEGMENTS."""
+    first = renderer.render(templates[0], language, **context)
+    body = first.body
+    prefix = f"{renderer.clinic.short}: "
+    for template in templates[1:]:
+        part = renderer.render(template, language, **context).body.removeprefix(prefix)
+        joined = f"{body} {part}"
+        if measure(joined).segments > MAX_SEGMENTS:
+            break
+        body = joined
+    return Rendered(first.template, language, body, measure(body))
 
 
 def send_reply(engine: Engine, transport: Transport, reply: Reply, now: datetime) -> bool:

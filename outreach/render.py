@@ -202,7 +202,12 @@ class Renderer:
         env = self._environment_for(language, where)
         if not re.fullmatch(r"[a-z0-9_]+", template) or not self.has_template(template, language):
             raise TemplateError(f"{where}: no such template")
-        values = {**context, "clinic": self.clinic, "daily_cap": self.settings.daily_cap}
+        values = {
+            **context,
+            "clinic": self.clinic,
+            "daily_cap": self.settings.daily_cap,
+            "emergency_number": self.settings.emergency_number,
+        }
         try:
             text = env.get_template(f"{template}{SUFFIX}").render(values)
         except jinja2.TemplateSyntaxError as exc:
