@@ -5,19 +5,33 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from httpx import Response
+from sqlalchemy import Engine, select, update
 
 from outreach.clock import ManualClock
 from outreach.config import Settings
-from outreach.models import audit_events
+from outreach.models import audit_events, escalations, outbound_messages, patients
 from outreach.render import Renderer
+from outreach.severity import Severity
 from tests.admin_harness import Admin, admin_client
 from tests.test_escalations import Clinic
 
 HTMX = {"HX-Request": "true"}
+LATER = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+]
 
 
 @pytest.fixture
@@ -198,17 +212,123 @@ def test_an_unknown_filter_value_is_a_field_error(
     assert f'id="{field}-error"' in response.text
 
 
-def test_one_escalation_shows_the_patients_recent_texts_both_ways(
+def conversation(page: Response) -> str:
+    assert page.status_code == 200, page.text
+    found = re.search(r'<section class="card" id="conversation".*?</section>', page.text, re.S)
+    assert found is not None, "no conversation section"
+    return found.group(0)
+
+
+def exchange_parts(html: str) -> list[tuple[str, str, str]]:
+    """(part, direction, text) of each text in the exchange shown, in page order."""
+    found = re.findall(r'<li class="(in|out) \w+" data-part="(\w+)">(.*?)</li>', html, re.S)
+    return [
+        (part, direction, re.sub(r"<span.*?</span>", "", body, flags=re.S).strip())
+        for direction, part, body in found
+    ]
+
+
+def sent_to(engine: Engine, patient: str) -> list[tuple[str, str, datetime]]:
+    """(template, body, created_at) of what the patient was sent, oldest first."""
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(
+                outbound_messages.c.template,
+                outbound_messages.c.body,
+                outbound_messages.c.created_at,
+            )
+            .join(patients, patients.c.id == outbound_messages.c.patient_id)
+            .where(patients.c.external_id == patient)
+            .order_by(outbound_messages.c.id)
+        ).all()
+    return [(r.template, r.body, r.created_at) for r in rows]
+
+
+def set_escalation(engine: Engine, escalation_id: int, **values: object) -> None:
+    """Make an escalation what no reply raises today (an emergency, one with no reply)."""
+    with engine.begin() as conn:
+        conn.execute(update(escalations).where(escalations.c.id == escalation_id).values(**values))
+
+
+def test_an_escalation_page_shows_the_exchange_that_raised_it_after_ten_more_texts(
+    admin: Admin,
+    engine: Engine,
+    settings: Settings,
+    clock: ManualClock,
+    renderer: Renderer,
+    staff: None,
+) -> None:
+    clinic = Clinic(engine, settings, clock, renderer, patients=1)
+    clinic.reply("P-1", "2")
+    clock.advance(timedelta(minutes=3))
+    clinic.reply("P-1", "1")
+    raised_at = clock.now()
+    urgent = clinic.escalation("P-1")
+    for word in LATER:
+        clock.advance(timedelta(minutes=40))
+        clinic.reply("P-1", f"thanks {word}")
+
+    html = conversation(admin.get(f"/escalations/{urgent}"))
+
+    sent = sent_to(engine, "P-1")
+    [question] = [body for template, body, _ in sent if template == "foot_followup"]
+    answers = [body for _, body, at in sent if at == raised_at]
+    shown = exchange_parts(html)
+    assert ("question", "out", question) in shown
+    assert [text for part, _, text in shown if part == "reply"] == ["1"]
+    assert answers and [text for part, _, text in shown if part == "answer"] == answers
+    assert [part for part, _, _ in shown][-1 - len(answers) :] == ["reply"] + ["answer"] * len(
+        answers
+    )
+    assert ("before", "in", "2") in shown
+    assert "This reply raised the escalation" in html and "The question it answered" in html
+    assert "thanks" not in html
+    assert "The exchange that raised it" in html
+
+
+def test_an_escalation_no_reply_raised_shows_the_patients_latest_texts_and_says_so(
+    admin: Admin, clinic: Clinic, engine: Engine
+) -> None:
+    urgent = clinic.escalation("P-1")
+    set_escalation(engine, urgent, inbound_id=None)
+
+    html = conversation(admin.get(f"/escalations/{urgent}"))
+
+    assert "Latest texts" in html and "No reply of the patient's raised this escalation" in html
+    assert '<li class="out">' in html and '<li class="in">1' in html
+    assert "data-part" not in html
+
+
+def test_the_list_and_the_page_give_the_patients_phone_as_a_link_to_call(
     admin: Admin, clinic: Clinic
 ) -> None:
-    page = admin.get(f"/escalations/{clinic.escalation('P-1')}")
+    urgent = clinic.escalation("P-1")
+    call = '<a class="phone" href="tel:+16175550001">(617) 555-0001</a>'
 
-    assert page.status_code == 200
-    thread = re.search(r'<section class="card" id="conversation">.*?</section>', page.text, re.S)
-    assert thread is not None
-    assert '<li class="out">' in thread.group(0) and '<li class="in">1' in thread.group(0)
-    assert "open sore, bleeding or pus" in page.text
-    assert 'name="note"' in page.text and "Acknowledge" in page.text
+    listing = admin.get("/escalations").text
+    row = re.search(rf'<tr id="escalation-{urgent}".*?</tr>', listing, re.S)
+    page = admin.get(f"/escalations/{urgent}").text
+
+    assert row is not None and call in row.group(0)
+    assert call in page
+    for routine_or_review in ("P-2", "P-3"):
+        assert Clinic.phone(routine_or_review) in listing
+
+
+def test_an_emergency_comes_first_with_its_own_badge_and_its_own_filter(
+    admin: Admin, clinic: Clinic, engine: Engine
+) -> None:
+    set_escalation(engine, clinic.escalation("P-3"), severity=Severity.EMERGENCY)
+
+    page = admin.get("/escalations").text
+
+    assert listed(admin) == ["P-3", "P-1", "P-2"]
+    assert '<span class="badge emergency">emergency</span>' in page
+    assert re.search(r'<tr id="escalation-\d+" class="emergency"', page)
+    assert '<option value="emergency">Emergency</option>' in page
+    assert listed(admin, "?severity=emergency") == ["P-3"]
+    refused = admin.get("/escalations?severity=high").text
+    assert "Choose emergency, urgent, routine or review" in refused
 
 
 def test_an_unknown_escalation_is_a_404_page(admin: Admin, clinic: Clinic) -> None:

@@ -1,4 +1,4 @@
-"""The Today page: open escalations first (urgent, then routine, then review; oldest first),
+"""The Today page: open escalations first (emergency, urgent, routine, review; oldest first),
 what goes out today, what failed and replies that need a look. Replies arrive as Twilio
 posts them: signed, through the webhook of the same app."""
 
@@ -12,15 +12,16 @@ from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from outreach import oncall
 from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.dispatcher import Dispatcher
-from outreach.models import audit_events, inbound_messages, outbound_messages
+from outreach.models import audit_events, escalations, inbound_messages, outbound_messages
 from outreach.planner import plan_due
 from outreach.render import Renderer
+from outreach.severity import Severity
 from outreach.transports import SendError
 from tests.admin_harness import BASE, TOKEN, Admin
 from tests.conftest import RecordingTransport, enrol
@@ -109,6 +110,42 @@ def test_each_escalation_shows_its_reason_the_reply_and_time_since_reported(
     assert "2 h 5 min ago" in html
     assert "not texted" in html
     assert 'action="/escalations/' in html and "Acknowledge" in html and "Resolve" in html
+
+
+def test_an_urgent_escalation_on_today_gives_the_patients_phone_as_a_link_to_call(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    clinic = Clinic(engine, settings, clock, renderer, patients=1)
+    clinic.reply("P-1", "2", "1")
+
+    html = section(admin.get("/"), "escalations")
+
+    row = re.search(rf'<tr id="escalation-{clinic.escalation("P-1")}".*?</tr>', html, re.S)
+    assert row is not None and 'data-severity="urgent"' in row.group(0)
+    assert '<a class="phone" href="tel:+16175550001">(617) 555-0001</a>' in row.group(0)
+
+
+def test_an_emergency_tops_today_with_its_own_badge_and_is_not_texted_until_paged(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    clinic = Clinic(engine, settings, clock, renderer, patients=2)
+    clinic.reply("P-1", "2", "1")  # urgent, older
+    clock.advance(timedelta(minutes=5))
+    clinic.reply("P-2", "2", "1")
+    emergency = clinic.escalation("P-2")
+    with engine.begin() as conn:  # no reply raises one yet: the safety screen will
+        conn.execute(
+            update(escalations)
+            .where(escalations.c.id == emergency)
+            .values(severity=Severity.EMERGENCY)
+        )
+
+    html = section(admin.get("/"), "escalations")
+
+    assert escalation_rows(html) == [("emergency", "P-2"), ("urgent", "P-1")]
+    assert '<span class="badge emergency">emergency</span>' in html
+    assert html.count('<span class="badge muted">not texted</span>') == 2
+    assert "Needs attention now (2)" in html
 
 
 def test_today_says_when_the_on_call_phone_was_texted(
