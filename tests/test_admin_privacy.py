@@ -1,6 +1,7 @@
 """Staff work all day with names, phone numbers and texts; none of it may reach the logs.
 The main flows run with every logger at DEBUG, and not one record may carry a patient's
-name, phone number (in any spelling) or a message's text."""
+name, phone number (in any spelling) or a message's text. Today and the escalations pages
+show a patient's phone, to call them: to signed-in staff only."""
 
 from __future__ import annotations
 
@@ -130,6 +131,9 @@ def test_no_patient_name_phone_or_text_reaches_the_log(
         bodies = [b for (b,) in conn.execute(select(outbound_messages.c.body)).all() if b]
         replies = conn.execute(select(inbound_messages.c.body)).scalars().all()
     assert FREE_TEXT in replies
+    # The phone to call is on the page, rendered while every logger listens.
+    for page in ("/", "/escalations", f"/escalations/{escalation_id}"):
+        assert 'href="tel:+16175550142">(617) 555-0142</a>' in admin.get(page).text, page
     admin.get("/escalations")
     acknowledged = admin.post(f"/escalations/{escalation_id}/acknowledge", {"next": "/escalations"})
     assert acknowledged.status_code == 200
@@ -147,3 +151,21 @@ def test_no_patient_name_phone_or_text_reaches_the_log(
         if secret in line
     ]
     assert leaks == []
+
+
+def test_a_request_not_signed_in_sees_no_patients_phone(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer, staff: None
+) -> None:
+    enrol(engine, settings, clock.now())
+    send_until(engine, settings, clock, renderer, RecordingTransport(), "foot_check")
+    admin = admin_client(engine, settings, renderer, clock)
+    for body in ("2", "1"):
+        text(admin, body)
+    with engine.begin() as conn:
+        escalation_id = conn.execute(select(escalations.c.id)).scalar_one()
+
+    for page in ("/", "/today/escalations", "/escalations", f"/escalations/{escalation_id}"):
+        response = admin.client.get(page, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+        shown = admin.client.get(page)  # and the sign-in page it leads to
+        assert [s for s in spellings("+16175550142") if s in response.text + shown.text] == []
