@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import SCREENSHOTS, Live, sign_in
-from tests.browser.test_escalations import urgent_escalation
+from tests.browser.test_escalations import urgent_and_emergency, urgent_escalation
 
 PAGES = {
     "today": "/",
@@ -88,3 +88,42 @@ def test_desktop_screenshots_of_today_the_patient_and_the_report(
         page.screenshot(path=shot, full_page=True)
         assert shot.stat().st_size > 10_000, f"{shot} is nearly empty"
     page.context.close()
+
+
+# Tables that no longer fit their card and scroll sideways inside it.
+TABLE_SCROLLS = """() => Array.from(document.querySelectorAll(".table-wrap"))
+  .filter(wrap => wrap.scrollWidth > wrap.clientWidth)
+  .map(wrap => wrap.scrollWidth - wrap.clientWidth)"""
+# The phone link's cell, and whether the link sits on one line inside it.
+PHONE_FIT = """link => {
+  const cell = link.closest("td, dd").getBoundingClientRect();
+  const box = link.getBoundingClientRect();
+  const line = parseFloat(getComputedStyle(link).lineHeight) || 24;
+  return {inside: box.left >= cell.left - 1 && box.right <= cell.right + 1,
+          oneLine: box.height <= line * 1.5, width: box.width};
+}"""
+
+
+def test_the_phone_link_reads_on_one_line_at_desktop_and_tablet_width(
+    browser: Browser, live: Live
+) -> None:
+    urgent_and_emergency(live)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((1280, 900), (768, 1024)):
+        page = open_at(browser, live, width, height)
+        for name, path in (("today", "/"), ("escalations", "/escalations")):
+            page.goto(path)
+            page.screenshot(path=SCREENSHOTS / f"phone-{name}-{width}.png", full_page=True)
+            assert page.evaluate(OVERFLOW) <= 0, (path, width)
+            assert page.evaluate(TABLE_SCROLLS) == [], (path, width)
+            for link in page.locator("tr[data-escalation-id] a.phone").all():
+                expect(link).to_be_visible()
+                fit = link.evaluate(PHONE_FIT)
+                assert fit["inside"] and fit["oneLine"], (path, width, fit)
+        page.locator("tr[data-severity='emergency'] a[href^='/escalations/']").click()
+        page.wait_for_url("**/escalations/*")
+        page.screenshot(path=SCREENSHOTS / f"phone-escalation-{width}.png", full_page=True)
+        assert page.evaluate(OVERFLOW) <= 0, ("escalation", width)
+        fit = page.locator("#escalation a.phone").evaluate(PHONE_FIT)
+        assert fit["inside"] and fit["oneLine"], ("escalation", width, fit)
+        page.context.close()
