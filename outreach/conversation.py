@@ -500,7 +500,7 @@ class _Reply:
         self.review = True
         if found:
             top = found[0]
-            said = "; ".join(f'{f.reason.replace("_", " ")}: "{f.said}"' for f in found)
+            said = "; ".join(_said(f) for f in found)
             self.actions.append(Escalate(top.severity, top.reason, said[:300]))
         elif not self.escalations_raised():
             said = ", ".join(f'"{s}"' for s in symptoms)
@@ -529,6 +529,13 @@ class _Reply:
             self.options_of = self.options_of or (self.prompts[0].kind if self.prompts else None)
             return ("unknown",)
         return texts
+
+
+def _said(finding: Finding) -> str:
+    """'bleeding: "my foot is bleeding"' for staff; a pain score speaks for itself."""
+    if finding.reason == "pain":
+        return finding.said
+    return f'{finding.reason.replace("_", " ")}: "{finding.said}"'
 
 
 def _danger_text(finding: Finding) -> str:

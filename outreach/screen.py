@@ -324,9 +324,10 @@ def screen(
     pain = next((p for r in readings if (p := pain_score(r)) is not None), None)
     if pain is not None and "pain" not in findings:
         if pain >= HIGH_PAIN:
-            findings["pain"] = Finding(Severity.URGENT, "pain", f"pain {pain}/10")
+            said = f"pain {pain}/10" + (f" (baseline {pain_baseline})" if pain_baseline else "")
+            findings["pain"] = Finding(Severity.URGENT, "pain", said)
         elif pain_baseline is not None and pain >= pain_baseline + PAIN_RISE:
-            said = f"pain {pain}/10, usually {pain_baseline}"
+            said = f"pain {pain}/10 (baseline {pain_baseline})"
             findings["pain"] = Finding(Severity.ROUTINE, "pain", said)
     symptoms: list[str] = []
     for reading in readings:

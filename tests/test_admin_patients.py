@@ -572,7 +572,7 @@ def test_the_patient_page_shows_the_thread_calendar_pain_and_consent_history(
 
     directions = re.findall(r'data-direction="(in|out)"', page)
     assert directions.count("in") == 4 and directions[-2:] == ["in", "out"]
-    assert "Understood as: foot ok" in page and "Understood as: exercise pain" in page
+    assert "Understood as: foot ok" in page and "Understood as: exercise done, symptom" in page
     assert "needs a look" in page
     states = dict(re.findall(r'title="(\w{3} \d\d \w{3}): ([^"]+)"', page))
     assert states["Mon 23 Nov"] == "answered: all OK"

@@ -176,7 +176,7 @@ def test_a_reply_is_stored_verbatim_even_when_interpreting_it_fails(
     )
     [stored] = clinic.rows(inbound_messages)
     assert retried == 1 and stored.processed_at is not None and stored.error is None
-    assert stored.intent == "unknown" and stored.needs_review
+    assert stored.intent == "symptom" and stored.needs_review  # a red foot: the screen reads it
 
 
 def test_the_same_provider_message_is_stored_once(clinic: Clinic) -> None:
@@ -194,7 +194,6 @@ def test_the_same_provider_message_is_stored_once(clinic: Clinic) -> None:
         "<script>alert(1)</script>",
         "'; DROP TABLE patient; --",
         "{{ 7*7 }} {% for x in y %}",
-        "🦶 me duele 😢",
         "足が痛い",
         "x" * 1600,
         "",
@@ -240,3 +239,16 @@ def test_spanish_speakers_are_answered_in_spanish(
 
     assert "Gracias" in text
     assert clinic.rows(patients)[0].consent_state == "granted"
+
+
+@pytest.mark.parametrize("body", ["🦶 me duele 😢", "my toes feel numb and tingly today"])
+def test_a_symptom_in_free_text_is_escalated_for_review_and_never_answered_with_the_menu(
+    clinic: Clinic, body: str
+) -> None:
+    reply = clinic.reply(body)
+
+    [stored] = clinic.rows(inbound_messages)
+    [escalation] = clinic.rows(escalations)
+    assert stored.body == body and stored.intent == "symptom" and stored.needs_review
+    assert escalation.severity == "review" and escalation.reason == "symptom"
+    assert "Reply" not in reply and ("will read" in reply or "va a leer" in reply)
