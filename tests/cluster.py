@@ -1,5 +1,6 @@
-"""Several real `outreach worker` processes on one PostgreSQL schema, sending through the real
-twilio client to a FakeTwilio in this process, whose record judges the outcome.
+"""Several real `outreach worker` processes on one PostgreSQL schema (or one SQLite file, for
+the proofs that also run there), sending through the real twilio client to a FakeTwilio in
+this process, whose record judges the outcome.
 
     with cluster(tmp_path, fake, concurrency=8) as c:
         c.add_foot_checks(c.add_patients(2000), c.now())
@@ -451,7 +452,9 @@ def _mask(number: str) -> str:
     return number[:2] + "*" * (len(number) - 6) + number[-4:]
 
 
-def _config_text(url: str, fake: FakeTwilio, settings: Mapping[str, Any]) -> str:
+def _config_text(
+    url: str, fake: FakeTwilio, settings: Mapping[str, Any], clinic: Mapping[str, Any]
+) -> str:
     sending = {
         "retry_backoff_seconds": 1,
         "outage_pause_seconds": 1,
@@ -460,6 +463,8 @@ def _config_text(url: str, fake: FakeTwilio, settings: Mapping[str, Any]) -> str
         **settings,
     }
     lines = [
+        "[clinic]",
+        *(f"{key} = {value!r}" for key, value in clinic.items()),
         "[database]",
         f'url = "{url}"',
         "[sms]",
@@ -515,12 +520,24 @@ def private_schema(prefix: str = "outreach_cluster") -> Iterator[str]:
 
 
 @contextmanager
-def cluster(tmp_path: Path, fake: FakeTwilio, **sending: Any) -> Iterator[Cluster]:
-    """A schema, a config file pointing at `fake`, and a Cluster to start workers with.
+def sqlite_file(tmp_path: Path) -> Iterator[str]:
+    """A migrated SQLite file under `tmp_path`, for the proofs that also run on SQLite."""
+    url = f"sqlite:///{tmp_path / 'cluster.db'}"
+    upgrade(url)
+    yield url
+
+
+@contextmanager
+def cluster(
+    tmp_path: Path, fake: FakeTwilio, clinic: Mapping[str, Any] | None = None, **sending: Any
+) -> Iterator[Cluster]:
+    """A schema (a SQLite file when the suite runs on SQLite), a config file pointing at
+    `fake`, and a Cluster to start workers with. `clinic` sets [clinic] keys (on_call_phone);
     `sending` sets [sending] keys (rate_per_second, concurrency, outage_pause_seconds...)."""
-    with private_schema() as url:
+    database = private_schema() if PG_URL.startswith("postgresql") else sqlite_file(tmp_path)
+    with database as url:
         config = tmp_path / "cluster.toml"
-        config.write_text(_config_text(url, fake, sending))
+        config.write_text(_config_text(url, fake, sending, clinic or {}))
         logs = tmp_path / "logs"
         logs.mkdir()
         site = tmp_path / "site"
