@@ -76,6 +76,15 @@ class ReminderState(StrEnum):
     FAILED = "failed"
 
 
+class OutboundStatus(StrEnum):
+    """Our own states of an outbound text, before the provider's statuses (queued, sent,
+    delivered...: outreach.messages.RANK) take over. None of them has a provider id."""
+
+    PENDING = "pending"  # written, not yet answered by the provider
+    UNKNOWN = "unknown"  # the provider's answer was lost: look it up before sending again
+    RESENDING = "resending"  # a worker is looking it up and sending it if absent (claimed_at)
+
+
 class AppointmentStatus(StrEnum):
     SCHEDULED = "scheduled"
     CONFIRMED = "confirmed"
@@ -214,6 +223,9 @@ class OutboundMessage(SQLModel, table=True):
     error_message: str | None = Field(default=None, max_length=300)
     created_at: datetime = utc_field()
     sent_at: datetime | None = utc_field(default=None)
+    # When a worker took it to look it up and resend it ("resending"): its lease runs from
+    # here, so a text whose worker died meanwhile is taken again once the lease is out.
+    claimed_at: datetime | None = utc_field(default=None)
 
 
 class InboundMessage(SQLModel, table=True):

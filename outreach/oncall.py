@@ -4,8 +4,10 @@ The text names the patient by the clinic's id and the reason, never by name or d
 A page is taken by one conditional statement (two workers never page twice) and its row is
 written before the send, as for reminders: a worker that dies before or during the send,
 or a send whose answer was lost, leaves a row without a provider id, which a later tick
-looks up at the provider and sends only if it is not there. A page is never lost to a
-crash, and never sent twice because an answer went missing.
+looks up at the provider and sends only if it is not there. That lookup is itself claimed
+under a lease ("resending" since `claimed_at`), so a worker that dies during it leaves the
+page to the next. A page is never lost to a crash, and never sent twice because an answer
+went missing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from outreach import messages
 from outreach.config import Settings
-from outreach.models import escalations, outbound_messages, patients
+from outreach.models import OutboundStatus, escalations, outbound_messages, patients
 from outreach.render import Renderer, TemplateError
 from outreach.severity import PAGED
 from outreach.transports import Outgoing, SendError, Transport
@@ -121,25 +123,33 @@ def _mark_unknown(conn: Connection, message_id: int, exc: SendError) -> None:
     conn.execute(
         update(OUT)
         .where(OUT.c.id == message_id)
-        .values(status="unknown", error_code=exc.code, error_message=str(exc)[:300])
+        .values(status=OutboundStatus.UNKNOWN, error_code=exc.code, error_message=str(exc)[:300])
     )
 
 
 def _resume_unfinished(
     engine: Engine, settings: Settings, transport: Transport, now: datetime
 ) -> int:
-    """Pages with no provider id: answer lost ("unknown"), or written by a worker that
-    stopped before its send finished ("pending" for longer than a lease)."""
+    """Pages with no provider id: answer lost (unknown), or left by a worker that stopped
+    before its send or its resend finished (pending, or resending, for longer than a lease)."""
     stale = now - timedelta(seconds=settings.lease_seconds)
     with engine.begin() as conn:
         rows = conn.execute(
-            select(OUT.c.id, OUT.c.to_phone, OUT.c.body, OUT.c.created_at, OUT.c.status).where(
+            select(
+                OUT.c.id,
+                OUT.c.to_phone,
+                OUT.c.body,
+                OUT.c.created_at,
+                OUT.c.status,
+                OUT.c.claimed_at,
+            ).where(
                 OUT.c.template == TEMPLATE,
                 OUT.c.provider_sid.is_(None),
                 OUT.c.created_at >= now - PAGE_WITHIN,
                 or_(
-                    OUT.c.status == "unknown",
-                    (OUT.c.status == "pending") & (OUT.c.created_at < stale),
+                    OUT.c.status == OutboundStatus.UNKNOWN,
+                    (OUT.c.status == OutboundStatus.PENDING) & (OUT.c.created_at < stale),
+                    (OUT.c.status == OutboundStatus.RESENDING) & (OUT.c.claimed_at < stale),
                 ),
             )
         ).all()
@@ -148,11 +158,17 @@ def _resume_unfinished(
 
 def _resume(engine: Engine, transport: Transport, now: datetime, row: Any) -> bool:
     with engine.begin() as conn:
-        # One worker takes it: the status it was seen in moves on.
+        # One worker takes it: the row moves on from the status and the claim it was seen
+        # with, so of two workers that saw it, one changes it and the other changes nothing.
         taken = conn.execute(
             update(OUT)
-            .where(OUT.c.id == row.id, OUT.c.status == row.status, OUT.c.provider_sid.is_(None))
-            .values(status="resending")
+            .where(
+                OUT.c.id == row.id,
+                OUT.c.status == row.status,
+                OUT.c.claimed_at.is_not_distinct_from(row.claimed_at),
+                OUT.c.provider_sid.is_(None),
+            )
+            .values(status=OutboundStatus.RESENDING, claimed_at=now)
         ).rowcount
     if taken != 1:
         return False

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from outreach import oncall
 from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.models import escalations, outbound_messages
@@ -130,3 +132,74 @@ def test_a_page_left_unsent_by_a_worker_that_died_goes_out_after_a_lease(
 
     [page] = transport.sent
     assert page.to == ON_CALL
+
+
+class DiesInTheLookup(RecordingTransport):
+    """A worker killed while it asks the provider whether a page went (the first time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+
+    def find_sent(self, message: Any, since: datetime) -> Any:
+        self.lookups += 1
+        if self.lookups == 1:
+            raise SystemExit("killed")
+        return super().find_sent(message, since)
+
+
+def page_row(engine: Engine) -> Any:
+    with engine.begin() as conn:
+        return conn.execute(
+            select(outbound_messages).where(outbound_messages.c.to_phone == ON_CALL)
+        ).one()
+
+
+def test_a_page_left_resending_by_a_worker_that_died_is_resumed_after_a_lease(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    settings = replace(settings, on_call_phone=ON_CALL)
+    escalate(engine, enrol(engine, settings, clock.now()), clock)
+    transport = DiesInTheLookup()
+    # Twilio never took it, and its answer never came: "unknown", resumed on the next tick.
+    transport.failures = [SendError("timed out", permanent=False, code="network", uncertain=True)]
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 0
+    clock.advance(timedelta(seconds=30))
+    taken_at = clock.now()
+    with pytest.raises(SystemExit):
+        notify_urgent(engine, settings, renderer, transport, clock.now())
+    assert (page_row(engine).status, page_row(engine).claimed_at) == ("resending", taken_at)
+
+    clock.advance(timedelta(seconds=settings.lease_seconds - 1))
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 0, (
+        "a page still within its lease may yet be sent by the worker resending it"
+    )
+    assert transport.lookups == 1
+    clock.advance(timedelta(seconds=2))
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 1
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 0
+
+    assert transport.lookups == 2, "looked up again before sending"
+    [page] = transport.sent
+    row = page_row(engine)
+    assert row.provider_sid == f"SM{page.message_id:032d}" and row.status == "queued"
+
+
+def test_two_workers_that_saw_the_same_stale_page_do_not_both_resume_it(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    settings = replace(settings, on_call_phone=ON_CALL)
+    escalate(engine, enrol(engine, settings, clock.now()), clock)
+    transport = DiesInTheLookup()
+    transport.failures = [SendError("timed out", permanent=False, code="network", uncertain=True)]
+    notify_urgent(engine, settings, renderer, transport, clock.now())
+    with pytest.raises(SystemExit):
+        notify_urgent(engine, settings, renderer, transport, clock.now())
+    clock.advance(timedelta(seconds=settings.lease_seconds + 1))
+    seen = page_row(engine)  # both workers read it, stale, before either takes it
+
+    first = oncall._resume(engine, transport, clock.now(), seen)
+    second = oncall._resume(engine, transport, clock.now(), seen)
+
+    assert (first, second) == (True, False)
+    assert len(transport.sent) == 1
