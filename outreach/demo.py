@@ -104,15 +104,18 @@ ANSWERS: dict[tuple[str, str], tuple[int, str] | None] = {
     ("DEMO-1", "foot_check:Tue"): (15, "2"),
     ("DEMO-1", "foot_followup"): (6, "1"),
     ("DEMO-1", "exercise"): (40, "DONE 3"),
+    ("DEMO-1", "exercise:Thu"): (30, "done 3 but I fell yesterday"),  # two meanings
     ("DEMO-1", "exercise:Sat"): (35, "done, pain 8"),
     ("DEMO-2", "consent"): (9, "Sí"),
     ("DEMO-2", "session"): (30, "c"),
     ("DEMO-2", "session:Wed"): (30, "R"),
     ("DEMO-2", "foot_check"): (5, "1"),
     ("DEMO-2", "foot_check:Thu"): None,  # a missed foot check stays unanswered
+    # A danger sign in his own words, no menu number: the screen reads it first.
+    ("DEMO-2", "foot_check:Sat"): (10, "tengo una llaga en el talon y esta sangrando"),
     ("DEMO-2", "exercise"): (60, "listo 2"),
     ("DEMO-2", "exercise:Wed"): (20, "SALTAR"),
-    ("DEMO-2", "exercise:Fri"): (15, "gracias, todo bien"),
+    ("DEMO-2", "exercise:Fri"): (15, "a que hora abren el sabado"),
     ("DEMO-3", "consent"): (2, "YES"),
     ("DEMO-3", "foot_check"): (20, "1"),
     ("DEMO-3", "foot_check:Wed"): (3, "Stop"),
@@ -280,7 +283,8 @@ def summarise(engine: Engine, database: Path) -> DemoResult:
             tallies[row.patient_id].sent += 1
         for row in conn.execute(select(inbound_messages.c.patient_id, inbound_messages.c.intent)):
             tallies[row.patient_id].replies += 1
-            tallies[row.patient_id].confirmations += row.intent == "session_confirm"
+            meanings = (row.intent or "").split(",")
+            tallies[row.patient_id].confirmations += "session_confirm" in meanings
         for row in conn.execute(
             select(reminders.c.patient_id, reminders.c.skip_reason).where(
                 reminders.c.state == "skipped", reminders.c.send_at < END

@@ -44,13 +44,23 @@ def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
     assert "foot_urgent" in [m.template for m in ana]
     assert "exercise_pain" in [m.template for m in ana]
     assert sorted((f.severity, f.reason) for f in flags) == [
+        ("routine", "fall"),
         ("routine", "reschedule"),
+        ("urgent", "bleeding"),
         ("urgent", "foot_open_sore"),
         ("urgent", "pain"),
     ]
-    # Luis is texted in Spanish; his unclear reply is kept for staff.
+    # Ana's "done 3 but I fell yesterday" is both an exercise done (pain 3) and a fall.
+    [two] = [r for r in replies if r.body == "done 3 but I fell yesterday"]
+    assert two.intent == "exercise_done,symptom"
+    # Luis reports a sore that bleeds in his own words, in Spanish: urgent, and the
+    # keep-weight-off text in Spanish instead of a menu.
+    [sore] = [f for f in flags if f.reason == "bleeding"]
+    assert "llaga" in sore.detail and "sangrando" in sore.detail
+    assert any(m.template == "foot_urgent" and "No apoye ese pie" in m.body for m in luis)
+    # Luis is texted in Spanish; his question is kept for staff.
     assert any("Revise sus pies" in m.body for m in luis)
-    assert any(r.body == "gracias, todo bien" and r.needs_review for r in replies)
+    assert any(r.body == "a que hora abren el sabado" and r.needs_review for r in replies)
     # Grace said STOP: the confirmation is the last text she ever got.
     assert people["DEMO-3"].opted_out
     assert grace[-1].template == "opted_out"
@@ -67,7 +77,7 @@ def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
         assert name in text
     assert "The week in numbers" in text and "opted_out" in text
     assert result.total.sent == sum(len(m) for m in by_patient.values())
-    assert result.total.escalations == {"urgent": 2, "routine": 1}
+    assert result.total.escalations == {"urgent": 3, "routine": 2}
 
 
 def test_the_demo_command_runs_on_a_fresh_checkout_in_under_30_seconds(tmp_path: Path) -> None:
