@@ -92,7 +92,10 @@ def measure(trials: list[Trial], repeat: int) -> dict[str, Any]:
     for trial, got in zip(trials, results, strict=True):
         want = trial.extra["expect"]
         wrong = judge(trial, got)
-        for table, key in ((by_category, trial.extra.get("category", "?")), (by_language, trial.lang)):
+        for table, key in (
+            (by_category, trial.extra.get("category", "?")),
+            (by_language, trial.lang),
+        ):
             table[key][0] += not wrong
             table[key][1] += 1
         got_rank = rank(got["escalation"]["severity"] if got["escalation"] else None)
@@ -105,7 +108,14 @@ def measure(trials: list[Trial], repeat: int) -> dict[str, Any]:
             alarms[1] += 1
         wrongful_opt_outs += got["opt_out"] and not want.get("opt_out", False)
         if wrong:
-            failures.append({"id": trial.extra.get("id"), "text": trial.text, "asked": list(trial.asked), "wrong": wrong})
+            failures.append(
+                {
+                    "id": trial.extra.get("id"),
+                    "text": trial.text,
+                    "asked": list(trial.asked),
+                    "wrong": wrong,
+                }
+            )
     right = sum(v[0] for v in by_language.values())
     ms = sorted(t * 1000 for t in timings)
     return {
@@ -137,8 +147,14 @@ def print_table(result: dict[str, Any], show_failures: bool) -> None:
     print()
     rows = [
         ("accuracy (target >= 95%)", f"{result['accuracy']:.1%}"),
-        (f"safety-critical recall, {result['safety_critical']} (target 100%)", f"{result['safety_recall']:.1%}"),
-        ("false urgent alarms (target <= 2%)", f"{result['false_urgent_alarms']} ({result['false_urgent_rate']:.1%})"),
+        (
+            f"safety-critical recall, {result['safety_critical']} (target 100%)",
+            f"{result['safety_recall']:.1%}",
+        ),
+        (
+            "false urgent alarms (target <= 2%)",
+            f"{result['false_urgent_alarms']} ({result['false_urgent_rate']:.1%})",
+        ),
         ("wrongful opt-outs (target 0)", str(result["wrongful_opt_outs"])),
         ("ms a reply, median (target <= 2)", f"{result['ms_median']:.3f}"),
         ("ms a reply, p99", f"{result['ms_p99']:.3f}"),
@@ -148,19 +164,29 @@ def print_table(result: dict[str, Any], show_failures: bool) -> None:
     if show_failures:
         print()
         for failure in result["failures"]:
-            print(f"{failure['id']}: {failure['text']!r} {failure['asked']}: {'; '.join(failure['wrong'])}")
+            wrong = "; ".join(failure["wrong"])
+            print(f"{failure['id']}: {failure['text']!r} {failure['asked']}: {wrong}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, action="append", help="JSONL file(s); default: tests/corpus/replies_*.jsonl")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        action="append",
+        help="JSONL file(s); default: tests/corpus/replies_*.jsonl",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="timed passes over the corpus")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     parser.add_argument("--failures", action="store_true", help="list every reply judged wrong")
     args = parser.parse_args()
     result = measure(load(args.corpus or CORPUS), args.repeat)
     if args.json:
-        print(json.dumps(result if args.failures else {k: v for k, v in result.items() if k != "failures"}))
+        print(
+            json.dumps(
+                result if args.failures else {k: v for k, v in result.items() if k != "failures"}
+            )
+        )
     else:
         print_table(result, args.failures)
     return 0

@@ -46,7 +46,7 @@ from outreach.models import (
     patients,
 )
 from outreach.privacy import mask_phone
-from outreach.render import Renderer, Rendered, TemplateError
+from outreach.render import Rendered, Renderer, TemplateError
 from outreach.smslength import measure
 from outreach.templatecheck import MAX_SEGMENTS
 from outreach.transports import Outgoing, SendError, Transport

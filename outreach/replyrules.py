@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from outreach.config import ConfigError
 from outreach.privacy import fold
 from outreach.severity import Severity
 
@@ -63,8 +64,9 @@ MAP_SECTIONS = frozenset({"spelling", "number", "emoji", "known"})
 TYPO_TARGETS = frozenset({"body", "symptom"})  # besides the danger signs and the answers
 
 
-class RulesError(ValueError):
-    """A rule file is wrong; the message names the file and the line."""
+class RulesError(ConfigError):
+    """A rule file is wrong; the message names the file and the line. A configuration
+    error: `outreach run` and `outreach serve` refuse to start on one."""
 
 
 @dataclass(frozen=True)
@@ -322,9 +324,9 @@ def _open_section(kind: str, options: dict[str, str], where: str) -> str:
                 f"{where}: [answer {name}]: choose one of {', '.join(sorted(ANSWERS))}"
             )
         return f"answer:{name}"
-    if options:
-        raise RulesError(f"{where}: [{kind}] takes no options")
     if kind in PHRASE_SECTIONS or kind in MAP_SECTIONS or kind == "combine":
+        if options:
+            raise RulesError(f"{where}: [{kind}] takes no options")
         return kind
     choices = sorted({*PHRASE_SECTIONS, *MAP_SECTIONS, "combine", "answer NAME"})
     tiers = "|".join(s.value for s in Severity)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from outreach import inbound, metrics, oncall, workers
 from outreach.clock import Clock
 from outreach.config import Settings, check_twilio_ready, twilio_credentials
+from outreach.conversation import default_rules
 from outreach.dispatcher import Dispatcher, DispatchReport
 from outreach.planner import PlanReport, plan_due
 from outreach.ratelimit import SharedRateLimiter
@@ -55,6 +56,7 @@ class Service:
         self.clock = clock
         self.transport = transport
         self.renderer = renderer
+        default_rules(settings.templates_dir / "replies")  # a bad rule file stops the start
         # The console prints instantly and costs nothing: only a real provider is rate-held,
         # by every worker together (the slots live in the database).
         limiter = (
@@ -190,7 +192,10 @@ def _safe_tick(service: Service, stop: threading.Event) -> None:
 
 
 def make_transport(settings: Settings) -> Transport:
-    """The configured provider; for Twilio, refuses to start without what it needs."""
+    """The configured provider; for Twilio, refuses to start without what it needs.
+    Every command that starts a worker calls this first, so the reply rules are read here
+    too: a worker must not start with a rule file it cannot read (RulesError names it)."""
+    default_rules(settings.templates_dir / "replies")
     if settings.sms_provider == "console":
         return ConsoleTransport()
     check_twilio_ready(settings)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from outreach.clock import SystemClock
 from outreach.config import ConfigError, Settings, session_secret, twilio_credentials
+from outreach.conversation import default_rules
 from outreach.db import make_engine
 from outreach.render import Renderer
 from outreach.web.app import create_app
@@ -45,6 +46,7 @@ def build_app(settings: Settings, admin: AdminMode = "required") -> FastAPI:
     # phone number among them, into the log.
     engine = make_engine(settings.database_url, hide_parameters=True)
     renderer = Renderer(settings.templates_dir, settings)
+    default_rules(settings.templates_dir / "replies")  # a bad rule file stops the start
     token = os.environ.get("OUTREACH_METRICS_TOKEN") or None
     return create_app(engine, settings, auth_token, renderer, SystemClock(), secret, token)
 
