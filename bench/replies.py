@@ -117,7 +117,7 @@ def measure(trials: list[Trial], repeat: int) -> dict[str, Any]:
                 }
             )
     right = sum(v[0] for v in by_language.values())
-    ms = sorted(t * 1000 for t in timings)
+    ms = sorted(t * 1000 for t in timings) or [float("nan")]  # --repeat 0: no timing
     return {
         "replies": len(trials),
         "accuracy": right / len(trials),
