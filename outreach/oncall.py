@@ -1,6 +1,8 @@
-"""Urgent escalations also text the clinic's on-call phone, on the next tick (within a minute).
+"""Urgent and emergency escalations also text the clinic's on-call phone, on the next tick
+(within a minute).
 
-The text names the patient by the clinic's id and the reason, never by name or diagnosis.
+The text says which of the two it is, names the patient by the clinic's id and the reason,
+never by name or diagnosis, and fits one SMS.
 A page is taken by one conditional statement (two workers never page twice) and its row is
 written before the send, as for reminders: a worker that dies before or during the send,
 or a send whose answer was lost, leaves a row without a provider id, which a later tick
@@ -22,8 +24,8 @@ from sqlalchemy.engine import Connection
 from outreach import messages
 from outreach.config import Settings
 from outreach.models import OutboundStatus, escalations, outbound_messages, patients
-from outreach.render import Renderer, TemplateError
-from outreach.severity import PAGED
+from outreach.render import PrivacyError, Rendered, Renderer, TemplateError
+from outreach.severity import PAGED, Severity
 from outreach.transports import Outgoing, SendError, Transport
 
 log = logging.getLogger(__name__)
@@ -79,14 +81,12 @@ def _notify(
         if taken.rowcount != 1:
             return False
         row = conn.execute(
-            select(E.c.detail, E.c.reason, patients.c.external_id)
+            select(E.c.severity, E.c.detail, E.c.reason, patients.c.external_id)
             .join(patients, patients.c.id == E.c.patient_id)
             .where(E.c.id == escalation_id)
         ).one()
         try:
-            rendered = renderer.render(
-                "on_call", "en", patient_ref=row.external_id, reason=row.detail or row.reason
-            )
+            rendered = _page_text(renderer, row)
         except TemplateError:
             log.exception("the on-call text for escalation %s cannot be rendered", escalation_id)
             return False
@@ -117,6 +117,23 @@ def _notify(
         messages.record_receipt(conn, message_id, receipt, now)
     log.info("on-call phone texted about escalation %s", escalation_id)
     return True
+
+
+def _page_text(renderer: Renderer, row: Any) -> Rendered:
+    """The page with the escalation's details (the patient's own words, often) when they fit
+    one SMS and name no diagnosis; otherwise with the reason in our words, which do. A page
+    refused for a word the patient wrote would never go at all."""
+    context = {"patient_ref": row.external_id, "severity": Severity(row.severity)}
+    if row.detail:
+        try:
+            rendered = renderer.render(TEMPLATE, "en", reason=row.detail, **context)
+        except PrivacyError:
+            pass
+        else:
+            # One accent outside GSM-7 ("caí") makes it UCS-2: two segments, maybe three.
+            if rendered.measure.segments == 1:
+                return rendered
+    return renderer.render(TEMPLATE, "en", reason=row.reason.replace("_", " "), **context)
 
 
 def _mark_unknown(conn: Connection, message_id: int, exc: SendError) -> None:

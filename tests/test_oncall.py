@@ -14,14 +14,24 @@ from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.models import escalations, outbound_messages
 from outreach.oncall import notify_urgent
+from outreach.privacy import diagnosis_words
 from outreach.render import Renderer
+from outreach.severity import Severity
+from outreach.smslength import measure
 from outreach.transports import SendError
 from tests.conftest import RecordingTransport, enrol
 
 ON_CALL = "+16175550199"
 
 
-def escalate(engine: Engine, patient_id: int, clock: ManualClock, severity: str = "urgent") -> int:
+def escalate(
+    engine: Engine,
+    patient_id: int,
+    clock: ManualClock,
+    severity: str = Severity.URGENT,
+    reason: str = "foot_open_sore",
+    detail: str = "open sore, bleeding or pus",
+) -> int:
     with engine.begin() as conn:
         return int(
             conn.execute(
@@ -29,8 +39,8 @@ def escalate(engine: Engine, patient_id: int, clock: ManualClock, severity: str 
                 .values(
                     patient_id=patient_id,
                     severity=severity,
-                    reason="foot_open_sore",
-                    detail="open sore, bleeding or pus",
+                    reason=reason,
+                    detail=detail,
                     created_at=clock.now(),
                 )
                 .returning(escalations.c.id)
@@ -44,7 +54,7 @@ def test_an_urgent_escalation_texts_the_on_call_phone_once(
     settings = replace(settings, on_call_phone=ON_CALL)
     patient_id = enrol(engine, settings, clock.now())
     escalate(engine, patient_id, clock)
-    escalate(engine, patient_id, clock, severity="routine")
+    escalate(engine, patient_id, clock, severity=Severity.ROUTINE)
     transport = RecordingTransport()
 
     first = notify_urgent(engine, settings, renderer, transport, clock.now())
@@ -132,6 +142,86 @@ def test_a_page_left_unsent_by_a_worker_that_died_goes_out_after_a_lease(
 
     [page] = transport.sent
     assert page.to == ON_CALL
+
+
+def page_for(
+    engine: Engine,
+    settings: Settings,
+    clock: ManualClock,
+    renderer: Renderer,
+    severity: Severity,
+    reason: str,
+    detail: str,
+) -> str:
+    """The text the on-call phone gets for one escalation."""
+    settings = replace(settings, on_call_phone=ON_CALL)
+    escalate(engine, enrol(engine, settings, clock.now()), clock, severity, reason, detail)
+    transport = RecordingTransport()
+    assert notify_urgent(engine, settings, renderer, transport, clock.now()) == 1
+    [page] = transport.sent
+    return page.body
+
+
+def test_an_emergency_page_says_emergency_and_to_call_now(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    body = page_for(
+        engine,
+        settings,
+        clock,
+        renderer,
+        Severity.EMERGENCY,
+        "chest_pain",
+        'chest pain: "chest feels tight"; trouble breathing: "cant breathe"',
+    )
+
+    assert body == (
+        'Riverside PT: EMERGENCY - patient P-1 reports: chest pain: "chest feels tight"; '
+        'trouble breathing: "cant breathe". Please call them now.'
+    )
+    assert measure(body).segments == 1
+
+
+def test_an_urgent_page_says_urgent_and_to_call_today(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    body = page_for(
+        engine, settings, clock, renderer, Severity.URGENT, "bleeding", 'bleeding: "bleeding"'
+    )
+
+    assert body == (
+        'Riverside PT: URGENT - patient P-1 reports: bleeding: "bleeding". Please call them today.'
+    )
+
+
+@pytest.mark.parametrize(
+    ("reason", "detail", "why"),
+    [
+        ("open_wound", 'open wound: "ulcer"', "a diagnosis word in the patient's words"),
+        (
+            "fall_with_injury",
+            'fall: "me caí en la cocina"; hurt after fall: "me pegué en la cabeza y sangra"',
+            "accents outside GSM-7: the text would be UCS-2, two segments",
+        ),
+        ("cold_pale_foot", "cold, pale foot: " + '"my foot is cold and white", ' * 5, "too long"),
+    ],
+)
+def test_a_page_whose_details_cannot_go_in_one_private_text_names_the_reason_instead(
+    engine: Engine,
+    settings: Settings,
+    clock: ManualClock,
+    renderer: Renderer,
+    reason: str,
+    detail: str,
+    why: str,
+) -> None:
+    body = page_for(engine, settings, clock, renderer, Severity.EMERGENCY, reason, detail)
+
+    words = reason.replace("_", " ")
+    assert body == f"Riverside PT: EMERGENCY - patient P-1 reports: {words}. Please call them now."
+    assert (measure(body).encoding, measure(body).segments) == ("GSM-7", 1), why
+    assert diagnosis_words(body) == [], why
+    assert "Ana" not in body and "Torres" not in body, "no names in a text"
 
 
 class DiesInTheLookup(RecordingTransport):

@@ -125,7 +125,7 @@ def test_a_row_carries_the_body_and_its_measure(tmp_path: Path) -> None:
         ("foot_check", {"patient"}),
         ("session", {"patient", "starts_at"}),
         ("exercise", {"patient", "exercises"}),
-        ("on_call", {"patient_ref", "reason"}),
+        ("on_call", {"patient_ref", "reason", "severity"}),
         ("unknown[session]", {"prompt"}),
     ],
 )
