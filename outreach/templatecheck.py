@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -136,7 +137,31 @@ def check_templates(renderer: Renderer) -> list[CheckRow]:
             elif not (template in STAFF_ONLY and language != "en"):
                 problem = f"missing translation: no sms/{language}/{template}{SUFFIX}"
                 rows.append(CheckRow(template, language, 0, "-", 0, (problem,), ""))
-    return rows
+    return rows + check_reply_rules(renderer.root.parent / "replies")
+
+
+def check_reply_rules(folder: Path) -> list[CheckRow]:
+    """One row per reply-rules file (templates/replies/*.rules): its danger signs counted,
+    or the error naming its file and line."""
+    from outreach.replyrules import RulesError, load
+
+    try:
+        languages = load(folder)
+    except RulesError as exc:
+        return [CheckRow(f"replies/{folder.name}", "-", 0, "-", 0, (str(exc),), "")]
+    return [
+        CheckRow(
+            f"replies/{language.path.name}",
+            code,
+            0,
+            "rules",
+            0,
+            (),
+            f"{len(language.signs)} danger-sign sections, "
+            f"{sum(len(p) for p in language.phrases.values())} other phrases",
+        )
+        for code, language in languages.items()
+    ]
 
 
 def has_problems(rows: Iterable[CheckRow]) -> bool:
