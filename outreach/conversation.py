@@ -543,10 +543,10 @@ def _danger_text(finding: Finding) -> str:
         return "emergency"
     if finding.reason in PAIN_REASONS:
         return "exercise_pain"
-    if finding.severity == Severity.URGENT:
-        return "foot_urgent"
     if finding.reason in FALL_REASONS:
         return "fall"
+    if finding.severity == Severity.URGENT:
+        return "foot_urgent"
     if finding.severity == Severity.ROUTINE:
         return "foot_routine"
     return "review"
