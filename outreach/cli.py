@@ -8,10 +8,10 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.console import Console
@@ -23,10 +23,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from outreach import db, logs, views
 from outreach.clock import SystemClock
-from outreach.config import ConfigError, Settings, load_settings
+from outreach.config import LANGUAGES, ConfigError, Settings, load_settings
 from outreach.privacy import mask_phone
+from outreach.questions import KINDS
 
 if TYPE_CHECKING:
+    from outreach.replytry import Trial
     from outreach.transports import Transport
     from outreach.web.server import AdminMode
 
@@ -565,7 +567,7 @@ def check_templates(ctx: Context) -> None:
     """
     from outreach.render import Renderer
     from outreach.templatecheck import check_templates as check
-    from outreach.templatecheck import has_problems
+    from outreach.templatecheck import check_reply_rules, has_problems
 
     settings = ctx.settings
     rows = check(Renderer(settings.templates_dir, settings))
@@ -582,9 +584,173 @@ def check_templates(ctx: Context) -> None:
             "[red]" + escape("; ".join(row.problems)) + "[/]" if row.problems else "ok",
         )
     console.print(table)
+    rules = check_reply_rules(settings.templates_dir / "replies")
+    for row in rules:
+        console.print(f"{escape(row.template)}: " + (escape("; ".join(row.problems)) or row.body))
     if has_problems(rows):
         raise click.ClickException("some templates have problems (see the table)")
+    if has_problems(rules):
+        raise click.ClickException("a reply rules file is wrong (see above)")
     console.print(f"{len(rows)} renderings, all within 2 segments and free of diagnosis words.")
+
+
+@main.group()
+def replies() -> None:
+    """Patients' replies: what the rules make of them."""
+
+
+@replies.command(name="try")
+@click.argument("text", required=False)
+@click.option(
+    "--file",
+    "batch",
+    type=click.File("r", encoding="utf-8"),
+    help='Try each line of a JSONL file ("-" for stdin): {"text", "lang", "asked", '
+    '"opted_out", "consented", "pain_baseline"}; an "id" is copied to the output.',
+)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option(
+    "--asked",
+    type=click.Choice(KINDS),
+    multiple=True,
+    help="A question still open, most recent first; repeat for several.",
+)
+@click.option("--opted-out", is_flag=True, help="The patient has opted out.")
+@click.option("--not-consented", is_flag=True, help="The patient has not yet agreed to texts.")
+@click.option("--pain-baseline", type=click.IntRange(0, 10), help="The patient's usual pain.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per reply, one a line.")
+@pass_context
+def try_reply(
+    ctx: Context,
+    text: str | None,
+    batch: TextIO | None,
+    lang: str,
+    asked: tuple[str, ...],
+    opted_out: bool,
+    not_consented: bool,
+    pain_baseline: int | None,
+    as_json: bool,
+) -> None:
+    """Show what a reply would do: its meanings, the escalation and the words that raised
+    it, opt-out, opt-in and consent, whether staff must read it, the pain score and the
+    text the patient would get. Writes nothing and needs no database.
+
+    With --file, each bad line is reported on stderr by its number, the good ones are
+    tried, and the command exits 1 if any line was bad.
+
+    Examples: outreach replies try "C but my heel is bleeding" --asked session
+
+    outreach replies try --file replies.jsonl --json > results.jsonl
+    """
+    from outreach.replytry import Trial
+
+    if (text is None) == (batch is None):
+        raise click.UsageError("give either TEXT or --file FILE")
+    per_reply = ("lang", "asked", "opted_out", "not_consented", "pain_baseline")
+    given = [name for name in per_reply if _given(name)]
+    if batch is not None and given:
+        option = "--" + given[0].replace("_", "-")
+        raise click.UsageError(f"{option} is for one TEXT; with --file, give it on each line")
+    attempt = _reply_trier(ctx.settings)
+    if batch is None:
+        trial = Trial(text or "", lang, asked, opted_out, not not_consented, pain_baseline)
+        _show_try(trial, attempt(trial), as_json)
+        return
+    bad = tried = 0
+    for number, read in _trials(batch):
+        if isinstance(read, str):
+            err.print(f"[red]✗[/] {escape(read)}", highlight=False, soft_wrap=True)
+            bad += 1
+            continue
+        _show_try(read, attempt(read), as_json, f"line {number}")
+        tried += 1
+    if bad:
+        err.print(f"{bad} bad line{'s' if bad != 1 else ''} skipped, {tried} tried.")
+        sys.exit(1)
+
+
+def _given(parameter: str) -> bool:
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
+
+
+def _reply_trier(settings: Settings) -> Callable[[Trial], dict[str, Any]]:
+    from outreach.conversation import default_rules
+    from outreach.render import Renderer, TemplateError
+    from outreach.replyrules import RulesError
+    from outreach.replytry import attempt
+
+    try:
+        rules = default_rules(settings.templates_dir / "replies")
+    except RulesError as exc:
+        raise click.ClickException(f"reply rules: {exc}") from None
+    renderer = Renderer(settings.templates_dir, settings)
+
+    def trier(trial: Trial) -> dict[str, Any]:
+        try:
+            return attempt(trial, renderer, rules)
+        except TemplateError as exc:
+            raise click.ClickException(f"templates: {exc}") from None
+
+    return trier
+
+
+def _trials(lines: TextIO) -> Iterator[tuple[int, Trial | str]]:
+    """(line number, a Trial or what is wrong with the line); blank lines are skipped."""
+    from outreach.replytry import Trial, TryError
+
+    try:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"line {number}"
+            try:
+                yield number, Trial.from_json(json.loads(line), where)
+            except json.JSONDecodeError as exc:
+                yield number, f"{where}: not JSON ({exc.msg} at column {exc.colno})"
+            except TryError as exc:
+                yield number, str(exc)
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{lines.name} is not UTF-8 text") from None
+
+
+def _show_try(trial: Trial, result: dict[str, Any], as_json: bool, where: str = "") -> None:
+    from outreach.escalations import reason_words
+    from outreach.replytry import dumps
+
+    if as_json:
+        click.echo(dumps(result))
+        return
+    yes = {True: "yes", False: "no"}
+    escalation = result["escalation"]
+    lines = [
+        f'Reply{" on " + where if where else ""}: "{trial.text}" ({trial.lang}; '
+        f"open questions, most recent first: {', '.join(trial.asked) or 'none'})",
+        f"Intents: {', '.join(result['intents'])}",
+        "Escalation: none"
+        if escalation is None
+        else f"Escalation: {escalation['severity'].upper()}: "
+        + "; ".join(reason_words(reason) for reason in escalation["reasons"]),
+    ]
+    if escalation is not None and escalation["matched"]:
+        lines.append("Triggered by: " + ", ".join(f'"{said}"' for said in escalation["matched"]))
+    lines += [
+        f"Opt-out: {yes[result['opt_out']]}  Opt-in: {yes[result['opt_in']]}  "
+        f"Consent: {yes[result['consent']]}",
+        f"Needs staff: {yes[result['needs_staff']]}",
+        f"Pain: {'-' if result['pain'] is None else result['pain']}",
+        "Text back: none"
+        if result["reply"] is None
+        # A text of several parts keeps its line breaks, indented under the label.
+        else f"Text back ({', '.join(result['templates'])}):\n  "
+        + result["reply"].replace("\n", "\n  "),
+    ]
+    loud = {"emergency": "bold red", "urgent": "red"}
+    style = loud.get(escalation["severity"]) if escalation else None
+    for line in lines:
+        tier = style if line.startswith("Escalation:") else None
+        console.print(escape(line), style=tier, highlight=False, soft_wrap=True)
+    console.print()
 
 
 @main.group()

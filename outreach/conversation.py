@@ -162,10 +162,13 @@ KEEP_BESIDE_DANGER = frozenset(
 
 
 def default_rules(directory: Path | None = None) -> Rules:
-    """The rules in `directory` (templates/replies by default), read once per process."""
+    """The rules in `directory`, read once per process. A clinic's own templates folder
+    without a replies/ folder uses the shipped rules: the words patients write do not
+    change with the clinic's texts."""
     from outreach.config import REPO_ROOT
 
-    return _rules(directory or REPO_ROOT / "templates" / "replies")
+    shipped = REPO_ROOT / "templates" / "replies"
+    return _rules(directory if directory is not None and directory.is_dir() else shipped)
 
 
 _RULES: dict[Path, Rules] = {}
