@@ -566,8 +566,8 @@ def check_templates(ctx: Context) -> None:
     Example: outreach templates check
     """
     from outreach.render import Renderer
-    from outreach.templatecheck import check_templates as check
     from outreach.templatecheck import check_reply_rules, has_problems
+    from outreach.templatecheck import check_templates as check
 
     settings = ctx.settings
     rows = check(Renderer(settings.templates_dir, settings))
