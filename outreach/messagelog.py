@@ -19,7 +19,7 @@ IN = inbound_messages
 
 STATUSES = (
     "pending", "queued", "sending", "sent", "delivered", "undelivered", "failed", "unknown",
-    "received",
+    "resending", "received",
 )  # fmt: skip
 DIRECTIONS = ("out", "in")
 PAGE_SIZE = 50

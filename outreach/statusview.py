@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from outreach.health import Health
+from outreach.severity import Severity
 from outreach.workers import WorkerSeen
 
 
@@ -118,12 +119,14 @@ def _escalations_table(health: Health) -> Table:
     table.add_column("severity")
     table.add_column("open", justify="right")
     table.add_column("oldest")
+    told = False  # the oldest paged one (emergency or urgent) is named once
     for severity, count in health.open_escalations.items():
+        paged = Severity(severity).pages and count > 0
         oldest = ""
-        if severity == "urgent" and count:
+        if paged and not told:
             oldest = f"open for {duration(health.oldest_open_urgent_seconds)}"
-        style = "bold red" if severity == "urgent" and count else ""
-        table.add_row(severity, str(count), oldest, style=style)
+            told = True
+        table.add_row(severity, str(count), oldest, style="bold red" if paged else "")
     return table
 
 
