@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from outreach.config import LANGUAGES
 from outreach.conversation import (
     Escalate,
     GrantConsent,
@@ -17,10 +19,13 @@ from outreach.conversation import (
     Prompt,
     interpret,
 )
+from outreach.inbound import compose
+from outreach.questions import KINDS
+from outreach.render import Renderer
 from outreach.screen import Rules
+from outreach.templatecheck import sample_context
 
-KINDS = ("consent", "session", "foot_check", "foot_followup", "exercise")
-LANGUAGES = ("en", "es")
+MAX_TEXT = 1600  # the longest text Twilio delivers as one message
 
 
 class TryError(ValueError):
@@ -92,6 +97,65 @@ class Trial:
 
 def run(trial: Trial, rules: Rules | None = None) -> Outcome:
     return interpret(trial.context(), trial.prompts(), trial.text, rules)
+
+
+def attempt(trial: Trial, renderer: Renderer, rules: Rules | None = None) -> dict[str, Any]:
+    """`summary` with the text the patient would get, and the input line's "id" if it had
+    one. Raises TemplateError if the clinic's templates cannot render that text."""
+    outcome = run(trial, rules)
+    result = summary(outcome, reply_text(outcome, renderer, trial.lang))
+    return {"id": trial.extra["id"], **result} if "id" in trial.extra else result
+
+
+def reply_text(outcome: Outcome, renderer: Renderer, language: str) -> str | None:
+    """The one text the patient would get (as outreach.inbound composes it), or None when
+    nothing is sent. A try has no patient: the name and appointment are the samples of
+    `templates check`."""
+    if not outcome.replies:
+        return None
+    context = {
+        **sample_context("session_confirmed", language),  # patient and starts_at
+        "prompt": outcome.prompt_for_options,
+    }
+    return compose(renderer, outcome.replies, language, context).body
+
+
+def from_form(fields: Mapping[str, list[str]]) -> Trial | dict[str, list[str]]:
+    """The admin's "Try a reply" form as a Trial, or each field's problems."""
+    errors: dict[str, list[str]] = {}
+    text = _one(fields, "text")
+    if not text.strip():
+        errors["text"] = ["Type the reply to try."]
+    elif len(text) > MAX_TEXT:
+        errors["text"] = [f"A text holds at most {MAX_TEXT} characters; this has {len(text)}."]
+    lang = _one(fields, "lang") or "en"
+    if lang not in LANGUAGES:
+        errors["lang"] = [f"Choose a language: {', '.join(LANGUAGES)}; got {lang!r}."]
+    asked = tuple(kind for kind in fields.get("asked", []) if kind)
+    unknown = [kind for kind in asked if kind not in KINDS]
+    if unknown:
+        errors["asked"] = [f"Unknown question {unknown[0]!r}: choose from {', '.join(KINDS)}."]
+    raw = _one(fields, "pain_baseline").strip()
+    baseline = int(raw) if raw.isascii() and raw.isdigit() else None
+    if raw and (baseline is None or baseline > 10):
+        errors["pain_baseline"] = [
+            f"Pain baseline is a whole number from 0 to 10, or blank; got {raw!r}."
+        ]
+    if errors:
+        return errors
+    return Trial(
+        text=text,
+        lang=lang,
+        asked=asked,
+        opted_out=bool(_one(fields, "opted_out")),
+        consented=not _one(fields, "not_consented"),
+        pain_baseline=baseline,
+    )
+
+
+def _one(fields: Mapping[str, list[str]], name: str) -> str:
+    values = fields.get(name) or [""]
+    return values[0]
 
 
 def summary(outcome: Outcome, reply: str | None = None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from outreach.web import (
     escalations_page,
     messages_page,
     patients_page,
+    replies_page,
     report_page,
     templates_page,
     today_page,
@@ -49,6 +50,7 @@ ROUTERS = (
     escalations_page.router,
     messages_page.router,
     templates_page.router,
+    replies_page.router,
     report_page.router,
     audit_page.router,
 )
