@@ -155,6 +155,16 @@ ANSWER_SIGNS = {1: "open_wound", 2: "red_hot_swollen"}
 # The text for a danger sign, by tier and reason; the first that applies wins.
 PAIN_REASONS = frozenset({"pain", "severe_pain"})
 FALL_REASONS = frozenset({"fall", "fall_with_injury"})
+# The safety texts an answer may carry, by how pressing they are (Severity.rank).
+SAFETY_TEXTS = {
+    "emergency": 0,
+    "foot_urgent": 1,
+    "exercise_pain": 1,
+    "foot_routine": 2,
+    "fall": 2,
+    "foot_other": 3,
+    "review": 3,
+}
 # Texts that still make sense beside a safety text ("Glad your feet look good" does not).
 KEEP_BESIDE_DANGER = frozenset(
     {"session_confirmed", "session_reschedule", "consent_granted", "opted_in"}
@@ -461,7 +471,7 @@ class _Reply:
         self.used |= {f.reason for f in said}
         worse = self.screen.combined(ANSWER_SIGNS.get(number, ""))
         if worse is not None:  # "2 and I have a fever": the answer is one of the signs
-            self.used.add(worse.reason)
+            self.used |= {worse.reason, *worse.first, *worse.second}
             severity, words = worse.severity, f"{words}; {worse.reason.replace('_', ' ')}"
         detail = words + (f'; said "{said[0].said}"' if said else "")
         self.intents.append(Intent.FOOT_OTHER if number == 4 else Intent.FOOT_PROBLEM)
@@ -496,6 +506,8 @@ class _Reply:
         at the most pressing tier, naming every sign and the words that raised it."""
         found = [f for f in self.screen.findings if f.reason not in self.used]
         symptoms = self.screen.symptoms
+        if not found and not symptoms and self.screen.body and not self.understood():
+            symptoms = self.screen.body  # "can you look at my foot": a person reads it
         if not found and not symptoms:
             return
         if Intent.SYMPTOM not in self.intents and found:
@@ -510,6 +522,10 @@ class _Reply:
             self.intents.append(Intent.SYMPTOM)
             self.actions.append(Escalate(Severity.REVIEW, "symptom", f"mentions {said}"[:300]))
 
+    def understood(self) -> bool:
+        """Something besides "not understood" was made of the reply."""
+        return any(i not in (Intent.UNKNOWN, Intent.STOP_UNCLEAR) for i in self.intents)
+
     def escalations_raised(self) -> bool:
         return any(isinstance(a, Escalate) and a.reason != "reschedule" for a in self.actions)
 
@@ -519,12 +535,15 @@ class _Reply:
             return ()  # the law allows no automated text after an opt-out
         if Intent.OPT_OUT in self.intents or Intent.STOP_REQUEST in self.intents:
             return ("opted_out",)  # the one confirmation, nothing more
-        first: list[str] = []
+        # The safety text: the most pressing of what the screen found and what an answer
+        # said ("2 and I have a fever": the follow-up's emergency, not the fever's review).
+        safety = [(SAFETY_TEXTS[r], r) for r in self.replies if r in SAFETY_TEXTS]
         danger = [f for f in self.screen.findings if f.reason not in self.used]
         if danger:
-            first.append(_danger_text(danger[0]))
-        elif self.screen.symptoms or Intent.STOP_UNCLEAR in self.intents:
-            first.append("review")  # never a menu to someone describing a symptom
+            safety.append((danger[0].rank, _danger_text(danger[0])))
+        elif self.screen.symptoms or self.screen.body or Intent.STOP_UNCLEAR in self.intents:
+            safety.append((Severity.REVIEW.rank, "review"))  # never a menu to them
+        first = [min(safety)[1]] if safety else []
         rest = [r for r in self.replies if not first or r in KEEP_BESIDE_DANGER]
         texts = tuple(dict.fromkeys([*first, *rest]))
         if not texts and self.intents == [Intent.UNKNOWN]:

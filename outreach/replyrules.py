@@ -231,10 +231,12 @@ def compile_phrase(text: str, line: int, where: str) -> Phrase:
 
 
 def _lines(path: Path) -> Iterable[tuple[int, str]]:
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RulesError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        bad = data[: exc.start].count(b"\n") + 1
+        raise RulesError(f"{path}:{bad}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split(" #", 1)[0].strip()
         if line and not line.startswith("#"):
@@ -278,6 +280,7 @@ def parse_language(path: Path) -> Language:
     language = Language(code=path.name.removesuffix(SUFFIX), path=path)
     section: str | None = None
     sign: _Draft | None = None
+    combine_lines: list[int] = []
 
     def close_sign() -> None:
         if sign is not None:
@@ -301,16 +304,19 @@ def parse_language(path: Path) -> Language:
             sign.phrases.append(compile_phrase(line, number, where))
         elif section == "combine":
             language.combinations.append(_combination(line, where))
+            combine_lines.append(number)
         elif section in MAP_SECTIONS:
             _map_line(language, section, line, where)
         else:
             language.phrases.setdefault(section, []).append(compile_phrase(line, number, where))
     close_sign()
     known_reasons = {s.reason for s in language.signs}
-    for combination in language.combinations:
+    for combination, number in zip(language.combinations, combine_lines, strict=True):
         unknown = (combination.first | combination.second) - known_reasons
         if unknown:
-            raise RulesError(f"{path}: [combine] names reasons no section has: {sorted(unknown)}")
+            raise RulesError(
+                f"{path}:{number}: [combine] names reasons no section has: {sorted(unknown)}"
+            )
     return language
 
 

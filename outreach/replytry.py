@@ -162,7 +162,8 @@ def summary(outcome: Outcome, reply: str | None = None) -> dict[str, Any]:
     """The JSON object `replies try --json` prints for one reply."""
     escalations = [a for a in outcome.actions if isinstance(a, Escalate)]
     severity = outcome.severity
-    matched = [finding.said for finding in outcome.screen.findings]
+    findings = outcome.screen.findings
+    matched = [finding.said for finding in findings]
     matched += [said for said in outcome.screen.symptoms if said not in matched]
     return {
         "intents": [str(intent) for intent in outcome.intents],
@@ -170,7 +171,10 @@ def summary(outcome: Outcome, reply: str | None = None) -> dict[str, Any]:
         if severity is None
         else {
             "severity": str(severity),
-            "reasons": [e.reason for e in escalations],
+            # Every escalation's reason, then every sign the screen found.
+            "reasons": list(
+                dict.fromkeys([e.reason for e in escalations] + [f.reason for f in findings])
+            ),
             "matched": matched,
         },
         "opt_out": any(isinstance(a, OptOut) for a in outcome.actions),

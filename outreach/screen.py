@@ -108,8 +108,10 @@ class Reading:
     @cached_property
     def _cues(self) -> tuple[list[Match], list[Match], list[Match]]:
         pseudo = self.find("not-negation")
-        before = [m for m in self.find("negation-before") if not _inside(m, pseudo)]
-        after = [m for m in self.find("negation-after") if not _inside(m, pseudo)]
+        # A cue that shares a word with a phrase negating nothing is part of it: "ya no para
+        # de sangrar" is "ya" + "no para de sangrar", still bleeding.
+        before = [m for m in self.find("negation-before") if not _overlaps(m, pseudo)]
+        after = [m for m in self.find("negation-after") if not _overlaps(m, pseudo)]
         return before, after, self.find("scope-end")
 
     def negated(self, match: Match) -> bool:
@@ -255,14 +257,14 @@ class Screen:
     pain: int | None = None
     symptoms: tuple[str, ...] = ()
     cleared: tuple[str, ...] = ()  # signs read as negated: "no blisters", "sin heridas"
-
+    body: tuple[str, ...] = ()  # parts of the body named, not negated: "my foot"
     combinations: tuple[Combination, ...] = ()
 
     @property
     def severity(self) -> Severity | None:
         return self.findings[0].severity if self.findings else None
 
-    def combined(self, reason: str) -> Finding | None:
+    def combined(self, reason: str) -> Combination | None:
         """A combination that `reason`, added to what was found, would make: a foot
         follow-up answer "2" (red, hot or swollen) with "I have a fever" is an emergency."""
         found = {finding.reason for finding in self.findings} | {reason}
@@ -272,7 +274,7 @@ class Screen:
                 and combo.first & found
                 and combo.second & found
             ):
-                return Finding(combo.severity, combo.reason, reason.replace("_", " "))
+                return combo
         return None
 
 
@@ -336,7 +338,13 @@ def screen(
                 symptoms.append(said)
     ordered = tuple(sorted(findings.values(), key=lambda f: (f.rank, f.reason)))
     combos = tuple(c for r in readings for c in r.language.combinations)
-    return Screen(ordered, pain, tuple(symptoms), tuple(cleared), combos)
+    body: list[str] = []
+    for reading in readings:
+        for match in reading.find("body"):
+            said = reading.said(match)
+            if not reading.negated(match) and said not in body:
+                body.append(said)
+    return Screen(ordered, pain, tuple(symptoms), tuple(cleared), tuple(body), combos)
 
 
 def _signs(
@@ -352,7 +360,6 @@ def _signs(
     for match, sign in reading.find_signs():
         assert sign is not None
         if _overlaps(match, not_danger):
-            excluded.update(range(match.start, match.end))
             continue
         if reading.negated(match):
             excluded.update(range(match.start, match.end))
@@ -372,6 +379,10 @@ def _signs(
             for _, other in hits
         )
     ]
+    # Only a false friend's own words are not a sign in any language: "blood pressure is
+    # high and my chest feels tight" still has chest tightness in it.
+    for span in not_danger:
+        excluded.update(range(span.start, span.end))
     return exact, excluded, negated
 
 

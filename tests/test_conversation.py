@@ -245,9 +245,6 @@ def test_wording_that_may_or_may_not_mean_our_texts_goes_to_staff_without_opting
     assert outcome.needs_review
 
 
-@pytest.mark.xfail(
-    strict=True, reason="interpreter bug: 'dont text' in en.rules [stop] opts this patient out"
-)
 def test_i_dont_text_much_is_not_a_request_to_stop() -> None:
     outcome = interpret(CONSENTED, EVERY_PROMPT, "I don't text much")
     assert not opts_out(outcome)
@@ -338,9 +335,6 @@ def test_help_info_and_ayuda_get_the_help_text(text: str, context: PatientContex
         "SI.",
         pytest.param(
             "s",
-            marks=pytest.mark.xfail(
-                strict=True, reason="interpreter regression: a bare 's' (sí) no longer consents"
-            ),
         ),
         "Yes!",
     ],
@@ -396,10 +390,6 @@ def test_c_or_confirm_confirms_the_session(text: str) -> None:
         "Reprogramar",
         pytest.param(
             "cambiar",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="interpreter regression: a bare 'cambiar' no longer asks to reschedule",
-            ),
         ),
     ],
 )
@@ -1118,11 +1108,6 @@ def test_a_phones_reaction_sent_as_text_is_stored_for_a_person_and_not_answered(
         pytest.param("good morning", CONSENTED, FOOT_CHECK, id="en a greeting to a foot check"),
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="interpreter bug: 'buenos' is corrected to 'bueno' (a yes) and 'good' is a foot_ok "
-    "answer, so a greeting confirms a session or records feet as fine",
-)
 def test_a_greeting_answers_no_question(text: str, context: PatientContext, prompt: Prompt) -> None:
     outcome = interpret(context, [prompt], text)
     assert outcome.answers is None
@@ -1224,11 +1209,6 @@ def test_rejoining_with_a_danger_sign_opts_in_and_escalates_safety_text_first() 
         ),
     ],
 )  # fmt: skip
-@pytest.mark.xfail(
-    strict=True,
-    reason="interpreter bug: texts() puts a lesser unplaced sign's text first and drops the "
-    "follow-up answer's own (emergency or urgent) text",
-)
 def test_a_follow_up_answer_with_another_sign_gets_the_most_pressing_text_first(
     text: str, context: PatientContext, severity: Severity, first_reply: str
 ) -> None:

@@ -154,9 +154,6 @@ def test_a_combination_naming_an_unknown_reason_names_the_file_and_the_reason(
     assert "'fever'" not in message  # fever is a section of this file
 
 
-@pytest.mark.xfail(
-    strict=True, reason="loader gap: a [combine] naming an unknown reason gives no line number"
-)
 def test_a_combination_naming_an_unknown_reason_names_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, COMBINE_UNKNOWN)
     assert error_for(path).startswith(f"{path}:8: ")
@@ -173,7 +170,6 @@ def test_a_file_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
     assert "not UTF-8" in message
 
 
-@pytest.mark.xfail(strict=True, reason="loader gap: a file that is not UTF-8 gives no line number")
 def test_a_file_that_is_not_utf8_names_the_line_of_the_bad_byte(tmp_path: Path) -> None:
     path = tmp_path / "es.rules"
     path.write_bytes(NOT_UTF8.encode("latin-1"))
