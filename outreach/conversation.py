@@ -73,6 +73,7 @@ class PatientContext:
     opted_out: bool
     pain_baseline: int | None = None
     language: str = "en"
+    skipped_in_a_row: int = 0  # exercise days reported skipped, back to the last one done
 
 
 # Actions: what should happen, applied by outreach.inbound.
@@ -150,6 +151,7 @@ FOOT_FOLLOWUP = {
     3: ("foot_blister", "blister, cut or callus", Severity.ROUTINE),
     4: ("foot_other", "something else", Severity.REVIEW),
 }
+SKIPS_TO_ESCALATE = 3
 # The danger sign a foot follow-up answer names, for the rules' combinations.
 ANSWER_SIGNS = {1: "open_wound", 2: "red_hot_swollen"}
 # The text for a danger sign, by tier and reason; the first that applies wins.
@@ -493,6 +495,11 @@ class _Reply:
             self.intents.append(Intent.EXERCISE_SKIP)
             self.actions.append(Observe("exercise_skipped", pain))
             self.replies.append("exercise_skipped")
+            skipped = self.context.skipped_in_a_row + 1
+            if skipped >= SKIPS_TO_ESCALATE:  # DOMAIN.md: three days skipped in a row
+                detail = f"skipped the exercises {skipped} times in a row"
+                self.actions.append(Escalate(Severity.ROUTINE, "exercises_skipped", detail))
+                self.review = True
             return True
         if self.says("done") or pain is not None:
             self.intents.append(Intent.EXERCISE_DONE)

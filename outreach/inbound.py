@@ -57,6 +57,7 @@ IN = inbound_messages
 OUT = outbound_messages
 OPEN_PROMPTS = 5
 INTENT_CHARS = 32  # inboundmessage.intent
+SKIPS_LOOKED_AT = 5
 RETRY_FOR = timedelta(days=1)
 
 # The statements every reply runs, built once with bound parameters: building them each
@@ -177,6 +178,7 @@ def _process(
         opted_out=patient.opted_out,
         pain_baseline=pain_baseline(conn, patient),
         language=patient.language,
+        skipped_in_a_row=skipped_in_a_row(conn, patient.id),
     )
     rules = default_rules(settings.templates_dir / "replies")
     outcome = interpret(context, prompts, message.body, rules)
@@ -212,6 +214,29 @@ def stored_intents(outcome: Outcome) -> str:
 def open_prompts(conn: Connection, patient_id: int, now: datetime) -> list[Prompt]:
     rows = conn.execute(OPEN_PROMPTS_OF, {"patient_id": patient_id, "now": now}).all()
     return [Prompt(row.id, row.prompt, row.prompt_ref) for row in rows]
+
+
+def skipped_in_a_row(conn: Connection, patient_id: int) -> int:
+    """How many of the patient's latest exercise answers were skips, back to the last done."""
+    latest = (
+        conn.execute(
+            select(observations.c.kind)
+            .where(
+                observations.c.patient_id == patient_id,
+                observations.c.kind.in_(("exercise_done", "exercise_skipped")),
+            )
+            .order_by(observations.c.at.desc(), observations.c.id.desc())
+            .limit(SKIPS_LOOKED_AT)
+        )
+        .scalars()
+        .all()
+    )
+    count = 0
+    for kind in latest:
+        if kind != "exercise_skipped":
+            break
+        count += 1
+    return count
 
 
 def pain_baseline(conn: Connection, patient: Any) -> int | None:

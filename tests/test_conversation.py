@@ -1296,3 +1296,15 @@ def test_interpret_answers_every_text_and_binds_only_to_an_open_question(
 ) -> None:
     outcome = interpret(PatientContext(consent_granted, opted_out), prompts, text)
     assert outcome.answers is None or outcome.answers in prompts
+
+
+@pytest.mark.parametrize(("before", "escalates"), [(0, False), (1, False), (2, True), (5, True)])
+def test_the_third_exercise_day_skipped_in_a_row_is_a_routine_escalation(
+    before: int, escalates: bool
+) -> None:
+    context = PatientContext(consent_granted=True, opted_out=False, skipped_in_a_row=before)
+    outcome = interpret(context, [EXERCISE], "SKIP")
+
+    assert outcome.intent == Intent.EXERCISE_SKIP and outcome.reply == "exercise_skipped"
+    expected = [("routine", "exercises_skipped")] if escalates else []
+    assert [(e.severity, e.reason) for e in escalations(outcome)] == expected

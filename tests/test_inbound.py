@@ -252,3 +252,32 @@ def test_a_symptom_in_free_text_is_escalated_for_review_and_never_answered_with_
     assert stored.body == body and stored.intent == "symptom" and stored.needs_review
     assert escalation.severity == "review" and escalation.reason in ("symptom", "hurt")
     assert "Reply" not in reply and ("will read" in reply or "va a leer" in reply)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "escalated"),
+    [
+        pytest.param(["exercise_skipped", "exercise_skipped"], True, id="third-skip-in-a-row"),
+        pytest.param(["exercise_skipped", "exercise_done"], False, id="a-done-day-in-between"),
+        pytest.param([], False, id="first-skip"),
+    ],
+)
+def test_a_third_exercise_day_skipped_in_a_row_raises_a_routine_escalation(
+    clinic: Clinic, earlier: list[str], escalated: bool
+) -> None:
+    clinic.run_until("exercise")
+    [patient] = clinic.rows(patients)
+    with clinic.engine.begin() as conn:  # the answers of earlier exercise days, oldest first
+        for days_ago, kind in zip((3, 1), earlier, strict=False):
+            conn.execute(
+                observations.insert().values(
+                    patient_id=patient.id,
+                    kind=kind,
+                    at=clinic.clock.now() - timedelta(days=days_ago),
+                )
+            )
+    text = clinic.reply("skipped today")
+
+    assert text.startswith("Riverside PT: Noted.")
+    flags = [(e.severity, e.reason) for e in clinic.rows(escalations)]
+    assert flags == ([("routine", "exercises_skipped")] if escalated else [])
