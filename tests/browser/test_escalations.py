@@ -12,6 +12,7 @@ from outreach.models import escalations, patients
 from outreach.severity import Severity
 from tests.browser.clinic import PHONE
 from tests.browser.conftest import Live
+from tests.test_admin_escalations import LATER  # ten texts after the one that raised it
 
 
 def urgent_escalation(live: Live) -> None:
@@ -50,18 +51,6 @@ def test_acknowledging_then_resolving_with_a_note_records_the_first_action(
     expect(resolved).to_contain_text("Called her; seen in clinic this afternoon.")
 
 
-LATER = [
-    "alpha",
-    "bravo",
-    "charlie",
-    "delta",
-    "echo",
-    "foxtrot",
-    "golf",
-    "hotel",
-    "india",
-    "juliet",
-]
 ROSA = "+16175550143"  # P-2
 
 
