@@ -163,7 +163,7 @@ def patients() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_context
 def import_patients(ctx: Context, file: Path) -> None:
-    """Import patients and their plans from a CSV file (columns in the README).
+    """Import patients and their plans from a CSV file (columns in docs/patients-csv.md).
 
     Bad rows are reported by line and column; good rows are imported. Importing the same
     file again changes nothing. Exits 1 if any row was rejected.
