@@ -217,6 +217,10 @@ class _Reply:
     def __init__(self, context: PatientContext, prompts: list[Prompt], text: str, rules: Rules):
         self.context = context
         self.prompts = prompts
+        # 'Liked "Reminder: ... Reply C to confirm"': the quoted text is ours; only the
+        # reaction is the patient's ("liked" reads as a yes, "disliked" as nothing).
+        self.reacted = reaction(text, rules)
+        text = self.reacted or text
         self.text = text
         self.words = normalise(text)
         self.readings = rules.read(text, context.language)
@@ -283,16 +287,6 @@ class _Reply:
                 unclear = True
         return "clear" if clear else ("unclear" if unclear else None)
 
-    def reaction(self) -> bool:
-        found = REACTION.match(self.text)
-        if found is None:
-            return False
-        verb = fold(found[1])
-        return any(
-            " ".join(p.text.split()) == verb
-            for r in self.readings
-            for p in r.language.section("reaction")
-        )
 
     # --- building the outcome -------------------------------------------------------------
 
@@ -355,10 +349,6 @@ class _Reply:
             self.intents.append(Intent.HELP)
             self.replies.append("help")
             return
-        if self.reaction():
-            self.intents.append(Intent.REACTION)
-            self.review = True
-            return
         if not context.consent_granted:
             self.consent()
             return
@@ -370,6 +360,10 @@ class _Reply:
                 else:
                     self.more_answers.append(prompt)
         if self.answers is not None:
+            return
+        if self.reacted:  # 'Disliked "..."', or a reaction to a text that asked nothing
+            self.intents.append(Intent.REACTION)
+            self.review = True
             return
         if self.whole("thanks") or (self.says("thanks") and not self.screen.findings):
             self.intents.append(Intent.THANKS)
@@ -385,7 +379,7 @@ class _Reply:
 
     def consent(self) -> None:
         consent = next((p for p in self.prompts if p.kind == "consent"), None)
-        agreed = (
+        agreed = not self.reacted and (  # consent is given in words, not with a tap
             self.words in START_WORDS
             or self.says("consent")
             or self.says("yes")
@@ -565,6 +559,18 @@ def _said(finding: Finding) -> str:
     if finding.reason == "pain":
         return finding.said
     return f'{finding.reason.replace("_", " ")}: "{finding.said}"'
+
+
+def reaction(text: str, rules: Rules) -> str | None:
+    """The reaction ('liked', 'le gustó') when a phone sent one as a text, else None."""
+    found = REACTION.match(text)
+    if found is None:
+        return None
+    verb = " ".join(fold(found[1]).split())
+    for language in rules.languages.values():
+        if any(" ".join(p.text.split()) == verb for p in language.section("reaction")):
+            return verb
+    return None
 
 
 def _danger_text(finding: Finding) -> str:

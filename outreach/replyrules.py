@@ -53,6 +53,7 @@ PHRASE_SECTIONS = frozenset(
         "body",  # parts of the body: a sign that needs one ("red") counts beside one
         "symptom",  # a symptom no sign places ("numb", "dizzy"): a person reads it
         "scope-end",  # end the reach of a negation before them: "no, it is bleeding"
+        "scope-end-after",  # end the reach of one after them: "bleeding and the rest is fine"
         "stop",  # clear requests to stop our texts
         "stop-unclear",  # with a stop phrase, make it a question for staff: "in English"
         "stop-maybe",  # hint at stopping without being clear: a person reads it
@@ -88,6 +89,7 @@ class Phrase:
     text: str  # as written in the file, for staff and for errors
     line: int
     whole: bool = False  # `= ...`: only when it is the whole message
+    opens_clause: bool = False  # `^ ...`: only at the start of a clause ("^ si": yes, not "if")
 
 
 class PhraseIndex:
@@ -198,7 +200,8 @@ class Language:
 def compile_phrase(text: str, line: int, where: str) -> Phrase:
     """'bleed*|blood ... foot' -> elements; raises RulesError naming `where`."""
     whole = text.startswith("= ")
-    body = text[2:] if whole else text
+    opens_clause = text.startswith("^ ")
+    body = text[2:] if whole or opens_clause else text
     elements: list[Element] = []
     for part in body.split():
         if part == "...":
@@ -227,7 +230,7 @@ def compile_phrase(text: str, line: int, where: str) -> Phrase:
         raise RulesError(f"{where}: an empty phrase")
     if elements[-1].gap:
         raise RulesError(f"{where}: '...' must stand between two words: {text!r}")
-    return Phrase(tuple(elements), text, line, whole)
+    return Phrase(tuple(elements), text, line, whole, opens_clause)
 
 
 def _lines(path: Path) -> Iterable[tuple[int, str]]:

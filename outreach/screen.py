@@ -97,6 +97,8 @@ class Reading:
                 found.append((Match(0, len(self.words), phrase), sign))
         for start, word in enumerate(self.words):
             for phrase, sign in index.starting_with(word):
+                if phrase.opens_clause and start and self.clause[start] == self.clause[start - 1]:
+                    continue
                 end = _match_at(self, phrase.elements, 0, start)
                 if end > start:
                     found.append((Match(start, end, phrase), sign))
@@ -106,18 +108,18 @@ class Reading:
         return " ".join(self.words[match.start : match.end])
 
     @cached_property
-    def _cues(self) -> tuple[list[Match], list[Match], list[Match]]:
+    def _cues(self) -> tuple[list[Match], list[Match], list[Match], list[Match]]:
         pseudo = self.find("not-negation")
         # A cue that shares a word with a phrase negating nothing is part of it: "ya no para
         # de sangrar" is "ya" + "no para de sangrar", still bleeding.
         before = [m for m in self.find("negation-before") if not _overlaps(m, pseudo)]
         after = [m for m in self.find("negation-after") if not _overlaps(m, pseudo)]
-        return before, after, self.find("scope-end")
+        return before, after, self.find("scope-end"), self.find("scope-end-after")
 
     def negated(self, match: Match) -> bool:
         """A negation cue reaches this match: before it in its clause with no scope end in
         between, or just after it."""
-        before, after, scope_ends = self._cues
+        before, after, scope_ends, after_ends = self._cues
         for cue in before:
             if match.start < cue.start < match.end:
                 return True  # inside the phrase's gap: "el dedo ya no está morado"
@@ -133,6 +135,8 @@ class Reading:
         for cue in after:
             if cue.start < match.end or cue.start - match.end > NEGATION_AFTER:
                 continue
+            if any(match.end <= end.start < cue.start for end in after_ends):
+                continue  # "my heel is bleeding and the rest is fine"
             if self._same_clause(match.end - 1, cue.start):
                 return True
         return False
@@ -429,7 +433,7 @@ def pain_score(reading: Reading) -> int | None:
                     return value
     cues = reading.find("answer:pain") + reading.find("answer:done")
     for cue in cues:  # "pain 8", "pain is about a 5", "done 3"
-        for index in range(cue.end, min(cue.end + 4, len(words))):
+        for index in range(cue.end, min(cue.end + 5, len(words))):
             if reading.sentence[index] != reading.sentence[cue.end - 1]:
                 break
             if (value := number(index)) is not None:

@@ -1087,18 +1087,44 @@ def test_a_thank_you_with_nothing_open_needs_no_answer_and_no_person(
 @pytest.mark.parametrize(
     ("text", "context"),
     [
-        pytest.param('Liked "See you Tuesday at 3"', CONSENTED, id="en an iphone like"),
-        pytest.param('Le gustó "Nos vemos el martes"', CONSENTED_ES, id="es an iphone like"),
+        pytest.param('Liked "Reminder: your session. Reply C"', CONSENTED, id="en an iphone like"),
+        pytest.param('Le gustó "Recordatorio: su sesión"', CONSENTED_ES, id="es an iphone like"),
+        pytest.param("Loved “Reminder: your session”", CONSENTED, id="en curly quotes"),
     ],
 )
-def test_a_phones_reaction_sent_as_text_is_stored_for_a_person_and_not_answered(
+def test_a_like_of_a_session_reminder_confirms_it_and_the_quoted_text_is_not_read(
     text: str, context: PatientContext
 ) -> None:
+    # The quote is our own text ("Reply C to confirm or R to reschedule"): only the
+    # reaction is the patient's, and a like is an acknowledgement.
     outcome = interpret(context, [SESSION], text)
+    assert outcome.intents == (Intent.SESSION_CONFIRM,)
+    assert outcome.reply == "session_confirmed"
+
+
+@pytest.mark.parametrize(
+    ("text", "prompts"),
+    [
+        pytest.param('Disliked "Reminder: your session. Reply C or R"', [SESSION], id="a dislike"),
+        pytest.param('Liked "See you then"', [], id="a like of a text that asked nothing"),
+        pytest.param('Questioned "Reply 1 if all OK"', [FOOT_CHECK], id="a question mark"),
+    ],
+)
+def test_a_phones_other_reactions_are_stored_for_a_person_and_not_answered(
+    text: str, prompts: list[Prompt]
+) -> None:
+    outcome = interpret(CONSENTED, prompts, text)
     assert outcome.intents == (Intent.REACTION,)
     assert outcome.actions == ()
     assert outcome.replies == ()
     assert outcome.needs_review
+
+
+def test_a_like_is_not_consent() -> None:
+    # Consent to texts is given in words; a tap on the consent text is not it.
+    outcome = interpret(PENDING, [CONSENT], 'Liked "Reply YES to join"')
+    assert Intent.CONSENT not in outcome.intents
+    assert not any(isinstance(a, GrantConsent) for a in outcome.actions)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,8 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,9 +30,18 @@ def test_the_corpus_is_large_enough_and_about_40_percent_spanish() -> None:
     assert sum(bool(t.extra.get("safety_critical")) for t in trials) >= 100
 
 
-def test_the_rules_meet_the_targets_on_the_corpus() -> None:
+@pytest.mark.parametrize(
+    "corpus",
+    [
+        pytest.param("replies_*.jsonl", id="the first corpus"),
+        # Written later by someone else, never read while the rules were written; the
+        # rules were tuned on it afterwards (docs/reply-rules.md has its figures before).
+        pytest.param("heldout_replies.jsonl", id="the second corpus"),
+    ],
+)
+def test_the_rules_meet_the_targets_on_the_corpus(corpus: str) -> None:
     bench = _bench()
-    result = bench.measure(bench.load(bench.CORPUS), repeat=0)
+    result = bench.measure(bench.load(sorted((ROOT / "tests" / "corpus").glob(corpus))), repeat=0)
     misses = [f"{f['id']} {f['text']!r}: {f['wrong']}" for f in result["failures"]]
     assert result["safety_recall"] == 1.0, "\n".join(misses)
     assert result["wrongful_opt_outs"] == 0, "\n".join(misses)
