@@ -98,6 +98,15 @@ OPEN_PROMPTS_OF = (
     .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
     .limit(OPEN_PROMPTS)
 )
+LATEST_EXERCISE_ANSWERS = (
+    select(observations.c.kind)
+    .where(
+        observations.c.patient_id == bindparam("patient_id"),
+        observations.c.kind.in_(("exercise_done", "exercise_skipped")),
+    )
+    .order_by(observations.c.at.desc(), observations.c.id.desc())
+    .limit(SKIPS_LOOKED_AT)
+)
 SENT_AS_TWIML = (
     update(OUT)
     .where(OUT.c.id == bindparam("message_id"))
@@ -178,7 +187,10 @@ def _process(
         opted_out=patient.opted_out,
         pain_baseline=pain_baseline(conn, patient),
         language=patient.language,
-        skipped_in_a_row=skipped_in_a_row(conn, patient.id),
+        # Only a skip can need it, and only an exercise question takes a skip.
+        skipped_in_a_row=skipped_in_a_row(conn, patient.id)
+        if any(p.kind == "exercise" for p in prompts)
+        else 0,
     )
     rules = default_rules(settings.templates_dir / "replies")
     outcome = interpret(context, prompts, message.body, rules)
@@ -218,19 +230,7 @@ def open_prompts(conn: Connection, patient_id: int, now: datetime) -> list[Promp
 
 def skipped_in_a_row(conn: Connection, patient_id: int) -> int:
     """How many of the patient's latest exercise answers were skips, back to the last done."""
-    latest = (
-        conn.execute(
-            select(observations.c.kind)
-            .where(
-                observations.c.patient_id == patient_id,
-                observations.c.kind.in_(("exercise_done", "exercise_skipped")),
-            )
-            .order_by(observations.c.at.desc(), observations.c.id.desc())
-            .limit(SKIPS_LOOKED_AT)
-        )
-        .scalars()
-        .all()
-    )
+    latest = conn.execute(LATEST_EXERCISE_ANSWERS, {"patient_id": patient_id}).scalars().all()
     count = 0
     for kind in latest:
         if kind != "exercise_skipped":
