@@ -209,3 +209,17 @@ def test_a_clinicians_own_rule_file_is_read_and_used(tmp_path: Path) -> None:
     context = PatientContext(consent_granted=True, opted_out=False)
     assert interpret(context, [], "a lesion on my toe", rules).severity == Severity.URGENT
     assert interpret(context, [], "no lesions today", rules).severity is None
+
+
+def test_every_shipped_reason_reads_in_plain_words_for_staff() -> None:
+    # Today and the escalation page name the reason; a code like "pus_drainage" would do,
+    # but staff on the phone should read words a clinician wrote.
+    from outreach.escalations import REASON_WORDS
+
+    missing = {
+        (code, reason)
+        for code, language in load(REPO_ROOT / "templates" / "replies").items()
+        for reason in [s.reason for s in language.signs] + [c.reason for c in language.combinations]
+        if reason not in REASON_WORDS
+    }
+    assert missing == set()
