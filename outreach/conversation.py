@@ -21,7 +21,7 @@ from pathlib import Path
 
 from outreach.privacy import fold
 from outreach.replyrules import load_cached
-from outreach.screen import HIGH_PAIN, PAIN_RISE, Finding, Match, Rules, Screen, screen
+from outreach.screen import Finding, Match, Rules, Screen, screen
 from outreach.severity import Severity
 
 # Carriers and Twilio treat these as opt-out when they are the whole message.
@@ -199,11 +199,6 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w/]+", " ", folded).split())
 
 
-def is_worrying_pain(pain: int, baseline: int | None) -> bool:
-    """Pain of 7 or more, or 2 or more above the patient's own usual level."""
-    return pain >= HIGH_PAIN or (baseline is not None and pain >= baseline + PAIN_RISE)
-
-
 def interpret(
     context: PatientContext, prompts: list[Prompt], text: str, rules: Rules | None = None
 ) -> Outcome:
@@ -286,7 +281,6 @@ class _Reply:
             elif asked or [m for m in reading.find("stop-maybe") if not _covered(m, cancelled)]:
                 unclear = True
         return "clear" if clear else ("unclear" if unclear else None)
-
 
     # --- building the outcome -------------------------------------------------------------
 

@@ -328,13 +328,10 @@ def screen(
                 said = ", ".join(findings[reason].said for reason in parts)
                 findings[combo.reason] = Finding(combo.severity, combo.reason, said)
     pain = next((p for r in readings if (p := pain_score(r)) is not None), None)
-    if pain is not None and "pain" not in findings:
-        if pain >= HIGH_PAIN:
-            said = f"pain {pain}/10" + (f" (baseline {pain_baseline})" if pain_baseline else "")
-            findings["pain"] = Finding(Severity.URGENT, "pain", said)
-        elif pain_baseline is not None and pain >= pain_baseline + PAIN_RISE:
-            said = f"pain {pain}/10 (baseline {pain_baseline})"
-            findings["pain"] = Finding(Severity.ROUTINE, "pain", said)
+    tier = pain_severity(pain, pain_baseline) if pain is not None else None
+    if tier is not None and "pain" not in findings:
+        said = f"pain {pain}/10" + (f" (baseline {pain_baseline})" if pain_baseline else "")
+        findings["pain"] = Finding(tier, "pain", said)
     symptoms: list[str] = []
     for reading in readings:
         for said in _symptoms(reading, kept, scored=pain is not None):
@@ -402,6 +399,15 @@ def _symptoms(reading: Reading, kept: list[tuple[Sign, Match, Reading]], scored:
         and not _overlaps(match, ignore)
         and not reading.negated(match)
     ]
+
+
+def pain_severity(pain: int, baseline: int | None) -> Severity | None:
+    """Pain of 7 or more is urgent; 2 or more above the patient's own usual, routine."""
+    if pain >= HIGH_PAIN:
+        return Severity.URGENT
+    if baseline is not None and pain >= baseline + PAIN_RISE:
+        return Severity.ROUTINE
+    return None
 
 
 OUT_OF = (["out", "of"], ["of"], ["de"], ["sobre"])

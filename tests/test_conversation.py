@@ -26,10 +26,9 @@ from outreach.conversation import (
     Prompt,
     SetAppointment,
     interpret,
-    is_worrying_pain,
     normalise,
 )
-from outreach.screen import Screen
+from outreach.screen import Screen, pain_severity
 from outreach.severity import Severity
 
 CONSENTED = PatientContext(consent_granted=True, opted_out=False)
@@ -605,7 +604,7 @@ def test_skip_records_a_missed_exercise_day(text: str) -> None:
 def test_is_worrying_pain_at_seven_or_two_above_baseline(
     pain: int, baseline: int | None, worrying: bool
 ) -> None:
-    assert is_worrying_pain(pain, baseline) is worrying
+    assert (pain_severity(pain, baseline) is not None) is worrying
 
 
 # --- which question a reply answers -----------------------------------------------------
