@@ -152,6 +152,8 @@ FOOT_FOLLOWUP = {
     4: ("foot_other", "something else", Severity.REVIEW),
 }
 SKIPS_TO_ESCALATE = 3
+SKIP_KEYWORDS = frozenset({"skip", "saltar", "omitir"})  # the menu's own words win
+MENU_WORDS = frozenset({"c", "r", "and", "y", "also", "&"})
 # The danger sign a foot follow-up answer names, for the rules' combinations.
 ANSWER_SIGNS = {1: "open_wound", 2: "red_hot_swollen"}
 # The text for a danger sign, by tier and reason; the first that applies wins.
@@ -246,6 +248,16 @@ class _Reply:
                 if all(word in FILLER for word in rest):
                     return True
         return False
+
+    def menu_number(self) -> int | None:
+        """The number in a reply made only of menu answers, a letter among them: "C and 2",
+        "2 y C"."""
+        words = self.words.split()
+        numbers = [w for w in words if w.isdigit() and int(w) <= 10]
+        letters = [w for w in words if w in ("c", "r")]
+        if len(numbers) == 1 and letters and all(w in MENU_WORDS or w.isdigit() for w in words):
+            return int(numbers[0])
+        return None
 
     def lead_number(self) -> int | None:
         """'1', '2 swollen ankle', 'two', '1 todo bien', '#1': the number a reply opens with."""
@@ -359,7 +371,12 @@ class _Reply:
             self.intents.append(Intent.REACTION)
             self.review = True
             return
-        if self.whole("thanks") or (self.says("thanks") and not self.screen.findings):
+        acknowledged = not self.prompts and self.whole("yes")  # "ok" with nothing asked
+        if (
+            acknowledged
+            or self.whole("thanks")
+            or (self.says("thanks") and not self.screen.findings)
+        ):
             self.intents.append(Intent.THANKS)
             return
 
@@ -422,7 +439,7 @@ class _Reply:
         return False
 
     def foot_check(self) -> bool:
-        number = None if self.strict else self.lead_number()
+        number = self.menu_number() if self.strict else self.lead_number() or self.menu_number()
         foot_signs = [f for f in self.screen.findings if f.followup is not None]
         all_clear = self.says("foot_ok") or self.screen.cleared  # "no blisters today"
         if number == 1 or (number is None and not foot_signs and all_clear):
@@ -446,7 +463,7 @@ class _Reply:
         return False
 
     def foot_followup(self) -> bool:
-        number = None if self.strict else self.lead_number()
+        number = self.menu_number() if self.strict else self.lead_number() or self.menu_number()
         if number not in FOOT_FOLLOWUP:
             options = [f.followup for f in self.screen.findings if f.followup is not None]
             if options:
@@ -479,7 +496,10 @@ class _Reply:
 
     def exercise(self) -> bool:
         pain = self.screen.pain
-        if self.says("skip") and not self.says("done"):
+        keyword = any(word in SKIP_KEYWORDS for word in self.words.split())
+        if self.says("skip") and (
+            keyword or not self.says("done")
+        ):  # "... before I did them, SKIP"
             self.intents.append(Intent.EXERCISE_SKIP)
             self.actions.append(Observe("exercise_skipped", pain))
             self.replies.append("exercise_skipped")

@@ -1333,3 +1333,35 @@ def test_the_third_exercise_day_skipped_in_a_row_is_a_routine_escalation(
     assert outcome.intent == Intent.EXERCISE_SKIP and outcome.reply == "exercise_skipped"
     expected = [("routine", "exercises_skipped")] if escalates else []
     assert [(e.severity, e.reason) for e in escalations(outcome)] == expected
+
+
+def test_a_reply_of_menu_answers_only_answers_each_question() -> None:
+    # "C and 2": the C is the session's, the 2 the foot check's, whichever came last.
+    outcome = interpret(CONSENTED, [FOOT_CHECK, SESSION], "C and 2")
+    assert outcome.intents[:2] == (Intent.FOOT_PROBLEM, Intent.SESSION_CONFIRM)
+    assert outcome.answers == FOOT_CHECK and outcome.also_answers == (SESSION,)
+    assert outcome.reply == "foot_followup"
+
+
+def test_a_bare_number_answers_only_the_latest_numbered_question() -> None:
+    outcome = interpret(CONSENTED, [FOOT_CHECK, FOLLOWUP], "1")
+    assert outcome.intents == (Intent.FOOT_OK,) and outcome.also_answers == ()
+    assert escalations(outcome) == []
+
+
+@pytest.mark.parametrize("text", ["ok", "Okay", "👍"])
+def test_an_ok_with_nothing_asked_is_an_acknowledgement_not_a_question(text: str) -> None:
+    outcome = interpret(CONSENTED, [], text)
+    assert outcome.intents == (Intent.THANKS,)
+    assert outcome.replies == () and not outcome.needs_review
+
+
+def test_a_wound_that_stopped_bleeding_is_still_a_wound() -> None:
+    outcome = interpret(CONSENTED, [], "the bleeding finally stopped after I held pressure on it")
+    assert [e.severity for e in escalations(outcome)] == ["urgent"]
+
+
+def test_the_skip_keyword_wins_over_words_that_sound_done() -> None:
+    outcome = interpret(CONSENTED, [EXERCISE], "I fell asleep before I did them, SKIP")
+    assert outcome.intents == (Intent.EXERCISE_SKIP,)
+    assert escalations(outcome) == []  # asleep is not a fall, and not numb feet
