@@ -138,7 +138,8 @@ def test_a_batch_reports_a_bad_line_by_number_and_keeps_the_good_ones(nowhere: P
 
 
 def test_a_batch_reads_standard_input() -> None:
-    result = outreach("--file", "-", "--json", stdin='{"text": "ok"}\n\n{"text": "help"}\n')
+    stdin = '{"text": "what?"}\n\n{"text": "help"}\n'
+    result = outreach("--file", "-", "--json", stdin=stdin)
 
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["intents"] for line in result.stdout.splitlines()] == [
