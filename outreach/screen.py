@@ -440,7 +440,8 @@ def pain_score(reading: Reading) -> int | None:
     cues = reading.find("answer:pain") + reading.find("answer:done")
     for cue in cues:  # "pain 8", "pain is about a 5", "done 3"
         for index in range(cue.end, min(cue.end + 5, len(words))):
-            if reading.sentence[index] != reading.sentence[cue.end - 1]:
+            # "done. seven today": the score may open the next sentence, nothing further.
+            if reading.sentence[index] != reading.sentence[cue.end - 1] and index > cue.end:
                 break
             if (value := number(index)) is not None:
                 return value

@@ -1365,3 +1365,29 @@ def test_the_skip_keyword_wins_over_words_that_sound_done() -> None:
     outcome = interpret(CONSENTED, [EXERCISE], "I fell asleep before I did them, SKIP")
     assert outcome.intents == (Intent.EXERCISE_SKIP,)
     assert escalations(outcome) == []  # asleep is not a fall, and not numb feet
+
+
+@pytest.mark.parametrize(
+    ("text", "prompts", "severity"),
+    [
+        pytest.param(
+            "done. seven today ugh",
+            [EXERCISE],
+            "urgent",
+            id="a pain score opening the next sentence",
+        ),
+        pytest.param("my big toe is kinda purplish today", [], "urgent", id="purplish is purple"),
+        pytest.param("the wound is not closed", [], "urgent", id="not closed is still open"),
+        pytest.param(
+            "the sore is still not completely closed", [], "urgent", id="still not closed"
+        ),
+        pytest.param(
+            "the wound nurse said the ulcer is completely closed", [], None, id="closed is healed"
+        ),
+    ],
+)
+def test_what_the_fourth_corpus_showed(
+    text: str, prompts: list[Prompt], severity: str | None
+) -> None:
+    outcome = interpret(CONSENTED, prompts, text)
+    assert (outcome.severity and str(outcome.severity)) == severity
