@@ -75,8 +75,8 @@ from outreach.screen import (
     Match,
     Reading,
     Rules,
-    _overlaps,
     _prepare,
+    overlaps,
     screen,
 )
 
@@ -162,7 +162,7 @@ def candidates(reading: Reading, foot: bool) -> tuple[list[tuple[Match, str]], l
     blocked: list[Match] = []
     for match, sign in reading.find_signs():
         assert sign is not None
-        if _overlaps(match, not_danger):
+        if overlaps(match, not_danger):
             blocked.append(match)
         elif not sign.needs_body or foot or reading.in_sentence_with(match, body):
             signs.append((match, sign.reason))
@@ -202,7 +202,7 @@ def survives(case: Case, negated: list[bool], shared: bool = True) -> bool:
     if not shared:
         dropped = case.blocked
     return any(
-        not no and not _overlaps(m, dropped) for (m, _), no in zip(case.signs, negated, strict=True)
+        not no and not overlaps(m, dropped) for (m, _), no in zip(case.signs, negated, strict=True)
     )
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from outreach.privacy import fold
 from outreach.replyrules import load_cached
-from outreach.screen import Finding, Match, Rules, Screen, screen
+from outreach.screen import Finding, Rules, Screen, overlaps, screen
 from outreach.severity import Severity
 
 # Carriers and Twilio treat these as opt-out when they are the whole message.
@@ -287,10 +287,10 @@ class _Reply:
         clear = unclear = False
         for reading in self.readings:
             cancelled = reading.find("not-stop")
-            asked = [m for m in reading.find("stop") if not _covered(m, cancelled)]
+            asked = [m for m in reading.find("stop") if not overlaps(m, cancelled)]
             if asked and not reading.find("stop-unclear"):
                 clear = True
-            elif asked or [m for m in reading.find("stop-maybe") if not _covered(m, cancelled)]:
+            elif asked or [m for m in reading.find("stop-maybe") if not overlaps(m, cancelled)]:
                 unclear = True
         return "clear" if clear else ("unclear" if unclear else None)
 
@@ -607,10 +607,6 @@ FILLER = frozenset(
     {"please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "ok", "okay"}
     | {"por", "favor", "gracias", "muchas"}
 )
-
-
-def _covered(match: Match, spans: list[Match]) -> bool:
-    return any(s.start < match.end and match.start < s.end for s in spans)
 
 
 # How long an answer still binds to the question it answers.

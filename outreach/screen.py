@@ -112,8 +112,8 @@ class Reading:
         pseudo = self.find("not-negation")
         # A cue that shares a word with a phrase negating nothing is part of it: "ya no para
         # de sangrar" is "ya" + "no para de sangrar", still bleeding.
-        before = [m for m in self.find("negation-before") if not _overlaps(m, pseudo)]
-        after = [m for m in self.find("negation-after") if not _overlaps(m, pseudo)]
+        before = [m for m in self.find("negation-before") if not overlaps(m, pseudo)]
+        after = [m for m in self.find("negation-after") if not overlaps(m, pseudo)]
         return before, after, self.find("scope-end"), self.find("scope-end-after")
 
     def negated(self, match: Match) -> bool:
@@ -152,7 +152,8 @@ def _inside(match: Match, spans: list[Match]) -> bool:
     return any(span.start <= match.start and match.end <= span.end for span in spans)
 
 
-def _overlaps(match: Match, spans: list[Match]) -> bool:
+def overlaps(match: Match, spans: list[Match]) -> bool:
+    """`match` shares a word with one of `spans`."""
     return any(span.start < match.end and match.start < span.end for span in spans)
 
 
@@ -360,7 +361,7 @@ def _signs(
     negated: list[str] = []
     for match, sign in reading.find_signs():
         assert sign is not None
-        if _overlaps(match, not_danger):
+        if overlaps(match, not_danger):
             continue
         if reading.negated(match):
             excluded.update(range(match.start, match.end))
@@ -395,8 +396,8 @@ def _symptoms(reading: Reading, kept: list[tuple[Sign, Match, Reading]], scored:
     return [
         reading.said(match)
         for match in reading.find("symptom")
-        if not _overlaps(match, placed)
-        and not _overlaps(match, ignore)
+        if not overlaps(match, placed)
+        and not overlaps(match, ignore)
         and not reading.negated(match)
     ]
 
