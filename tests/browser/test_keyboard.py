@@ -27,7 +27,10 @@ FOCUS = """() => {
 def test_an_escalation_can_be_acknowledged_by_keyboard_alone(live: Live, page: Page) -> None:
     urgent_escalation(live)
     page.goto("/login")
-    page.keyboard.type("admin")  # the username field has the focus on arrival
+    # The username field has the focus on arrival; wait for it, or the first keys can land
+    # before autofocus does (CI once typed "dmin").
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type("admin")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
