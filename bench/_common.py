@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import Connection
 
-from outreach.db import upgrade
-from outreach.models import patients
+from outreach.db.engine import upgrade
+from outreach.db.tables import patients
 from outreach.testing.rows import consenting_patient
 
 # 555-0100 to 555-0199 are the only 555 numbers reserved for fiction, too few for a

@@ -47,11 +47,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, func, insert, select, text
 
+from outreach.accounts.users import add_user
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.db import make_engine, upgrade
-from outreach.localtime import at_local
-from outreach.models import (
+from outreach.config.settings import Settings
+from outreach.db.engine import make_engine, upgrade
+from outreach.db.tables import (
     ConsentState,
     Role,
     appointment_table,
@@ -66,9 +66,9 @@ from outreach.models import (
     plan_phases,
     reminders,
 )
-from outreach.planner import plan_due
-from outreach.render import Renderer
-from outreach.users import add_user
+from outreach.planning.planner import plan_due
+from outreach.rules.localtime import at_local
+from outreach.texts.render import Renderer
 from outreach.web.app import create_app
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday, as in the tests

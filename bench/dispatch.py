@@ -81,13 +81,13 @@ from rich.table import Table
 from sqlalchemy import Engine, event, func, insert, select
 
 from outreach.clock import ManualClock
-from outreach.config import Settings, TwilioCredentials
-from outreach.db import make_engine
-from outreach.dispatcher import Dispatcher
-from outreach.models import ReminderState, outbound_messages, reminders
-from outreach.ratelimit import RateLimiter
-from outreach.render import Renderer
+from outreach.config.settings import Settings, TwilioCredentials
+from outreach.db.engine import make_engine
+from outreach.db.tables import ReminderState, outbound_messages, reminders
+from outreach.sending.dispatcher import Dispatcher
+from outreach.sending.ratelimit import RateLimiter
 from outreach.testing import FakeTwilio
+from outreach.texts.render import Renderer
 from outreach.transports.twilio import TwilioTransport
 
 # A Monday, 17:00 UTC: 12:00 in New York, 09:00 in Los Angeles. Nothing is in quiet hours.

@@ -63,10 +63,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outreach.conversation import FOOT_QUESTIONS
-from outreach.privacy import fold
-from outreach.replyrules import Language, load
-from outreach.screen import (
+from outreach.rules.conversation import FOOT_QUESTIONS
+from outreach.rules.privacy import fold
+from outreach.rules.replyrules import Language, load
+from outreach.rules.screen import (
     _CLAUSE_END,
     _EMOJI_MODIFIERS,
     _PIECES,

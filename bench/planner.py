@@ -34,9 +34,9 @@ from sqlalchemy import Engine, func, insert, literal, select, text
 from sqlalchemy.engine import Connection
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.db import make_engine
-from outreach.models import (
+from outreach.config.settings import Settings
+from outreach.db.engine import make_engine
+from outreach.db.tables import (
     UTCDateTime,
     appointment_table,
     care_plans,
@@ -44,10 +44,10 @@ from outreach.models import (
     plan_phases,
     reminders,
 )
-from outreach.planner import horizon_end, plan_due
-from outreach.render import Renderer
-from outreach.service import Service
+from outreach.planning.planner import horizon_end, plan_due
+from outreach.runtime import Service
 from outreach.testing.rows import consenting_patient
+from outreach.texts.render import Renderer
 from outreach.transports.console import ConsoleTransport
 
 # A Monday, as in the tests. Nothing planned for the last horizon day is due this early.

@@ -30,9 +30,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from outreach.conversation import default_rules
-from outreach.replytry import Trial, run, summary
-from outreach.severity import Severity
+from outreach.replies.trial import Trial, run, summary
+from outreach.rules.conversation import default_rules
+from outreach.rules.severity import Severity
 
 CORPUS = sorted((Path(__file__).parent.parent / "tests" / "corpus").glob("replies_*.jsonl"))
 RANK = {s.value: s.rank for s in Severity}

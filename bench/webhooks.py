@@ -59,8 +59,8 @@ from rich.table import Table
 from sqlalchemy import Engine, func, insert, select
 from twilio.request_validator import RequestValidator
 
-from outreach.db import make_engine
-from outreach.models import inbound_messages, outbound_messages
+from outreach.db.engine import make_engine
+from outreach.db.tables import inbound_messages, outbound_messages
 from outreach.testing.ports import free_port
 from outreach.testing.rows import delivered_prompt
 from outreach.testing.twilio_callbacks import inbound_params

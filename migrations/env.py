@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from outreach import models  # noqa: F401  (registers the tables)
-from outreach.db import make_engine
+from outreach.db import tables as models  # noqa: F401  (registers the tables)
+from outreach.db.engine import make_engine
 
 target_metadata = SQLModel.metadata
 config = context.config
@@ -15,7 +15,7 @@ config = context.config
 def run_migrations() -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from outreach.config import load_settings
+        from outreach.config.settings import load_settings
 
         url = load_settings().database_url
     engine = make_engine(url)

@@ -37,8 +37,8 @@ from typing import Any, TextIO
 import pytest
 from sqlalchemy import Engine, create_engine, func, insert, select, text
 
-from outreach.db import make_engine, upgrade
-from outreach.models import (
+from outreach.db.engine import make_engine, upgrade
+from outreach.db.tables import (
     AppointmentStatus,
     ReminderState,
     appointment_table,

@@ -16,9 +16,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import SQLModel
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.db import make_engine, upgrade
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.db.engine import make_engine, upgrade
+from outreach.texts.render import Renderer
 
 PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL")
 # A Monday, 12:00 UTC: 07:00 in New York, inside quiet hours until 08:00.
@@ -122,9 +122,9 @@ def enrol(
     already answered YES. Returns the patient's row id."""
     from sqlalchemy import select, update
 
-    from outreach.csvimport import import_specs
-    from outreach.enrolment import validate_patient
-    from outreach.models import patients, reminders
+    from outreach.db.tables import patients, reminders
+    from outreach.patients.csvfile import import_specs
+    from outreach.patients.enrolment import validate_patient
 
     spec = validate_patient(patient_row(**overrides), settings, 2)
     assert not isinstance(spec, list), spec
@@ -200,7 +200,7 @@ _SIGNED_IN: dict[str, str] = {}
 def _signed_in_client(
     engine: Engine, settings: Settings, renderer: Renderer, clock: ManualClock, username: str
 ) -> Any:
-    from outreach.web.admin import SESSION_COOKIE
+    from outreach.web.admin.app import SESSION_COOKIE
     from tests.admin_harness import admin_client
 
     client = admin_client(engine, settings, renderer, clock)

@@ -10,11 +10,11 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine, select
 from starlette.routing import Mount
 
+from outreach.accounts.users import LOCKOUT_FAILURES, set_active, set_password
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.models import audit_events
-from outreach.render import Renderer
-from outreach.users import LOCKOUT_FAILURES, set_active, set_password
+from outreach.config.settings import Settings
+from outreach.db.tables import audit_events
+from outreach.texts.render import Renderer
 from tests.admin_harness import BASE, PASSWORD, Admin, admin_client
 
 # Reachable without signing in: the sign-in page itself, the health check, the metrics

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from starlette.routing import Mount
 
-from outreach import inbound
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.db import make_engine
-from outreach.models import appointment_table, escalations, inbound_messages
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.db.engine import make_engine
+from outreach.db.tables import appointment_table, escalations, inbound_messages
+from outreach.replies import inbound
+from outreach.texts.render import Renderer
 from outreach.web.app import create_app
 from tests.admin_harness import SECRET, TOKEN, Admin
 from tests.browser.clinic import PHONE, send_until

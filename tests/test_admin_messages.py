@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import Engine, select
 
-from outreach import messages
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.models import outbound_messages
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.db.tables import outbound_messages
+from outreach.sending import outbound as messages
+from outreach.texts.render import Renderer
 from tests.admin_harness import BASE, TOKEN, Admin
 from tests.test_escalations import Clinic
 from tests.test_webhooks import sign

@@ -16,9 +16,8 @@ from sqlalchemy import Engine, select, update
 from twilio.request_validator import RequestValidator
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.dispatcher import Dispatcher
-from outreach.models import (
+from outreach.config.settings import Settings
+from outreach.db.tables import (
     appointment_table,
     audit_events,
     care_plans,
@@ -26,8 +25,9 @@ from outreach.models import (
     patients,
     reminders,
 )
-from outreach.planner import plan_due
-from outreach.render import Renderer
+from outreach.planning.planner import plan_due
+from outreach.sending.dispatcher import Dispatcher
+from outreach.texts.render import Renderer
 from tests.admin_harness import BASE, TOKEN, Admin
 from tests.conftest import RecordingTransport, enrol
 

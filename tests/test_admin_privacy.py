@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.models import escalations, inbound_messages, outbound_messages
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.db.tables import escalations, inbound_messages, outbound_messages
+from outreach.texts.render import Renderer
 from tests.admin_harness import BASE, TOKEN, Admin, admin_client
 from tests.browser.clinic import send_until, signed_reply
 from tests.conftest import RecordingTransport, enrol

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from outreach.config import Settings
-from outreach.models import escalations, inbound_messages, outbound_messages
-from outreach.render import Renderer
-from outreach.templatecheck import sample_context
+from outreach.config.settings import Settings
+from outreach.db.tables import escalations, inbound_messages, outbound_messages
+from outreach.texts.render import Renderer
+from outreach.texts.templatecheck import sample_context
 from tests.admin_harness import Admin
 
 NO_QUESTIONS = ["", "", "", "", ""]

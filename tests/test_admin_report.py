@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.texts.render import Renderer
 from tests.admin_harness import Admin
 from tests.conftest import enrol
 from tests.test_report import ANA, Clinic, utc

@@ -14,14 +14,14 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, select, update
 
-from outreach import oncall
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.dispatcher import Dispatcher
-from outreach.models import audit_events, escalations, inbound_messages, outbound_messages
-from outreach.planner import plan_due
-from outreach.render import Renderer
-from outreach.severity import Severity
+from outreach.config.settings import Settings
+from outreach.db.tables import audit_events, escalations, inbound_messages, outbound_messages
+from outreach.planning.planner import plan_due
+from outreach.rules.severity import Severity
+from outreach.sending import oncall
+from outreach.sending.dispatcher import Dispatcher
+from outreach.texts.render import Renderer
 from outreach.transports import SendError
 from tests.admin_harness import BASE, TOKEN, Admin
 from tests.conftest import RecordingTransport, enrol
@@ -288,7 +288,7 @@ def test_marking_a_reply_seen_through_htmx_removes_its_row(
 def test_a_reply_that_failed_processing_shows_its_error(
     admin: Admin, engine: Engine, clock: ManualClock
 ) -> None:
-    from outreach import inbound
+    from outreach.replies import inbound
 
     reply_id = inbound.store(engine, clock.now(), from_phone="+16175550999", body="hello?")
     assert reply_id is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from outreach.breaker import MAX_PAUSE, THRESHOLD, Breaker
+from outreach.sending.breaker import MAX_PAUSE, THRESHOLD, Breaker
 
 
 class Monotonic:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from outreach.web.charts import bar_chart, line_chart
+from outreach.web.admin.charts import bar_chart, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

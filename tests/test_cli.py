@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select, update
 
-from outreach.cli import main
+from outreach.cli.main import main
 from outreach.clock import SystemClock
-from outreach.db import make_engine
-from outreach.models import patients, reminders
+from outreach.db.engine import make_engine
+from outreach.db.tables import patients, reminders
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "patients.csv"
@@ -121,8 +121,8 @@ def test_plan_show_lists_coming_reminders_in_local_time(
     engine = make_engine(database_url)
     with engine.begin() as conn:
         conn.execute(update(patients).values(consent_state="granted"))
-    from outreach.config import load_settings
-    from outreach.planner import plan_due
+    from outreach.config.settings import load_settings
+    from outreach.planning.planner import plan_due
 
     plan_due(engine, load_settings(config), SystemClock().now())
     engine.dispose()
@@ -201,9 +201,9 @@ def test_run_sends_due_reminders_and_stops_cleanly_on_sigterm(
 
 
 def test_escalations_and_messages_are_listed_for_staff(config: Path, database_url: str) -> None:
-    from outreach import inbound
-    from outreach.config import load_settings
-    from outreach.render import Renderer
+    from outreach.config.settings import load_settings
+    from outreach.replies import inbound
+    from outreach.texts.render import Renderer
     from tests.conftest import RecordingTransport
 
     outreach(config, "patients", "import", str(EXAMPLE))

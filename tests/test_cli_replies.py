@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from outreach.cli import main
-from outreach.config import Settings
-from outreach.conversation import Intent
-from outreach.render import Renderer
-from outreach.templatecheck import sample_context
+from outreach.cli.main import main
+from outreach.config.settings import Settings
+from outreach.rules.conversation import Intent
+from outreach.texts.render import Renderer
+from outreach.texts.templatecheck import sample_context
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"intents", "escalation", "opt_out", "opt_in", "consent", "needs_staff", "pain", "reply"}

@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import Engine, Select, insert, select, text
 from sqlalchemy.engine import Connection
 
-from outreach.db import make_engine
-from outreach.models import (
+from outreach.db.engine import make_engine
+from outreach.db.tables import (
     appointment_table,
     consent_events,
     escalations,

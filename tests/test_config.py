@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from outreach.config import (
+from outreach.config.settings import (
     REPO_ROOT,
     ConfigError,
     QuietHours,

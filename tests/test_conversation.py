@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.conversation import (
+from outreach.rules.conversation import (
     STOP_WORDS,
     Escalate,
     GrantConsent,
@@ -28,8 +28,8 @@ from outreach.conversation import (
     interpret,
     normalise,
 )
-from outreach.screen import Screen, pain_severity
-from outreach.severity import Severity
+from outreach.rules.screen import Screen, pain_severity
+from outreach.rules.severity import Severity
 
 CONSENTED = PatientContext(consent_granted=True, opted_out=False)
 PENDING = PatientContext(consent_granted=False, opted_out=False)

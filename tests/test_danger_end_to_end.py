@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from outreach import oncall
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.conversation import normalise
-from outreach.models import escalations, inbound_messages, patients
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.db.tables import escalations, inbound_messages, patients
+from outreach.rules.conversation import normalise
+from outreach.sending import oncall
+from outreach.texts.render import Renderer
 from tests.admin_harness import Admin
 from tests.conftest import enrol
 from tests.twilio_harness import ON_CALL, PATIENT, Clinic, twilio_clinic, twiml_texts

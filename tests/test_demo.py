@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from sqlalchemy import select
 
-from outreach.config import Settings
-from outreach.db import make_engine
-from outreach.demo import END, START, run_demo
-from outreach.models import escalations, inbound_messages, outbound_messages, patients
+from outreach.config.settings import Settings
+from outreach.db.engine import make_engine
+from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients
+from outreach.demo.week import END, START, run_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 

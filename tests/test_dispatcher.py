@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import Engine, insert, select, update
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.db import make_engine
-from outreach.dispatcher import Dispatcher
-from outreach.models import outbound_messages, patients, reminders
-from outreach.planner import plan_due
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.db.engine import make_engine
+from outreach.db.tables import outbound_messages, patients, reminders
+from outreach.planning.planner import plan_due
+from outreach.sending.dispatcher import Dispatcher
+from outreach.texts.render import Renderer
 from outreach.transports import Outgoing, SendError
 from outreach.transports.console import ConsoleTransport
 from tests.conftest import RecordingTransport, enrol
@@ -377,7 +377,7 @@ def test_a_number_twilio_knows_as_unsubscribed_is_opted_out(
 def test_overlapping_sends_hold_the_rate_and_send_each_reminder_once(
     engine: Engine, settings: Settings, morning: ManualClock, renderer: Renderer
 ) -> None:
-    from outreach.ratelimit import RateLimiter
+    from outreach.sending.ratelimit import RateLimiter
 
     ids = [
         enrol(engine, settings, morning.now(), patient_id=f"P{n}", phone=f"+1617555{n:04d}")

@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from outreach.breaker import Breaker
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.dispatcher import Dispatcher, DispatchReport
-from outreach.models import appointment_table, outbound_messages, patients, reminders
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.db.tables import appointment_table, outbound_messages, patients, reminders
+from outreach.sending.breaker import Breaker
+from outreach.sending.dispatcher import Dispatcher, DispatchReport
+from outreach.texts.render import Renderer
 from outreach.transports import SendError
 from tests.conftest import RecordingTransport, enrol
 from tests.test_dispatcher import MORNING, add_reminder, reminder

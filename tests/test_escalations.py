@@ -13,14 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from outreach import escalations, inbound
+from outreach.accounts.users import Staff, load_staff
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.escalations import NoteError, NotFound
-from outreach.models import audit_events, patients, staff_users
-from outreach.models import escalations as escalation_table
-from outreach.render import Renderer
-from outreach.users import Staff, load_staff
+from outreach.config.settings import Settings
+from outreach.db.tables import audit_events, patients, staff_users
+from outreach.db.tables import escalations as escalation_table
+from outreach.replies import inbound
+from outreach.staff import escalations
+from outreach.staff.escalations import NoteError, NotFound
+from outreach.texts.render import Renderer
 from tests.conftest import RecordingTransport, enrol
 from tests.test_webhooks import send_foot_check
 
@@ -324,7 +325,7 @@ def test_the_list_filters_by_state_and_severity(
 
 @pytest.mark.parametrize("note", ["called\x00", "called \x1b[31m"])
 def test_a_note_with_control_characters_is_refused_but_line_breaks_are_kept(note: str) -> None:
-    from outreach.escalations import check_note
+    from outreach.staff.escalations import check_note
 
     with pytest.raises(NoteError, match="control characters"):
         check_note(note)

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, insert
 
-from outreach import workers
-from outreach.config import Settings
-from outreach.health import Health, problems, snapshot
-from outreach.models import escalations, inbound_messages, outbound_messages, reminders
-from outreach.workers import WorkerSeen
+from outreach.config.settings import Settings
+from outreach.db.tables import escalations, inbound_messages, outbound_messages, reminders
+from outreach.monitoring import workers
+from outreach.monitoring.health import Health, problems, snapshot
+from outreach.monitoring.workers import WorkerSeen
 from tests.conftest import T0, enrol
 
 MIN = timedelta(minutes=1)

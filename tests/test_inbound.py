@@ -8,11 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from outreach import inbound
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.dispatcher import Dispatcher
-from outreach.models import (
+from outreach.config.settings import Settings
+from outreach.db.tables import (
     appointment_table,
     consent_events,
     escalations,
@@ -22,8 +20,10 @@ from outreach.models import (
     patients,
     reminders,
 )
-from outreach.planner import plan_due
-from outreach.render import Renderer
+from outreach.planning.planner import plan_due
+from outreach.replies import inbound
+from outreach.sending.dispatcher import Dispatcher
+from outreach.texts.render import Renderer
 from tests.conftest import RecordingTransport, enrol
 
 PHONE = "+16175550142"

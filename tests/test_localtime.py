@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.config import QuietHours
-from outreach.localtime import is_quiet, localize, place_outside_quiet
+from outreach.config.settings import QuietHours
+from outreach.rules.localtime import is_quiet, localize, place_outside_quiet
 
 ZONES = sorted(
     z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from outreach import logs
 from outreach.clock import SystemClock
-from outreach.db import make_engine
-from outreach.models import outbound_messages, patients, reminders, worker_processes
+from outreach.db.engine import make_engine
+from outreach.db.tables import outbound_messages, patients, reminders, worker_processes
+from outreach.monitoring import logs
 from tests.test_cli import a_zone_where_it_is_midday, config, outreach
 
 __all__ = ["config"]  # the fixture, imported for the worker's test

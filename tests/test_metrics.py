@@ -19,13 +19,13 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, event
 
-from outreach import metrics
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.db import make_engine
-from outreach.dispatcher import Dispatcher
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.db.engine import make_engine
+from outreach.monitoring import metrics
+from outreach.sending.dispatcher import Dispatcher
 from outreach.testing.ports import free_port
+from outreach.texts.render import Renderer
 from outreach.web import create_app
 from outreach.web.server import build_app
 from tests.conftest import RecordingTransport, enrol

@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, column, insert, select, table
 from sqlmodel import SQLModel
 
-from outreach.db import alembic_config, make_engine, upgrade
-from outreach.models import outbound_messages
+from outreach.db.engine import alembic_config, make_engine, upgrade
+from outreach.db.tables import outbound_messages
 
 
 def test_the_migrated_schema_matches_the_models(engine: Engine) -> None:

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from outreach import oncall
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.models import escalations, outbound_messages
-from outreach.oncall import notify_urgent
-from outreach.privacy import diagnosis_words
-from outreach.render import Renderer
-from outreach.severity import Severity
-from outreach.smslength import measure
+from outreach.config.settings import Settings
+from outreach.db.tables import escalations, outbound_messages
+from outreach.rules.privacy import diagnosis_words
+from outreach.rules.severity import Severity
+from outreach.sending import oncall
+from outreach.sending.oncall import notify_urgent
+from outreach.texts.render import Renderer
+from outreach.texts.smslength import measure
 from outreach.transports import SendError
 from tests.conftest import RecordingTransport, enrol
 

@@ -17,9 +17,9 @@ from sqlalchemy import Engine, select
 from sqlmodel import SQLModel
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.models import patients
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.db.tables import patients
+from outreach.texts.render import Renderer
 from tests.conftest import enrol
 from tests.twilio_harness import PATIENT, Clinic, twilio_clinic
 

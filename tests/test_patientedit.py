@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from outreach import patientedit
+from outreach.accounts.users import Staff
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.enrolment import validate_patient
-from outreach.models import appointment_table, audit_events, reminders
-from outreach.patientform import PatientForm, spec_columns
-from outreach.users import Staff
+from outreach.config.settings import Settings
+from outreach.db.tables import appointment_table, audit_events, reminders
+from outreach.patients import edits as patientedit
+from outreach.patients.enrolment import validate_patient
+from outreach.patients.form import PatientForm, spec_columns
 from tests.conftest import enrol, patient_row
 
 WHO = Staff(id=1, username="admin", display_name="Alex Admin", role="admin", stamp="x")

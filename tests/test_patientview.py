@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.patientview import (
+from outreach.config.settings import Settings
+from outreach.staff.patients import (
     Answer,
     Day,
     Prompt,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.phones import readable_phone, tel_href
+from outreach.rules.phones import readable_phone, tel_href
 
 
 @pytest.mark.parametrize(

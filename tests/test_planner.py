@@ -16,15 +16,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select, text, update
 
-from outreach import planner
 from outreach.clock import ManualClock
-from outreach.config import REPO_ROOT, Settings
-from outreach.csvimport import import_specs
-from outreach.db import make_engine, upgrade
-from outreach.enrolment import validate_patient
-from outreach.models import appointment_table, care_plans, patients, reminders
-from outreach.planbulk import planning_lock
-from outreach.planner import PlanReport, horizon_end, plan_due, replan, skip_pending
+from outreach.config.settings import REPO_ROOT, Settings
+from outreach.db.engine import make_engine, upgrade
+from outreach.db.tables import appointment_table, care_plans, patients, reminders
+from outreach.patients.csvfile import import_specs
+from outreach.patients.enrolment import validate_patient
+from outreach.planning import planner
+from outreach.planning.bulk import planning_lock
+from outreach.planning.planner import PlanReport, horizon_end, plan_due, replan, skip_pending
 from tests.conftest import enrol, patient_row
 
 

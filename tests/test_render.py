@@ -5,8 +5,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.config import Settings
-from outreach.render import FORMATS, PrivacyError, Renderer, TemplateError, clean, exercise_list
+from outreach.config.settings import Settings
+from outreach.texts.render import (
+    FORMATS,
+    PrivacyError,
+    Renderer,
+    TemplateError,
+    clean,
+    exercise_list,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 SATURDAY = datetime(2025, 11, 29, 10, 30, tzinfo=NEW_YORK)

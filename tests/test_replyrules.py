@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from outreach.config import REPO_ROOT
-from outreach.conversation import PatientContext, interpret
-from outreach.replyrules import RulesError, load, parse_language
-from outreach.screen import Rules
-from outreach.severity import Severity
+from outreach.config.settings import REPO_ROOT
+from outreach.rules.conversation import PatientContext, interpret
+from outreach.rules.replyrules import RulesError, load, parse_language
+from outreach.rules.screen import Rules
+from outreach.rules.severity import Severity
 
 GOOD_SIGNS = """\
 # A clinic's own rules: a comment, then sections.
@@ -214,7 +214,7 @@ def test_a_clinicians_own_rule_file_is_read_and_used(tmp_path: Path) -> None:
 def test_every_shipped_reason_reads_in_plain_words_for_staff() -> None:
     # Today and the escalation page name the reason; a code like "pus_drainage" would do,
     # but staff on the phone should read words a clinician wrote.
-    from outreach.escalations import REASON_WORDS
+    from outreach.staff.escalations import REASON_WORDS
 
     missing = {
         (code, reason)

@@ -9,19 +9,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select
 
-from outreach import inbound, report
+from outreach.accounts.users import Staff, load_staff
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.dispatcher import Dispatcher
-from outreach.escalations import acknowledge
-from outreach.models import escalations, outbound_messages, reminders
-from outreach.patientedit import cancel_session
-from outreach.planner import plan_due
-from outreach.render import Renderer
-from outreach.report import DateRange, Rate
+from outreach.config.settings import Settings
+from outreach.db.tables import escalations, outbound_messages, reminders
+from outreach.patients.edits import cancel_session
+from outreach.planning.planner import plan_due
+from outreach.replies import inbound, status
+from outreach.sending.dispatcher import Dispatcher
+from outreach.staff import report
+from outreach.staff.escalations import acknowledge
+from outreach.staff.report import DateRange, Rate
+from outreach.texts.render import Renderer
 from outreach.transports import Outgoing, SendError
-from outreach.users import Staff, load_staff
-from outreach.web import status
 from tests.conftest import RecordingTransport, enrol
 
 NEW_YORK = ZoneInfo("America/New_York")

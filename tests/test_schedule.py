@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.config import QuietHours
-from outreach.localtime import at_local
-from outreach.schedule import (
+from outreach.config.settings import QuietHours
+from outreach.rules.localtime import at_local
+from outreach.rules.schedule import (
     Phase,
     PlanSpec,
     appointments,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.conversation import (
+from outreach.rules.conversation import (
     Escalate,
     Intent,
     OptOut,
@@ -25,8 +25,8 @@ from outreach.conversation import (
     default_rules,
     interpret,
 )
-from outreach.screen import pain_score, screen
-from outreach.severity import Severity
+from outreach.rules.screen import pain_score, screen
+from outreach.rules.severity import Severity
 
 EMERGENCY, URGENT, ROUTINE, REVIEW = (
     Severity.EMERGENCY,

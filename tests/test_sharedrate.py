@@ -8,9 +8,9 @@ import time
 import pytest
 from sqlalchemy import Engine, select
 
-from outreach.db import make_engine
-from outreach.models import send_rates
-from outreach.ratelimit import SharedRateLimiter
+from outreach.db.engine import make_engine
+from outreach.db.tables import send_rates
+from outreach.sending.ratelimit import SharedRateLimiter
 
 
 def take(limiter: SharedRateLimiter, count: int, finished: list[float]) -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from outreach.smslength import SmsMeasure, is_gsm7, measure
+from outreach.texts.smslength import SmsMeasure, is_gsm7, measure
 
 EMOJI = "\U0001f600"  # outside the BMP: two UTF-16 code units
 

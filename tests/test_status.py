@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import update
 
 from outreach.clock import SystemClock
-from outreach.config import Settings
-from outreach.db import make_engine
-from outreach.models import reminders
+from outreach.config.settings import Settings
+from outreach.db.engine import make_engine
+from outreach.db.tables import reminders
 from tests.test_cli import config, outreach
 from tests.test_health import add_worker, seed_clinic
 

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from outreach.config import Settings
-from outreach.render import Renderer
-from outreach.templatecheck import (
+from outreach.config.settings import Settings
+from outreach.texts.render import Renderer
+from outreach.texts.templatecheck import (
     SamplePatient,
     check_templates,
     has_problems,

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
-from outreach.config import Settings, TwilioCredentials
-from outreach.dispatcher import Dispatcher
-from outreach.models import consent_events, patients, reminders
-from outreach.planner import plan_due
-from outreach.render import Renderer
+from outreach.config.settings import Settings, TwilioCredentials
+from outreach.db.tables import consent_events, patients, reminders
+from outreach.planning.planner import plan_due
+from outreach.sending.dispatcher import Dispatcher
 from outreach.testing.twilio_records import FakeMessage
+from outreach.texts.render import Renderer
 from outreach.transports import Outgoing, Receipt
 from outreach.transports.twilio import TwilioTransport
 from tests.conftest import enrol

@@ -10,10 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
-from outreach.cli import main
-from outreach.clock import ManualClock
-from outreach.models import staff_users
-from outreach.users import (
+from outreach.accounts.users import (
     LOCKOUT_FAILURES,
     LOCKOUT_WINDOW,
     LockedOut,
@@ -23,6 +20,9 @@ from outreach.users import (
     set_active,
     set_password,
 )
+from outreach.cli.main import main
+from outreach.clock import ManualClock
+from outreach.db.tables import staff_users
 
 GOOD = "a long enough passphrase"
 

@@ -26,21 +26,21 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 
-from outreach import inbound
 from outreach.clock import ManualClock
-from outreach.config import ConfigError, Settings
-from outreach.db import make_engine
-from outreach.dispatcher import Dispatcher
-from outreach.models import (
+from outreach.config.settings import ConfigError, Settings
+from outreach.db.engine import make_engine
+from outreach.db.tables import (
     consent_events,
     inbound_messages,
     outbound_messages,
     patients,
     reminders,
 )
-from outreach.planner import plan_due
-from outreach.render import Renderer
+from outreach.planning.planner import plan_due
+from outreach.replies import inbound
+from outreach.sending.dispatcher import Dispatcher
 from outreach.testing.ports import free_port
+from outreach.texts.render import Renderer
 from outreach.web import create_app
 from outreach.web.app import parse_form
 from outreach.web.server import build_app

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from outreach.db import make_engine
-from outreach.models import reminders, worker_processes
+from outreach.db.engine import make_engine
+from outreach.db.tables import reminders, worker_processes
 from tests.test_cli import EXAMPLE, config, make_everything_due_now, outreach
 
 __all__ = ["config"]  # the fixture, imported for these tests

@@ -21,14 +21,14 @@ import httpx
 from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
-from outreach.config import Settings, TwilioCredentials
-from outreach.dispatcher import Dispatcher, DispatchReport
-from outreach.models import outbound_messages
-from outreach.render import Renderer
-from outreach.service import Service
+from outreach.config.settings import Settings, TwilioCredentials
+from outreach.db.tables import outbound_messages
+from outreach.runtime import Service
+from outreach.sending.dispatcher import Dispatcher, DispatchReport
 from outreach.testing import FakeTwilio
 from outreach.testing.ports import free_port
 from outreach.testing.twilio_api import RecordedRequest
+from outreach.texts.render import Renderer
 from outreach.transports import Transport
 from outreach.transports.twilio import TwilioTransport
 from outreach.web import create_app

@@ -17,7 +17,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from outreach.smslength import measure
+from outreach.texts.smslength import measure
 
 API_VERSION = "2010-04-01"
 

@@ -6,7 +6,7 @@ import sys
 from datetime import datetime
 from typing import TextIO
 
-from outreach.privacy import mask_phone
+from outreach.rules.privacy import mask_phone
 from outreach.transports import Outgoing, Receipt
 
 

@@ -28,13 +28,14 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
-from outreach import inbound, metrics
 from outreach.clock import Clock, SystemClock
-from outreach.config import Settings
-from outreach.privacy import mask_phone
-from outreach.render import Renderer
-from outreach.web import signatures, status
-from outreach.web.admin import create_admin
+from outreach.config.settings import Settings
+from outreach.monitoring import metrics
+from outreach.replies import inbound, status
+from outreach.rules.privacy import mask_phone
+from outreach.texts.render import Renderer
+from outreach.web import signatures
+from outreach.web.admin.app import create_admin
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from outreach.clock import SystemClock
-from outreach.config import ConfigError, Settings, session_secret, twilio_credentials
-from outreach.conversation import default_rules
-from outreach.db import make_engine
-from outreach.render import Renderer
+from outreach.config.settings import ConfigError, Settings, session_secret, twilio_credentials
+from outreach.db.engine import make_engine
+from outreach.rules.conversation import default_rules
+from outreach.texts.render import Renderer
 from outreach.web.app import create_app
 
 log = logging.getLogger(__name__)

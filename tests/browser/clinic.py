@@ -13,11 +13,11 @@ from sqlalchemy import Engine, select
 from twilio.request_validator import RequestValidator
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.dispatcher import Dispatcher
-from outreach.models import outbound_messages
-from outreach.planner import plan_due
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.db.tables import outbound_messages
+from outreach.planning.planner import plan_due
+from outreach.sending.dispatcher import Dispatcher
+from outreach.texts.render import Renderer
 from tests.conftest import RecordingTransport
 
 PHONE = "+16175550142"  # tests/conftest.py patient_row's P-1, Ana Torres

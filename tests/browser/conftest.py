@@ -19,10 +19,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 
 from outreach.clock import ManualClock
-from outreach.config import Settings
-from outreach.planner import plan_due
-from outreach.render import Renderer
+from outreach.config.settings import Settings
+from outreach.planning.planner import plan_due
 from outreach.testing.ports import free_port
+from outreach.texts.render import Renderer
 from outreach.web.app import create_app
 from outreach.web.server import serve
 from tests.admin_harness import PASSWORD, SECRET, TOKEN, add_staff

@@ -1,0 +1,1 @@
+"""Staff accounts and the audit log of what they change."""

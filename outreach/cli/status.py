@@ -1,0 +1,145 @@
+"""`outreach status`: the clinic's sending at a glance, as tables or one JSON object.
+
+Counts, ages and the processes that tick; never a patient's name, number or text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from outreach.monitoring.health import Health
+from outreach.monitoring.workers import WorkerSeen
+from outreach.rules.severity import Severity
+
+
+def as_json(health: Health, problems: list[str]) -> dict[str, Any]:
+    return {
+        "at": health.at.isoformat(),
+        "healthy": not problems,
+        "problems": problems,
+        "queue": {
+            "due": health.due,
+            "oldest_due_at": _iso(health.oldest_due_at),
+            "oldest_due_seconds": round(health.oldest_due_seconds, 1),
+            "in_flight": health.in_flight,
+            "expired_leases": health.expired_leases,
+            "expired_lease_seconds": round(health.expired_lease_seconds, 1),
+            "retrying": health.retrying,
+            "unprocessed_replies": health.unprocessed_replies,
+        },
+        "texts_last_hour": dict(sorted(health.texts_last_hour.items())),
+        "workers": [_worker_json(seen, health.at) for seen in health.workers],
+        "escalations": {
+            "open": health.open_escalations,
+            "oldest_open_urgent_at": _iso(health.oldest_open_urgent_at),
+            "oldest_open_urgent_seconds": round(health.oldest_open_urgent_seconds, 1),
+        },
+    }
+
+
+def _worker_json(seen: WorkerSeen, now: datetime) -> dict[str, Any]:
+    return {
+        "id": seen.id,
+        "host": seen.hostname,
+        "pid": seen.pid,
+        "role": seen.role,
+        "started_at": seen.started_at.isoformat(),
+        "last_seen_seconds": round((now - seen.last_seen_at).total_seconds(), 1),
+        "ticks": seen.ticks,
+        "last_tick_ms": seen.last_tick_ms,
+        "sent": seen.sent,
+        "last_error": seen.last_error,
+        "stopped_at": _iso(seen.stopped_at),
+    }
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def print_status(console: Console, health: Health, problems: list[str]) -> None:
+    console.print(_queue_table(health))
+    console.print(_workers_table(health))
+    console.print(_escalations_table(health))
+    for problem in problems:
+        console.print(f"[bold red]✗[/] {escape(problem)}", highlight=False)
+    if not problems:
+        console.print("[green]✓[/] healthy: workers are ticking and nothing waits too long")
+
+
+def _queue_table(health: Health) -> Table:
+    table = Table(title="Queue", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("", justify="right")
+    oldest = f" (the oldest has waited {duration(health.oldest_due_seconds)})" if health.due else ""
+    table.add_row("reminders due now", f"{health.due}{oldest}")
+    table.add_row("in flight (claimed)", str(health.in_flight))
+    expired = ""
+    if health.expired_leases:
+        expired = f" (the first ran out {duration(health.expired_lease_seconds)} ago)"
+    table.add_row("claims with an expired lease", f"{health.expired_leases}{expired}")
+    table.add_row("waiting to retry", str(health.retrying))
+    table.add_row("replies not yet processed", str(health.unprocessed_replies))
+    texts = ", ".join(f"{n} {s}" for s, n in sorted(health.texts_last_hour.items())) or "none"
+    table.add_row("texts in the last hour", texts)
+    return table
+
+
+def _workers_table(health: Health) -> Table:
+    table = Table(title="Workers seen recently", title_justify="left")
+    # The id is what `claimed_by` and the logs name: shown whole.
+    table.add_column("id", no_wrap=True)
+    for column in ("host", "role", "last seen", "ticks", "last tick", "sent", "last error"):
+        table.add_column(column, justify="right" if column in ("ticks", "sent") else "left")
+    for seen in health.workers:
+        last_seen = duration((health.at - seen.last_seen_at).total_seconds()) + " ago"
+        table.add_row(
+            escape(seen.id),
+            escape(seen.hostname),
+            seen.role,
+            f"stopped {last_seen}" if seen.stopped_at else last_seen,
+            str(seen.ticks),
+            f"{seen.last_tick_ms:.0f} ms" if seen.last_tick_ms is not None else "-",
+            str(seen.sent),
+            escape(seen.last_error or ""),
+            style="dim" if seen.stopped_at else "",
+        )
+    if not health.workers:
+        table.add_row("[red]none[/]", "", "", "", "", "", "", "")
+    return table
+
+
+def _escalations_table(health: Health) -> Table:
+    table = Table(title="Open escalations", title_justify="left")
+    table.add_column("severity")
+    table.add_column("open", justify="right")
+    table.add_column("oldest")
+    told = False  # the oldest paged one (emergency or urgent) is named once
+    for severity, count in health.open_escalations.items():
+        paged = Severity(severity).pages and count > 0
+        oldest = ""
+        if paged and not told:
+            oldest = f"open for {duration(health.oldest_open_urgent_seconds)}"
+            told = True
+        table.add_row(severity, str(count), oldest, style="bold red" if paged else "")
+    return table
+
+
+def duration(seconds: float) -> str:
+    """'42 s', '3 min', '2 h 05 min', '3 d 4 h'."""
+    seconds = max(int(seconds), 0)
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"

@@ -1,0 +1,1 @@
+"""Settings: one typed object, loaded once from config.toml, loud when wrong."""

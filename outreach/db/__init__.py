@@ -1,0 +1,1 @@
+"""The database: engines and migrations, and the tables as Alembic made them."""

@@ -1,0 +1,1 @@
+"""outreach demo: a small clinic's week, simulated in seconds."""

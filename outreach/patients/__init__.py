@@ -1,0 +1,1 @@
+"""Patients: enrolment rules, the CSV file, the admin form and edits, consent."""

@@ -1,0 +1,156 @@
+"""Read-only views of patients and plans for the command line (and later the admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, or_, select
+
+from outreach.db.tables import ReminderState, care_plans, patients, plan_phases, reminders
+from outreach.rules.schedule import WEEKDAYS, parse_weekdays
+
+
+def _status(row: Any) -> str:
+    if row.opted_out:
+        return "opted out"
+    if row.paused:
+        return "paused"
+    if row.consent_state != "granted":
+        return "awaiting consent"
+    return "active"
+
+
+def patient_rows(engine: Engine) -> list[dict[str, Any]]:
+    with engine.begin() as conn:
+        rows = conn.execute(select(patients).order_by(patients.c.external_id)).all()
+    return [
+        {
+            "patient_id": row.external_id,
+            "name": f"{row.first_name} {row.last_name}".strip(),
+            "phone": row.phone,
+            "language": row.language,
+            "timezone": row.timezone,
+            "consent": row.consent_state,
+            "opted_out": row.opted_out,
+            "paused": row.paused,
+            "status": _status(row),
+        }
+        for row in rows
+    ]
+
+
+def _days(text: str) -> str:
+    return " ".join(WEEKDAYS[d] for d in parse_weekdays(text)) or "-"
+
+
+def plan_view(engine: Engine, key: str, now: datetime, until: datetime) -> dict[str, Any] | None:
+    """A patient's plan and their reminders from now until `until`, in local time."""
+    with engine.begin() as conn:
+        patient = conn.execute(
+            select(patients).where(or_(patients.c.external_id == key, patients.c.phone == key))
+        ).first()
+        if patient is None:
+            return None
+        plan = conn.execute(select(care_plans).where(care_plans.c.patient_id == patient.id)).first()
+        phases = (
+            conn.execute(
+                select(plan_phases)
+                .where(plan_phases.c.plan_id == plan.id)
+                .order_by(plan_phases.c.seq)
+            ).all()
+            if plan is not None
+            else []
+        )
+        coming = conn.execute(
+            select(reminders)
+            .where(
+                reminders.c.patient_id == patient.id,
+                reminders.c.send_at < until,
+                # Due but not yet sent (a worker is down, or it is waiting out quiet hours)
+                # is still coming.
+                or_(
+                    reminders.c.send_at >= now,
+                    reminders.c.state.in_((ReminderState.PENDING, ReminderState.CLAIMED)),
+                ),
+            )
+            .order_by(reminders.c.send_at, reminders.c.id)
+        ).all()
+    zone = ZoneInfo(patient.timezone)
+    return {
+        "patient_id": patient.external_id,
+        "name": f"{patient.first_name} {patient.last_name}".strip(),
+        "timezone": patient.timezone,
+        "language": patient.language,
+        "status": _status(patient),
+        "plan": None
+        if plan is None
+        else {
+            "version": plan.version,
+            "start_date": plan.start_date.isoformat(),
+            "end_date": plan.end_date.isoformat() if plan.end_date else None,
+            "sessions": [
+                {
+                    "days": _days(phase.weekdays),
+                    "time": phase.session_time.strftime("%H:%M"),
+                    "weeks": phase.weeks,
+                }
+                for phase in phases
+            ],
+            "foot_check_time": plan.foot_check_time.strftime("%H:%M")
+            if plan.foot_check_time
+            else None,
+            "exercise_days": _days(plan.exercise_days) if plan.exercise_days else None,
+            "exercise_time": plan.exercise_time.strftime("%H:%M") if plan.exercise_time else None,
+            "exercises": [e for e in plan.exercises.splitlines() if e.strip()],
+            "planned_until": plan.planned_until.isoformat() if plan.planned_until else None,
+        },
+        "reminders": [
+            {
+                "kind": row.kind,
+                "send_at_local": row.send_at.astimezone(zone).strftime("%a %Y-%m-%d %H:%M"),
+                "send_at_utc": row.send_at.isoformat(),
+                "state": row.state,
+                "skip_reason": row.skip_reason,
+            }
+            for row in coming
+        ],
+    }
+
+
+def print_plan(console: Console, view: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{view['name']}[/] ({view['patient_id']}) · {view['language']} · "
+        f"{view['timezone']} · {view['status']}"
+    )
+    plan = view["plan"]
+    if plan is None:
+        console.print("No care plan.")
+        return
+    console.print(f"Plan v{plan['version']} from {plan['start_date']} to {plan['end_date'] or '-'}")
+    for index, phase in enumerate(plan["sessions"], start=1):
+        console.print(
+            f"  sessions, phase {index}: {phase['days']} at {phase['time']} "
+            f"for {phase['weeks']} weeks"
+        )
+    if plan["foot_check_time"]:
+        console.print(f"  foot check: daily at {plan['foot_check_time']}")
+    if plan["exercise_days"]:
+        console.print(
+            f"  exercises: {plan['exercise_days']} at {plan['exercise_time']}: "
+            + "; ".join(plan["exercises"])
+        )
+    table = Table(title="Coming reminders (patient's local time)", title_justify="left")
+    for column in ("send at", "kind", "state", "reason"):
+        table.add_column(column)
+    for row in view["reminders"]:
+        table.add_row(row["send_at_local"], row["kind"], row["state"], row["skip_reason"] or "")
+    console.print(table)
+    if not view["reminders"]:
+        if view["status"] == "awaiting consent":
+            console.print("Nothing is planned until the patient replies YES to the consent text.")
+        else:
+            console.print("No reminders in this period (the service plans ahead on each tick).")

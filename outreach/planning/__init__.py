@@ -1,0 +1,1 @@
+"""Planning: care plans become reminder rows, idempotently, on SQLite and on PostgreSQL."""

@@ -1,0 +1,460 @@
+"""Replies: stored raw first, then interpreted (pure), then acted on.
+
+`store` commits the text verbatim before anything else looks at it; `process` interprets
+and applies in one transaction, so a bug there leaves the reply stored and unprocessed,
+with the error recorded, to be retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from outreach.config.settings import Settings
+from outreach.db.tables import (
+    ConsentState,
+    UTCDateTime,
+    appointment_table,
+    escalations,
+    inbound_messages,
+    observations,
+    outbound_messages,
+    patients,
+)
+from outreach.patients import consent
+from outreach.rules.conversation import (
+    REPLY_WINDOW_HOURS,
+    Escalate,
+    GrantConsent,
+    Observe,
+    OptIn,
+    OptOut,
+    Outcome,
+    PatientContext,
+    Prompt,
+    SetAppointment,
+    default_rules,
+    interpret,
+)
+from outreach.rules.privacy import mask_phone
+from outreach.sending import outbound as messages
+from outreach.texts.render import Rendered, Renderer, TemplateError
+from outreach.texts.smslength import measure
+from outreach.texts.templatecheck import MAX_SEGMENTS
+from outreach.transports import Outgoing, SendError, Transport
+
+log = logging.getLogger("outreach.inbound")
+
+IN = inbound_messages
+OUT = outbound_messages
+OPEN_PROMPTS = 5
+INTENT_CHARS = 32  # inboundmessage.intent
+SKIPS_LOOKED_AT = 5
+RETRY_FOR = timedelta(days=1)
+
+# The statements every reply runs, built once with bound parameters: building them each
+# time cost more than running them on SQLite.
+PATIENT_ID_BY_PHONE = select(patients.c.id).where(patients.c.phone == bindparam("phone"))
+# Locked: two replies from one patient on two web processes would otherwise both read the
+# same open question before either answered it, and both act on it (SQLite has no FOR
+# UPDATE and needs none: BEGIN IMMEDIATE already runs one reply at a time).
+PATIENT_BY_PHONE = select(patients).where(patients.c.phone == bindparam("phone")).with_for_update()
+REPLY_BY_ID = select(IN).where(IN.c.id == bindparam("inbound_id"))
+TAKE = (
+    update(IN)
+    .where(IN.c.id == bindparam("inbound_id"), IN.c.processed_at.is_(None))
+    .values(processed_at=bindparam("now", type_=UTCDateTime))
+)
+MARK = update(IN).where(IN.c.id == bindparam("inbound_id"))
+ANSWERED = (
+    update(OUT)
+    .where(OUT.c.id == bindparam("message_id"))
+    .values(answered_at=bindparam("now", type_=UTCDateTime))
+)
+OBSERVE = observations.insert()
+STORE = {
+    name: dialect.insert(IN)
+    .on_conflict_do_nothing(index_elements=["provider_sid"])
+    .returning(IN.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+OPEN_PROMPTS_OF = (
+    select(OUT.c.id, OUT.c.prompt, OUT.c.prompt_ref)
+    .where(
+        OUT.c.patient_id == bindparam("patient_id"),
+        OUT.c.prompt.is_not(None),
+        OUT.c.answered_at.is_(None),
+        OUT.c.reply_until > bindparam("now"),
+        OUT.c.status.notin_(("failed", "undelivered", "unknown")),
+    )
+    .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
+    .limit(OPEN_PROMPTS)
+)
+LATEST_EXERCISE_ANSWERS = (
+    select(observations.c.kind)
+    .where(
+        observations.c.patient_id == bindparam("patient_id"),
+        observations.c.kind.in_(("exercise_done", "exercise_skipped")),
+    )
+    .order_by(observations.c.at.desc(), observations.c.id.desc())
+    .limit(SKIPS_LOOKED_AT)
+)
+SENT_AS_TWIML = (
+    update(OUT)
+    .where(OUT.c.id == bindparam("message_id"))
+    .values(provider="twilio", status="queued", sent_at=bindparam("now", type_=UTCDateTime))
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    message_id: int
+    to: str
+    body: str
+
+
+def store(
+    engine: Engine,
+    now: datetime,
+    *,
+    from_phone: str,
+    body: str,
+    to_phone: str = "",
+    provider_sid: str | None = None,
+    raw: dict[str, Any] | None = None,
+) -> int | None:
+    """Keep a reply verbatim. Returns its id, or None if this provider id was seen before."""
+    with engine.begin() as conn:
+        patient_id = conn.execute(PATIENT_ID_BY_PHONE, {"phone": from_phone}).scalar()
+        inserted = conn.execute(
+            STORE[conn.dialect.name],
+            {
+                "provider_sid": provider_sid,
+                "from_phone": from_phone,
+                "to_phone": to_phone,
+                "body": body,
+                "raw": json.dumps(raw or {}, ensure_ascii=False),
+                "received_at": now,
+                "patient_id": patient_id,
+                "needs_review": False,
+            },
+        ).scalar()
+    return int(inserted) if inserted is not None else None
+
+
+def process(
+    engine: Engine, settings: Settings, renderer: Renderer, inbound_id: int, now: datetime
+) -> Reply | None:
+    """Interpret one stored reply and act on it. Returns the text to send back, if any."""
+    try:
+        with engine.begin() as conn:
+            return _process(conn, settings, renderer, inbound_id, now)
+    except Exception as exc:
+        log.exception("reply %s could not be processed; it stays stored for a retry", inbound_id)
+        with engine.begin() as conn:
+            conn.execute(
+                update(IN)
+                .where(IN.c.id == inbound_id)
+                .values(error=f"{type(exc).__name__}: {exc}"[:500], needs_review=True)
+            )
+        return None
+
+
+def _process(
+    conn: Connection, settings: Settings, renderer: Renderer, inbound_id: int, now: datetime
+) -> Reply | None:
+    # Taking the row first makes concurrent retries on other workers wait, then find it done.
+    taken = conn.execute(TAKE, {"inbound_id": inbound_id, "now": now})
+    if taken.rowcount != 1:
+        return None
+    message = conn.execute(REPLY_BY_ID, {"inbound_id": inbound_id}).one()
+    patient = conn.execute(PATIENT_BY_PHONE, {"phone": message.from_phone}).first()
+    if patient is None:
+        _mark(conn, inbound_id, now, intent="unknown_sender", needs_review=True)
+        log.info("reply from unknown number %s stored for review", mask_phone(message.from_phone))
+        return None
+    prompts = open_prompts(conn, patient.id, now)
+    context = PatientContext(
+        consent_granted=patient.consent_state == ConsentState.GRANTED,
+        opted_out=patient.opted_out,
+        pain_baseline=pain_baseline(conn, patient),
+        language=patient.language,
+        # Only a skip can need it, and only an exercise question takes a skip.
+        skipped_in_a_row=skipped_in_a_row(conn, patient.id)
+        if any(p.kind == "exercise" for p in prompts)
+        else 0,
+    )
+    rules = default_rules(settings.templates_dir / "replies")
+    outcome = interpret(context, prompts, message.body, rules)
+    for action in outcome.actions:
+        _apply(conn, action, patient.id, inbound_id, now)
+    for answered in (outcome.answers, *outcome.also_answers):
+        if answered is not None:
+            conn.execute(ANSWERED, {"message_id": answered.id, "now": now})
+    _mark(
+        conn,
+        inbound_id,
+        now,
+        intent=stored_intents(outcome),
+        needs_review=outcome.needs_review,
+        prompt_id=outcome.answers.id if outcome.answers else None,
+        patient_id=patient.id,
+    )
+    if outcome.reply is None:
+        return None
+    return _queue_reply(conn, renderer, patient, outcome, now)
+
+
+def stored_intents(outcome: Outcome) -> str:
+    """'session_confirm,symptom': every meaning, as many as the column holds."""
+    kept: list[str] = []
+    for intent in outcome.intents:
+        if len(",".join([*kept, intent])) > INTENT_CHARS:
+            break
+        kept.append(str(intent))
+    return ",".join(kept)
+
+
+def open_prompts(conn: Connection, patient_id: int, now: datetime) -> list[Prompt]:
+    rows = conn.execute(OPEN_PROMPTS_OF, {"patient_id": patient_id, "now": now}).all()
+    return [Prompt(row.id, row.prompt, row.prompt_ref) for row in rows]
+
+
+def skipped_in_a_row(conn: Connection, patient_id: int) -> int:
+    """How many of the patient's latest exercise answers were skips, back to the last done."""
+    latest = conn.execute(LATEST_EXERCISE_ANSWERS, {"patient_id": patient_id}).scalars().all()
+    count = 0
+    for kind in latest:
+        if kind != "exercise_skipped":
+            break
+        count += 1
+    return count
+
+
+def pain_baseline(conn: Connection, patient: Any) -> int | None:
+    """The clinic's recorded baseline, else the median of the last five reported scores."""
+    if patient.pain_baseline is not None:
+        return int(patient.pain_baseline)
+    recent = (
+        conn.execute(
+            select(observations.c.value)
+            .where(
+                observations.c.patient_id == patient.id,
+                observations.c.kind == "exercise_done",
+                observations.c.value.is_not(None),
+            )
+            .order_by(observations.c.at.desc())
+            .limit(5)
+        )
+        .scalars()
+        .all()
+    )
+    return int(statistics.median(recent)) if len(recent) >= 3 else None
+
+
+def _apply(
+    conn: Connection, action: object, patient_id: int, inbound_id: int, now: datetime
+) -> None:
+    match action:
+        case GrantConsent():
+            consent.grant(conn, patient_id, now, "sms", "YES")
+        case OptOut(keyword=keyword):
+            consent.opt_out(conn, patient_id, now, "sms", keyword)
+        case OptIn(keyword=keyword):
+            consent.opt_in(conn, patient_id, now, "sms", keyword)
+        case SetAppointment(appointment_id=appointment_id, status=status):
+            conn.execute(
+                update(appointment_table)
+                .where(
+                    appointment_table.c.id == appointment_id,
+                    appointment_table.c.patient_id == patient_id,
+                )
+                .values(status=status, updated_at=now)
+            )
+        case Observe(kind=kind, value=value):
+            conn.execute(
+                OBSERVE,
+                {
+                    "patient_id": patient_id,
+                    "inbound_id": inbound_id,
+                    "kind": kind,
+                    "value": value,
+                    "at": now,
+                },
+            )
+        case Escalate(severity=severity, reason=reason, detail=detail):
+            _escalate(conn, patient_id, inbound_id, Escalate(severity, reason, detail), now)
+        case _:
+            raise TypeError(f"unknown action {action!r}")
+
+
+def _escalate(
+    conn: Connection, patient_id: int, inbound_id: int, escalation: Escalate, now: datetime
+) -> None:
+    """Raise an escalation, or, for a foot follow-up answer, settle the open 'foot_problem'
+    one it belongs to, keeping its first report time (time since reported counts from it)."""
+    values = {
+        "severity": escalation.severity,
+        "reason": escalation.reason,
+        "detail": escalation.detail,
+        "inbound_id": inbound_id,
+    }
+    if escalation.reason.startswith("foot_") and escalation.reason != "foot_problem":
+        window = now - timedelta(hours=REPLY_WINDOW_HOURS["foot_followup"])
+        open_report = conn.execute(
+            select(escalations.c.id)
+            .where(
+                escalations.c.patient_id == patient_id,
+                escalations.c.reason == "foot_problem",
+                escalations.c.resolved_at.is_(None),
+                escalations.c.created_at >= window,
+            )
+            .order_by(escalations.c.created_at.desc())
+            .limit(1)
+        ).scalar()
+        if open_report is not None:
+            conn.execute(
+                update(escalations).where(escalations.c.id == open_report).values(**values)
+            )
+            log.warning(
+                "escalation %s is now %s: %s", open_report, escalation.severity, escalation.reason
+            )
+            return
+    conn.execute(escalations.insert().values(patient_id=patient_id, created_at=now, **values))
+    log.warning(
+        "%s escalation for patient %s: %s", escalation.severity, patient_id, escalation.reason
+    )
+
+
+def _mark(conn: Connection, inbound_id: int, now: datetime, **values: Any) -> None:
+    # The SET clause is the parameters' column names.
+    conn.execute(MARK, {"inbound_id": inbound_id, "processed_at": now, "error": None, **values})
+
+
+def _queue_reply(
+    conn: Connection, renderer: Renderer, patient: Any, outcome: Outcome, now: datetime
+) -> Reply | None:
+    context: dict[str, Any] = {"patient": {"first_name": patient.first_name}}
+    if "unknown" in outcome.replies:
+        context["prompt"] = outcome.prompt_for_options
+    if "session_confirmed" in outcome.replies:
+        confirmed = next(
+            p for p in (outcome.answers, *outcome.also_answers) if p and p.kind == "session"
+        )
+        starts_at = conn.execute(
+            select(appointment_table.c.starts_at).where(appointment_table.c.id == confirmed.ref)
+        ).scalar_one()
+        context["starts_at"] = starts_at.astimezone(ZoneInfo(patient.timezone))
+    try:
+        rendered = compose(renderer, outcome.replies, patient.language, context)
+    except TemplateError:
+        log.exception("reply %s failed to render; the reply is stored for staff", outcome.replies)
+        return None
+    reply_until = now + timedelta(hours=REPLY_WINDOW_HOURS[outcome.asks]) if outcome.asks else None
+    message_id = messages.queue(
+        conn,
+        patient_id=patient.id,
+        to=patient.phone,
+        rendered=rendered,
+        provider="pending",  # set by whoever hands it over: a transport or a TwiML answer
+        now=now,
+        counts_toward_cap=False,
+        prompt=outcome.asks,
+        reply_until=reply_until,
+    )
+    return Reply(message_id, patient.phone, rendered.body)
+
+
+def compose(
+    renderer: Renderer, templates: tuple[str, ...], language: str, context: dict[str, Any]
+) -> Rendered:
+    """One text from the outcome's templates, the most important first. Each later part
+    is added without its clinic name while the whole still fits in MAX_SEGMENTS."""
+    first = renderer.render(templates[0], language, **context)
+    body = first.body
+    prefix = f"{renderer.clinic.short}: "
+    for template in templates[1:]:
+        part = renderer.render(template, language, **context).body.removeprefix(prefix)
+        joined = f"{body} {part}"
+        if measure(joined).segments > MAX_SEGMENTS:
+            break
+        body = joined
+    return Rendered(first.template, language, body, measure(body))
+
+
+def send_reply(engine: Engine, transport: Transport, reply: Reply, now: datetime) -> bool:
+    """Send a reply outside any transaction and record what the provider said."""
+    try:
+        receipt = transport.send(Outgoing(reply.message_id, reply.to, reply.body))
+    except SendError as exc:
+        with engine.begin() as conn:
+            _set_provider(conn, reply.message_id, transport.name)
+            messages.record_error(conn, reply.message_id, exc)
+        return False
+    with engine.begin() as conn:
+        _set_provider(conn, reply.message_id, transport.name)
+        messages.record_receipt(conn, reply.message_id, receipt, now)
+    return True
+
+
+def record_twiml_reply(engine: Engine, reply: Reply, now: datetime) -> None:
+    """The reply went back inside the webhook's TwiML answer: Twilio queues it and has given
+    us no sid yet (a status callback may bring one)."""
+    with engine.begin() as conn:
+        conn.execute(SENT_AS_TWIML, {"message_id": reply.message_id, "now": now})
+
+
+def _set_provider(conn: Connection, message_id: int, provider: str) -> None:
+    conn.execute(update(OUT).where(OUT.c.id == message_id).values(provider=provider))
+
+
+def process_pending(
+    engine: Engine, settings: Settings, renderer: Renderer, transport: Transport, now: datetime
+) -> int:
+    """Retry replies left unprocessed (a crash or a bug while interpreting them)."""
+    with engine.begin() as conn:
+        ids = (
+            conn.execute(
+                select(IN.c.id)
+                .where(IN.c.processed_at.is_(None), IN.c.received_at > now - RETRY_FOR)
+                .order_by(IN.c.id)
+                .limit(200)
+            )
+            .scalars()
+            .all()
+        )
+    for inbound_id in ids:
+        reply = process(engine, settings, renderer, inbound_id, now)
+        if reply is not None:
+            send_reply(engine, transport, reply, now)
+    return len(ids)
+
+
+def receive(
+    engine: Engine,
+    settings: Settings,
+    renderer: Renderer,
+    transport: Transport,
+    now: datetime,
+    *,
+    from_phone: str,
+    body: str,
+    provider_sid: str | None = None,
+) -> int | None:
+    """Store, interpret, act and answer: the whole path for one reply (console and demo)."""
+    inbound_id = store(engine, now, from_phone=from_phone, body=body, provider_sid=provider_sid)
+    if inbound_id is None:
+        return None
+    reply = process(engine, settings, renderer, inbound_id, now)
+    if reply is not None:
+        send_reply(engine, transport, reply, now)
+    return inbound_id

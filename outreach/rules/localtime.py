@@ -1,0 +1,112 @@
+"""Wall-clock times in a patient's zone, and the DST policy from DESIGN.md.
+
+Pure functions, no database. A time that does not exist (spring forward) moves to the
+first valid minute after the gap; an ambiguous time (fall back) uses its first occurrence.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from outreach.config.settings import QuietHours
+
+
+@lru_cache(maxsize=1024)
+def zone_named(key: str) -> ZoneInfo:
+    """ZoneInfo caches only the last few zones strongly; past that, asking for a zone again
+    can reread its file, and each fresh instance starts with empty conversion caches."""
+    return ZoneInfo(key)
+
+
+def localize(naive: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time in `zone`, under the DST policy."""
+    first = naive.replace(tzinfo=zone, fold=0)
+    as_utc = first.astimezone(UTC)
+    if as_utc.astimezone(zone).replace(tzinfo=None) == naive:
+        return as_utc  # exists; fold=0 is the first occurrence when ambiguous
+    # In a gap, fold=0 reads the wall time with the offset before the transition and
+    # fold=1 with the offset after it, so the transition lies between the two instants.
+    low = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    high = as_utc
+    after_offset = first.replace(fold=1).utcoffset()
+    while high - low > timedelta(seconds=1):
+        mid = low + (high - low) / 2
+        if mid.astimezone(zone).utcoffset() == after_offset:
+            high = mid
+        else:
+            low = mid
+    transition = high.replace(microsecond=0)
+    # Round up to the next whole local minute: historical offsets can carry seconds.
+    local = transition.astimezone(zone)
+    if local.second or local.microsecond:
+        transition += timedelta(seconds=60 - local.second)
+    return transition
+
+
+def at_local(day: date, clock_time: time, zone: ZoneInfo) -> datetime:
+    # Only plain dates and naive times are cache keys: aware values compare equal across
+    # different wall clocks.
+    if type(day) is date and clock_time.tzinfo is None:
+        return _cached_at_local(day, clock_time, zone)
+    return localize(datetime.combine(day, clock_time), zone)
+
+
+# Patients share a few zones and plan times, so planning a day for 100,000 of them asks
+# the same thousand questions over a million times; localize costs several conversions.
+@lru_cache(maxsize=16384)
+def _cached_at_local(day: date, clock_time: time, zone: ZoneInfo) -> datetime:
+    return localize(datetime.combine(day, clock_time), zone)
+
+
+def local_date(instant: datetime, zone: ZoneInfo) -> date:
+    return instant.astimezone(zone).date()
+
+
+def is_quiet(instant: datetime, zone: ZoneInfo, quiet: QuietHours) -> bool:
+    return quiet.contains(instant.astimezone(zone).time())
+
+
+def quiet_edges(instant: datetime, zone: ZoneInfo, quiet: QuietHours) -> tuple[datetime, datetime]:
+    """For an instant inside quiet hours: the last allowed minute before the quiet window
+    began and the first allowed minute after it ends, both as UTC instants."""
+    local = instant.astimezone(zone)
+    t = local.time().replace(tzinfo=None)
+    # The night the instant belongs to started today if we are past the start, else yesterday.
+    start_day = local.date() if t >= quiet.start else local.date() - timedelta(days=1)
+    end_day = start_day + timedelta(days=1) if quiet.start > quiet.end else start_day
+    before = at_local(start_day, quiet.start, zone) - timedelta(minutes=1)
+    after = at_local(end_day, quiet.end, zone)
+    # DST can shift a wall time; step outward until the edge really is outside the window.
+    while is_quiet(before, zone, quiet):
+        before -= timedelta(minutes=1)
+    while is_quiet(after, zone, quiet):
+        after += timedelta(minutes=1)
+    return before, after
+
+
+def place_outside_quiet(
+    instant: datetime,
+    zone: ZoneInfo,
+    quiet: QuietHours,
+    not_after: datetime | None = None,
+    not_before: datetime | None = None,
+) -> datetime | None:
+    """Move an instant out of quiet hours to the nearer edge of the window (ties go later).
+
+    `not_after` is the event the reminder is for: an edge at or after it is useless.
+    `not_before` is the earliest moment a send may happen (usually now). Returns None when
+    no edge works, which callers record as a skip.
+    """
+    if not is_quiet(instant, zone, quiet):
+        return instant
+    before, after = quiet_edges(instant, zone, quiet)
+    ordered = sorted((before, after), key=lambda edge: (abs(edge - instant), edge != after))
+    for edge in ordered:
+        if not_after is not None and edge >= not_after:
+            continue
+        if not_before is not None and edge < not_before:
+            continue
+        return edge
+    return None

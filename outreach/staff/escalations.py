@@ -1,0 +1,310 @@
+"""Staff acting on escalations: acknowledge ("I have it") and resolve (with a note).
+
+Each action is one conditional UPDATE, so when two people press the button at once exactly
+one of them wins and the other is told who got there first. The audit entry is written in
+the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, case, literal, select, update
+
+from outreach.accounts import audit
+from outreach.accounts.users import Staff
+from outreach.db.tables import UTCDateTime, escalations, inbound_messages, patients, staff_users
+from outreach.patients.enrolment import has_control_characters
+from outreach.rules.severity import PAGED, Severity
+
+E = escalations
+NOTE_MAX = 2000
+
+# The reason codes outreach.conversation raises, in the words staff use on the phone.
+REASON_WORDS = {
+    "foot_problem": "something new on a foot (details asked)",
+    "foot_open_sore": "open sore, bleeding or pus",
+    "foot_red_hot_swollen": "red, hot or swollen foot",
+    "foot_blister": "blister, cut or callus",
+    "foot_other": "something else on a foot",
+    "pain": "pain",
+    "reschedule": "wants to reschedule",
+    "stop_request": "asked to stop texts",
+    # The danger signs of templates/replies/*.rules, in the patient's own words.
+    "chest_pain": "chest pain or tightness",
+    "trouble_breathing": "trouble breathing",
+    "head_strike": "hit their head",
+    "cannot_get_up": "fell and could not get up",
+    "fainted": "fainted or passed out",
+    "spreading_redness": "redness spreading up the leg",
+    "cold_pale_foot": "cold, pale foot",
+    "fever_with_red_foot": "fever or unwell with a red or swollen foot",
+    "fever_with_wound": "fever with a wound or pus",
+    "open_wound": "open sore or wound",
+    "bleeding": "bleeding",
+    "burn": "a burn",
+    "blister": "blister",
+    "cut": "cut or scrape",
+    "callus": "callus or corn",
+    "fever": "fever or chills",
+    "hurt": "hurt, no pain score",
+    "pus_drainage": "pus or drainage",
+    "red_hot_swollen": "red, hot or swollen foot",
+    "discoloured_toe": "black, blue or purple toe",
+    "bad_smell": "bad smell",
+    "puncture": "stepped on something sharp",
+    "severe_pain": "severe pain",
+    "fall_with_injury": "fell and is hurt",
+    "fall": "a fall",
+    "near_fall": "nearly fell",
+    "unwell": "feels unwell",
+    "hospital": "at a hospital or urgent care",
+    "symptom": "a symptom in their own words",
+    "exercises_skipped": "skipped the exercises three times in a row",
+}
+_PAIN = re.compile(r"pain (\d{1,2})")
+
+
+def reason_words(reason: str, detail: str = "") -> str:
+    """'pain', 'pain 8/10 (baseline 2)' -> 'pain 8 of 10' (pain is read in any reply now,
+    not only after exercises)."""
+    if reason == "pain" and (found := _PAIN.match(detail or "")):
+        return f"pain {found[1]} of 10"
+    return REASON_WORDS.get(reason, reason.replace("_", " "))
+
+
+class NotFound(LookupError):
+    """There is no escalation with this id."""
+
+
+class NoteError(ValueError):
+    """A resolution note is missing or too long; the message says which."""
+
+
+@dataclass(frozen=True)
+class Acted:
+    """What became of a press of the button: `done` if this user's action took effect,
+    otherwise `by` and `at` say who had already done it, and when."""
+
+    done: bool
+    by: str
+    at: datetime | None
+
+
+def check_note(note: str) -> str:
+    text = note.strip()
+    if not text:
+        raise NoteError("Write what was done before resolving (a call made, advice given).")
+    if len(text) > NOTE_MAX:
+        raise NoteError(f"A note may have at most {NOTE_MAX} characters; this one has {len(text)}.")
+    if has_control_characters(text, allowed="\n\r\t"):
+        raise NoteError("A note may not contain control characters (paste it as plain text).")
+    return text
+
+
+def acknowledge(engine: Engine, escalation_id: int, staff: Staff, now: datetime) -> Acted:
+    """Mark it as taken by `staff`, unless someone already acknowledged or resolved it."""
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(E)
+            .where(
+                E.c.id == escalation_id,
+                E.c.acknowledged_at.is_(None),
+                E.c.resolved_at.is_(None),
+            )
+            .values(acknowledged_at=now, acknowledged_by=staff.id)
+            .returning(E.c.patient_id)
+        ).first()
+        if taken is None:
+            return _first_to(conn, escalation_id, "acknowledged")
+        audit.record(
+            conn,
+            staff,
+            "escalation_acknowledged",
+            now,
+            patient_id=taken.patient_id,
+            detail={"escalation": escalation_id},
+        )
+    return Acted(True, staff.display_name, now)
+
+
+def resolve(engine: Engine, escalation_id: int, staff: Staff, note: str, now: datetime) -> Acted:
+    """Close it with a note. Resolving one nobody acknowledged acknowledges it too, so its
+    time to first action is defined. Raises NoteError for a blank or overlong note."""
+    text = check_note(note)
+    stamp = literal(now, UTCDateTime())
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(E)
+            .where(E.c.id == escalation_id, E.c.resolved_at.is_(None))
+            .values(
+                resolved_at=now,
+                resolved_by=staff.id,
+                note=text,
+                acknowledged_at=case(
+                    (E.c.acknowledged_at.is_(None), stamp), else_=E.c.acknowledged_at
+                ),
+                acknowledged_by=case(
+                    (E.c.acknowledged_by.is_(None), staff.id), else_=E.c.acknowledged_by
+                ),
+            )
+            .returning(E.c.patient_id)
+        ).first()
+        if taken is None:
+            return _first_to(conn, escalation_id, "resolved")
+        audit.record(
+            conn,
+            staff,
+            "escalation_resolved",
+            now,
+            patient_id=taken.patient_id,
+            detail={"escalation": escalation_id, "note": text},
+        )
+    return Acted(True, staff.display_name, now)
+
+
+def _first_to(conn: Connection, escalation_id: int, action: str) -> Acted:
+    """Who beat us to it. An escalation resolved before anyone acknowledged it counts as
+    acknowledged by whoever resolved it."""
+    by_column = E.c.resolved_by if action == "resolved" else E.c.acknowledged_by
+    at_column = E.c.resolved_at if action == "resolved" else E.c.acknowledged_at
+    row = conn.execute(
+        select(at_column.label("at"), staff_users.c.display_name)
+        .select_from(E)
+        .outerjoin(staff_users, staff_users.c.id == by_column)
+        .where(E.c.id == escalation_id)
+    ).first()
+    if row is None:
+        raise NotFound(escalation_id)
+    return Acted(False, row.display_name or "someone", row.at)
+
+
+# What staff read: the list (filtered) and one escalation.
+
+STATES = ("open", "acknowledged", "resolved", "all")
+SEVERITIES = tuple(s.value for s in Severity)
+_SEVERITY_ORDER = case({s.value: s.rank for s in Severity}, value=E.c.severity, else_=len(Severity))
+_ACKER = staff_users.alias("acker")
+_RESOLVER = staff_users.alias("resolver")
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    id: int
+    severity: str
+    reason: str
+    detail: str
+    patient_id: str  # the clinic's id, as on the patient's page address
+    patient: str
+    phone: str  # the patient's, E.164: staff call it from the escalation
+    inbound_id: int | None  # the reply that raised it
+    reply: str | None  # its text
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    notified_at: datetime | None  # the on-call phone was texted
+    note: str | None
+
+    @property
+    def reason_words(self) -> str:
+        return reason_words(self.reason, self.detail)
+
+    @property
+    def pages(self) -> bool:
+        """Whether the on-call phone is texted about it (emergency and urgent)."""
+        return self.severity in PAGED
+
+    @property
+    def state(self) -> str:
+        if self.resolved_at:
+            return "resolved"
+        return "acknowledged" if self.acknowledged_at else "open"
+
+    @property
+    def first_action_at(self) -> datetime | None:
+        done = [at for at in (self.acknowledged_at, self.resolved_at) if at is not None]
+        return min(done) if done else None
+
+    @property
+    def first_action_by(self) -> str | None:
+        return self.acknowledged_by or self.resolved_by
+
+
+def _query() -> Select[Any]:
+    return (
+        select(
+            E,
+            patients.c.external_id,
+            patients.c.first_name,
+            patients.c.last_name,
+            patients.c.phone,
+            inbound_messages.c.body.label("reply"),
+            _ACKER.c.display_name.label("acker"),
+            _RESOLVER.c.display_name.label("resolver"),
+        )
+        .join(patients, patients.c.id == E.c.patient_id)
+        .outerjoin(inbound_messages, inbound_messages.c.id == E.c.inbound_id)
+        .outerjoin(_ACKER, _ACKER.c.id == E.c.acknowledged_by)
+        .outerjoin(_RESOLVER, _RESOLVER.c.id == E.c.resolved_by)
+    )
+
+
+def _view(row: Any) -> EscalationView:
+    return EscalationView(
+        id=row.id,
+        severity=row.severity,
+        reason=row.reason,
+        detail=row.detail or "",
+        patient_id=row.external_id,
+        patient=f"{row.first_name} {row.last_name}".strip(),
+        phone=row.phone,
+        inbound_id=row.inbound_id,
+        reply=row.reply,
+        created_at=row.created_at,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acker,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolver,
+        notified_at=row.notified_at,
+        note=row.note,
+    )
+
+
+def listing(
+    engine: Engine, state: str = "open", severity: str | None = None, limit: int = 200
+) -> list[EscalationView]:
+    """`state` is open, acknowledged, resolved, all, or unresolved (open or acknowledged).
+    Unresolved ones come most pressing first (Severity.rank), oldest first; resolved ones
+    newest first."""
+    query = _query().limit(limit)
+    if state in ("open", "acknowledged", "unresolved"):
+        query = query.where(E.c.resolved_at.is_(None))
+    if state == "open":
+        query = query.where(E.c.acknowledged_at.is_(None))
+    elif state == "acknowledged":
+        query = query.where(E.c.acknowledged_at.is_not(None))
+    elif state == "resolved":
+        query = query.where(E.c.resolved_at.is_not(None))
+    if severity is not None:
+        query = query.where(E.c.severity == severity)
+    if state == "resolved":
+        query = query.order_by(E.c.resolved_at.desc(), E.c.id.desc())
+    else:
+        query = query.order_by(
+            E.c.resolved_at.is_not(None), _SEVERITY_ORDER, E.c.created_at, E.c.id
+        )
+    with engine.begin() as conn:
+        return [_view(row) for row in conn.execute(query)]
+
+
+def find(engine: Engine, escalation_id: int) -> EscalationView:
+    with engine.begin() as conn:
+        row = conn.execute(_query().where(E.c.id == escalation_id)).first()
+    if row is None:
+        raise NotFound(escalation_id)
+    return _view(row)

@@ -1,0 +1,404 @@
+"""What the patient pages show: the list, and for one patient their conversation, foot-check
+calendar, exercise completion and pain, consent history and open escalations.
+
+Days are the patient's own: a reply at 22:00 in New York belongs to that evening, not to
+the next UTC date. The classifying functions are pure, over plain rows, and tested alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, and_, func, or_, select
+
+from outreach.db.tables import (
+    AppointmentStatus,
+    ConsentState,
+    appointment_table,
+    consent_events,
+    escalations,
+    inbound_messages,
+    observations,
+    outbound_messages,
+    patients,
+)
+
+P = patients
+OUT = outbound_messages
+IN = inbound_messages
+CALENDAR_DAYS = 28
+EXERCISE_WEEKS = 8
+THREAD_LIMIT = 200
+LIST_LIMIT = 500
+UNSENT = ("failed", "undelivered")
+FOOT_ANSWERS = ("foot_ok", "foot_problem")
+EXERCISE_ANSWERS = ("exercise_done", "exercise_skipped")
+
+STATUS_FILTERS = {
+    "active": and_(
+        P.c.consent_state == ConsentState.GRANTED, P.c.opted_out.is_(False), P.c.paused.is_(False)
+    ),
+    "awaiting consent": and_(
+        P.c.consent_state != ConsentState.GRANTED, P.c.opted_out.is_(False), P.c.paused.is_(False)
+    ),
+    "paused": and_(P.c.paused.is_(True), P.c.opted_out.is_(False)),
+    "opted out": P.c.opted_out.is_(True),
+}
+
+
+def status_of(row: Any) -> str:
+    """One word for where a patient stands, in the order that matters to staff."""
+    if row.opted_out:
+        return "opted out"
+    if row.paused:
+        return "paused"
+    if row.consent_state != ConsentState.GRANTED:
+        return "awaiting consent"
+    return "active"
+
+
+def patient_list(engine: Engine, q: str = "", status: str = "") -> list[dict[str, Any]]:
+    """Patients matching `q` (id, first or last name, or phone digits) and a status, with
+    when each last replied."""
+    # Per listed patient, off the (patient, received_at) index: grouping every reply ever
+    # received by patient cost a scan of the whole inbox on each view of the list.
+    last_reply = (
+        select(func.max(IN.c.received_at))
+        .where(IN.c.patient_id == P.c.id)
+        .correlate(P)
+        .scalar_subquery()
+    )
+    query = select(P, last_reply.label("last_reply")).order_by(P.c.external_id).limit(LIST_LIMIT)
+    q = q.replace("\x00", "").strip()  # PostgreSQL refuses a NUL even in a pattern
+    if q:
+        query = query.where(_matches(q))
+    if status in STATUS_FILTERS:
+        query = query.where(STATUS_FILTERS[status])
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        {
+            "patient_id": row.external_id,
+            "name": f"{row.first_name} {row.last_name}".strip(),
+            "language": row.language,
+            "status": status_of(row),
+            "consent": row.consent_state,
+            "opted_out": row.opted_out,
+            "paused": row.paused,
+            "last_reply": row.last_reply,
+        }
+        for row in rows
+    ]
+
+
+def _matches(q: str) -> Any:
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found: list[Any] = [
+        P.c.external_id.ilike(like, escape="\\"),
+        P.c.first_name.ilike(like, escape="\\"),
+        P.c.last_name.ilike(like, escape="\\"),
+        (P.c.first_name + " " + P.c.last_name).ilike(like, escape="\\"),
+    ]
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= 3:  # "617" finds a phone; a single digit would find everyone
+        found.append(P.c.phone.contains(digits))
+    return or_(*found)
+
+
+def header(engine: Engine, external_id: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(P).where(P.c.external_id == external_id)).first()
+    if row is None:
+        return None
+    return {
+        "id": row.id,
+        "patient_id": row.external_id,
+        "name": f"{row.first_name} {row.last_name}".strip(),
+        "phone": row.phone,
+        "language": row.language,
+        "timezone": row.timezone,
+        "status": status_of(row),
+        "consent": row.consent_state,
+        "opted_out": row.opted_out,
+        "paused": row.paused,
+        "quiet_hours": row.quiet_hours,
+    }
+
+
+def thread(engine: Engine, patient_id: int, limit: int = THREAD_LIMIT) -> list[dict[str, Any]]:
+    """The conversation both ways, oldest first so the newest sits at the bottom."""
+    with engine.connect() as conn:
+        sent = conn.execute(
+            select(OUT)
+            .where(OUT.c.patient_id == patient_id)
+            .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
+            .limit(limit)
+        ).all()
+        received = conn.execute(
+            select(IN)
+            .where(IN.c.patient_id == patient_id)
+            .order_by(IN.c.received_at.desc(), IN.c.id.desc())
+            .limit(limit)
+        ).all()
+    # A reply and the text answering it share an instant; the reply comes first.
+    messages = [
+        {
+            "direction": "out",
+            "at": row.created_at,
+            "order": (row.created_at, 1, row.id),
+            "body": row.body,
+            "kind": row.template,
+            "status": row.status,
+            "error": row.error_code,
+        }
+        for row in sent
+    ] + [
+        {
+            "direction": "in",
+            "at": row.received_at,
+            "order": (row.received_at, 0, row.id),
+            "body": row.body,
+            "intent": row.intent or "not read yet",
+            "needs_review": row.needs_review,
+        }
+        for row in received
+    ]
+    messages.sort(key=lambda m: m["order"])
+    return messages[-limit:]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A question we texted: when, and until when an answer counts."""
+
+    id: int
+    sent: datetime
+    reply_until: datetime | None
+    answered: bool
+
+
+@dataclass(frozen=True)
+class Answer:
+    kind: str  # an observation kind: foot_ok, foot_problem, exercise_done...
+    at: datetime
+    prompt_id: int | None  # the question the reply answered, when known
+    value: int | None = None
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    state: str  # ok, problem, missed, waiting, none (foot); done, skipped, missed, waiting
+    value: int | None = None  # the pain reported with an exercise
+
+
+FOOT_LABELS = {
+    "ok": "answered: all OK",
+    "problem": "problem reported",
+    "missed": "missed (text sent, no answer)",
+    "waiting": "text sent, waiting for the answer",
+    "none": "no text",
+}
+EXERCISE_LABELS = {
+    "done": "done",
+    "skipped": "skipped",
+    "missed": "no answer",
+    "waiting": "waiting for the answer",
+}
+
+
+def _answer_days(
+    answers: Iterable[Answer], prompts: Sequence[Prompt], zone: ZoneInfo
+) -> dict[date, list[Answer]]:
+    """Each answer on the day of the question it answered; a late reply to yesterday's
+    check is yesterday's result."""
+    asked = {p.id: p.sent.astimezone(zone).date() for p in prompts}
+    found: dict[date, list[Answer]] = {}
+    for answer in answers:
+        day = asked.get(answer.prompt_id or -1, answer.at.astimezone(zone).date())
+        found.setdefault(day, []).append(answer)
+    return found
+
+
+def _prompt_days(prompts: Iterable[Prompt], zone: ZoneInfo) -> dict[date, list[Prompt]]:
+    found: dict[date, list[Prompt]] = {}
+    for prompt in prompts:
+        found.setdefault(prompt.sent.astimezone(zone).date(), []).append(prompt)
+    return found
+
+
+def _unanswered(prompts: Sequence[Prompt], now: datetime) -> str:
+    still_open = any(not p.answered and p.reply_until and p.reply_until > now for p in prompts)
+    return "waiting" if still_open else "missed"
+
+
+def foot_calendar(
+    prompts: Sequence[Prompt],
+    answers: Sequence[Answer],
+    zone: ZoneInfo,
+    now: datetime,
+    days: int = CALENDAR_DAYS,
+) -> list[Day]:
+    """The last `days` local dates, oldest first: a problem outranks an OK the same day."""
+    today = now.astimezone(zone).date()
+    answered = _answer_days(answers, prompts, zone)
+    asked = _prompt_days(prompts, zone)
+    calendar = []
+    for offset in range(days - 1, -1, -1):
+        day = today - timedelta(days=offset)
+        kinds = {a.kind for a in answered.get(day, [])}
+        if "foot_problem" in kinds:
+            state = "problem"
+        elif "foot_ok" in kinds:
+            state = "ok"
+        elif day in asked:
+            state = _unanswered(asked[day], now)
+        else:
+            state = "none"
+        calendar.append(Day(day, state))
+    return calendar
+
+
+def exercise_days(
+    prompts: Sequence[Prompt], answers: Sequence[Answer], zone: ZoneInfo, now: datetime
+) -> list[Day]:
+    """One entry per day an exercise text went out (or an answer came), oldest first."""
+    answered = _answer_days(answers, prompts, zone)
+    asked = _prompt_days(prompts, zone)
+    found = []
+    for day in sorted(set(answered) | set(asked)):
+        replies = answered.get(day, [])
+        done = [a for a in replies if a.kind == "exercise_done"]
+        if done:
+            found.append(Day(day, "done", done[-1].value))
+        elif replies:
+            found.append(Day(day, "skipped"))
+        else:
+            found.append(Day(day, _unanswered(asked[day], now)))
+    return found
+
+
+def weekly_completion(days: Sequence[Day], now: datetime, zone: ZoneInfo) -> list[Day]:
+    """Per local week (Monday first), the share of exercise days answered DONE, in percent,
+    as `value`; None for a week with no exercise day settled yet."""
+    this_monday = now.astimezone(zone).date()
+    this_monday -= timedelta(days=this_monday.weekday())
+    weeks = []
+    for back in range(EXERCISE_WEEKS - 1, -1, -1):
+        monday = this_monday - timedelta(weeks=back)
+        settled = [
+            d for d in days if monday <= d.day < monday + timedelta(days=7) and d.state != "waiting"
+        ]
+        done = sum(1 for d in settled if d.state == "done")
+        percent = round(100 * done / len(settled)) if settled else None
+        weeks.append(Day(monday, "week", percent))
+    return weeks
+
+
+def _prompts(conn: Connection, patient_id: int, kind: str, since: datetime) -> list[Prompt]:
+    rows = conn.execute(
+        select(OUT.c.id, OUT.c.created_at, OUT.c.reply_until, OUT.c.answered_at).where(
+            OUT.c.patient_id == patient_id,
+            OUT.c.prompt == kind,
+            OUT.c.created_at >= since,
+            OUT.c.status.notin_(UNSENT),
+        )
+    ).all()
+    return [Prompt(r.id, r.created_at, r.reply_until, r.answered_at is not None) for r in rows]
+
+
+def _answers(
+    conn: Connection, patient_id: int, kinds: Sequence[str], since: datetime
+) -> list[Answer]:
+    OB = observations
+    rows = conn.execute(
+        select(OB.c.kind, OB.c.at, OB.c.value, IN.c.prompt_id)
+        .outerjoin(IN, IN.c.id == OB.c.inbound_id)
+        .where(OB.c.patient_id == patient_id, OB.c.kind.in_(kinds), OB.c.at >= since)
+        .order_by(OB.c.at, OB.c.id)
+    ).all()
+    return [Answer(r.kind, r.at, r.prompt_id, r.value) for r in rows]
+
+
+def adherence(engine: Engine, patient_id: int, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    """The foot-check calendar, exercise days, weekly completion and pain."""
+    # A day's margin: local days start up to 14 hours either side of UTC midnight.
+    foot_since = now - timedelta(days=CALENDAR_DAYS + 1)
+    exercise_since = now - timedelta(weeks=EXERCISE_WEEKS, days=1)
+    with engine.connect() as conn:
+        foot = foot_calendar(
+            _prompts(conn, patient_id, "foot_check", foot_since),
+            _answers(conn, patient_id, FOOT_ANSWERS, foot_since),
+            zone,
+            now,
+        )
+        exercise = exercise_days(
+            _prompts(conn, patient_id, "exercise", exercise_since),
+            _answers(conn, patient_id, EXERCISE_ANSWERS, exercise_since),
+            zone,
+            now,
+        )
+    first_day = now.astimezone(zone).date() - timedelta(weeks=EXERCISE_WEEKS)
+    exercise = [d for d in exercise if d.day > first_day]
+    return {
+        "foot": foot,
+        "exercise": exercise,
+        "weeks": weekly_completion(exercise, now, zone),
+        "pain": [d for d in exercise if d.value is not None],
+    }
+
+
+def upcoming_sessions(engine: Engine, patient_id: int, now: datetime) -> list[dict[str, Any]]:
+    A = appointment_table
+    live = (
+        AppointmentStatus.SCHEDULED,
+        AppointmentStatus.CONFIRMED,
+        AppointmentStatus.RESCHEDULE_REQUESTED,
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(A)
+            .where(A.c.patient_id == patient_id, A.c.starts_at > now, A.c.status.in_(live))
+            .order_by(A.c.starts_at)
+            .limit(50)
+        ).all()
+    return [
+        {"id": r.id, "starts_at": r.starts_at, "source": r.source, "status": r.status} for r in rows
+    ]
+
+
+def consent_history(engine: Engine, patient_id: int) -> list[dict[str, Any]]:
+    C = consent_events
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(C).where(C.c.patient_id == patient_id).order_by(C.c.at, C.c.id)
+        ).all()
+    return [
+        {"at": r.at, "event": r.event.replace("_", " "), "source": r.source, "detail": r.detail}
+        for r in rows
+    ]
+
+
+def open_escalations(engine: Engine, patient_id: int) -> list[dict[str, Any]]:
+    E = escalations
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(E)
+            .where(E.c.patient_id == patient_id, E.c.resolved_at.is_(None))
+            .order_by(E.c.created_at)
+        ).all()
+    return [
+        {
+            "id": r.id,
+            "severity": r.severity,
+            "reason": r.reason.replace("_", " "),
+            "detail": r.detail,
+            "created_at": r.created_at,
+            "acknowledged": r.acknowledged_at is not None,
+        }
+        for r in rows
+    ]

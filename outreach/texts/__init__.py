@@ -1,0 +1,1 @@
+"""Texts: templates rendered into clean, measured, private messages, and checked."""

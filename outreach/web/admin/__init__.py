@@ -1,0 +1,1 @@
+"""The admin: server-rendered pages for clinic staff, one module per page."""

@@ -1,0 +1,43 @@
+"""The message log: texts both ways, filtered by status, kind, direction, dates and
+patient, fifty at a time. Staff may read the bodies; they are never logged."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from outreach.staff import messagelog
+from outreach.web.admin.pages import pages
+
+router = APIRouter()
+
+
+@router.get("/messages", response_class=HTMLResponse)
+def messages(request: Request) -> Response:
+    state = request.app.state
+    kinds = state.renderer.templates()
+    wanted, errors = messagelog.parse_filter(request.query_params, kinds)
+    log = (
+        None if errors else messagelog.message_log(state.engine, wanted, state.settings.clinic_zone)
+    )
+    older = None
+    if log is not None and log.has_older:
+        older = "/messages?" + urlencode(wanted.query(page=wanted.page + 1))
+    context = {
+        "wanted": wanted,
+        "typed": request.query_params,
+        "errors": errors,
+        "log": log,
+        "older": older,
+        "newer": "/messages?" + urlencode(wanted.query(page=wanted.page - 1))
+        if wanted.page > 1
+        else None,
+        "status_options": [("", "Any"), *[(s, s) for s in messagelog.STATUSES]],
+        "kind_options": [("", "Any"), *[(k, k.replace("_", " ")) for k in kinds]],
+        "direction_options": [("", "Both"), ("out", "Sent"), ("in", "Received")],
+    }
+    return pages(request).render(
+        request, "messages.html", context, status_code=422 if errors else 200
+    )

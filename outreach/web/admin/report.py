@@ -1,0 +1,90 @@
+"""The clinic report over a chosen range of days, and the same figures as CSV."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from outreach.rules.localtime import local_date
+from outreach.staff import report
+from outreach.web.admin.charts import bar_chart
+from outreach.web.admin.pages import pages, utc_now
+
+router = APIRouter()
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_page(request: Request, start: str | None = None, end: str | None = None) -> Response:
+    found = _build(request, start, end)
+    if isinstance(found, Response):
+        return found
+    context = {
+        "report": found,
+        "charts": charts(found),
+        "form": {"start": found.range.start.isoformat(), "end": found.range.end.isoformat()},
+        "errors": {},
+    }
+    return pages(request).render(request, "report.html", {**_static(), **context})
+
+
+@router.get("/report.csv")
+def report_csv(request: Request, start: str | None = None, end: str | None = None) -> Response:
+    found = _build(request, start, end)
+    if isinstance(found, Response):
+        return found
+    name = f"report-{found.range.start.isoformat()}-to-{found.range.end.isoformat()}.csv"
+    return Response(
+        report.to_csv(found),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _build(request: Request, start: str | None, end: str | None) -> report.Report | Response:
+    """The report for the range asked for, or the form again (422) with what was typed."""
+    state = request.app.state
+    zone = state.settings.clinic_zone
+    now = utc_now(request)
+    span = report.parse_range(start, end, local_date(now, zone))
+    if isinstance(span, dict):
+        context = {"report": None, "form": {"start": start, "end": end}, "errors": span}
+        return pages(request).render(
+            request, "report.html", {**_static(), **context}, status_code=422
+        )
+    return report.build(state.engine, zone, span, now)
+
+
+def _static() -> dict[str, object]:
+    return {
+        "definitions": report.DEFINITIONS,
+        "baseline": report.NO_SHOW_BASELINE,
+        "kinds": report.PROMPT_KINDS,
+        "error_codes": report.ERROR_CODES,
+        "max_days": report.MAX_DAYS,
+        "duration": report.duration,
+    }
+
+
+def charts(found: report.Report) -> dict[str, Markup]:
+    labels = [f"{p.start:%d %b}" for p in found.periods]
+    unit = "day" if found.range.bucket_days == 1 else "week"
+    return {
+        "replies": bar_chart(
+            f"Reply rate by {unit}",
+            labels,
+            [p.replies.percent for p in found.periods],
+            top=100,
+            suffix="%",
+        ),
+        "foot_checks": bar_chart(
+            f"Foot-check adherence by {unit}",
+            labels,
+            [p.foot_checks.percent for p in found.periods],
+            top=100,
+            suffix="%",
+        ),
+        "escalations": bar_chart(
+            f"Escalations per {unit}", labels, [float(p.escalations) for p in found.periods]
+        ),
+    }
