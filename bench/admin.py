@@ -52,8 +52,6 @@ from outreach.clock import ManualClock
 from outreach.config.settings import Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.db.tables import (
-    ConsentState,
-    Role,
     appointment_table,
     audit_events,
     care_plans,
@@ -68,6 +66,7 @@ from outreach.db.tables import (
 )
 from outreach.planning.planner import plan_due
 from outreach.rules.localtime import at_local
+from outreach.rules.vocabulary import ConsentState, Role
 from outreach.texts.render import Renderer
 from outreach.web.app import create_app
 

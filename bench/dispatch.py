@@ -83,7 +83,8 @@ from sqlalchemy import Engine, event, func, insert, select
 from outreach.clock import ManualClock
 from outreach.config.settings import Settings, TwilioCredentials
 from outreach.db.engine import make_engine
-from outreach.db.tables import ReminderState, outbound_messages, reminders
+from outreach.db.tables import outbound_messages, reminders
+from outreach.rules.vocabulary import ReminderState
 from outreach.sending.dispatcher import Dispatcher
 from outreach.sending.ratelimit import RateLimiter
 from outreach.testing import FakeTwilio

@@ -32,7 +32,7 @@ from typing import Any
 
 from outreach.replies.trial import Trial, run, summary
 from outreach.rules.conversation import default_rules
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 
 CORPUS = sorted((Path(__file__).parent.parent / "tests" / "corpus").glob("replies_*.jsonl"))
 RANK = {s.value: s.rank for s in Severity}

@@ -39,14 +39,13 @@ from sqlalchemy import Engine, create_engine, func, insert, select, text
 
 from outreach.db.engine import make_engine, upgrade
 from outreach.db.tables import (
-    AppointmentStatus,
-    ReminderState,
     appointment_table,
     outbound_messages,
     patients,
     reminders,
     worker_processes,
 )
+from outreach.rules.vocabulary import AppointmentStatus, ReminderState
 from outreach.testing import FakeTwilio
 from outreach.testing.rows import consenting_patient
 from outreach.testing.twilio_faults import Hang

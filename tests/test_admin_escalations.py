@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select, update
 from outreach.clock import ManualClock
 from outreach.config.settings import Settings
 from outreach.db.tables import audit_events, escalations, outbound_messages, patients
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 from outreach.texts.render import Renderer
 from tests.admin_harness import Admin, admin_client
 from tests.test_escalations import Clinic

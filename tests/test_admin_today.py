@@ -18,7 +18,7 @@ from outreach.clock import ManualClock
 from outreach.config.settings import Settings
 from outreach.db.tables import audit_events, escalations, inbound_messages, outbound_messages
 from outreach.planning.planner import plan_due
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 from outreach.sending import oncall
 from outreach.sending.dispatcher import Dispatcher
 from outreach.texts.render import Renderer

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from outreach.db.tables import OutboundStatus, escalations, outbound_messages
-from outreach.rules.severity import Severity
+from outreach.db.tables import escalations, outbound_messages
+from outreach.rules.vocabulary import OutboundStatus, Severity
 from outreach.testing import FakeTwilio
 from outreach.testing.twilio_http import Reply
 from tests.cluster import Cluster, cluster

@@ -29,7 +29,7 @@ from outreach.rules.conversation import (
     normalise,
 )
 from outreach.rules.screen import Screen, pain_severity
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 
 CONSENTED = PatientContext(consent_granted=True, opted_out=False)
 PENDING = PatientContext(consent_granted=False, opted_out=False)

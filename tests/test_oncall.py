@@ -13,7 +13,7 @@ from outreach.clock import ManualClock
 from outreach.config.settings import Settings
 from outreach.db.tables import escalations, outbound_messages
 from outreach.rules.privacy import diagnosis_words
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 from outreach.sending import oncall
 from outreach.sending.oncall import notify_urgent
 from outreach.texts.render import Renderer

@@ -269,10 +269,10 @@ def test_a_patients_own_quiet_hours_move_their_reminders(
 PLANNER_PROCESS = """
 import json, sys, time
 from datetime import datetime
-from outreach.config import REPO_ROOT, Settings
-from outreach.db import make_engine, upgrade
-from outreach.planbulk import planning_lock
-from outreach.planner import plan_due
+from outreach.config.settings import REPO_ROOT, Settings
+from outreach.db.engine import make_engine, upgrade
+from outreach.planning.bulk import planning_lock
+from outreach.planning.planner import plan_due
 
 url, now, mode = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]
 engine = make_engine(url)

@@ -11,7 +11,7 @@ from outreach.config.settings import REPO_ROOT
 from outreach.rules.conversation import PatientContext, interpret
 from outreach.rules.replyrules import RulesError, load, parse_language
 from outreach.rules.screen import Rules
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 
 GOOD_SIGNS = """\
 # A clinic's own rules: a comment, then sections.

@@ -26,7 +26,7 @@ from outreach.rules.conversation import (
     interpret,
 )
 from outreach.rules.screen import pain_score, screen
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 
 EMERGENCY, URGENT, ROUTINE, REVIEW = (
     Severity.EMERGENCY,

@@ -15,7 +15,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from outreach.db.tables import Role, audit_events, staff_users
+from outreach.db.tables import audit_events, staff_users
+from outreach.rules.vocabulary import Role
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
 PASSWORD_MIN = 12

@@ -27,7 +27,7 @@ from outreach.db import engine as db
 from outreach.monitoring import logs
 from outreach.patients import plans as views
 from outreach.rules.privacy import mask_phone
-from outreach.rules.questions import KINDS
+from outreach.rules.vocabulary import Question
 
 if TYPE_CHECKING:
     from outreach.replies.trial import Trial
@@ -614,7 +614,7 @@ def replies() -> None:
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
 @click.option(
     "--asked",
-    type=click.Choice(KINDS),
+    type=click.Choice(list(Question)),
     multiple=True,
     help="A question still open, most recent first; repeat for several.",
 )

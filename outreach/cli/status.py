@@ -14,7 +14,7 @@ from rich.table import Table
 
 from outreach.monitoring.health import Health
 from outreach.monitoring.workers import WorkerSeen
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 
 
 def as_json(health: Health, problems: list[str]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from enum import StrEnum
 from functools import lru_cache
 from typing import Any, cast
 
@@ -16,6 +15,12 @@ from sqlalchemy import DateTime, Index, Table, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from outreach.rules.vocabulary import (
+    AppointmentStatus,
+    ConsentState,
+    ReminderState,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -47,55 +52,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utc_field(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
-
-
-class ConsentState(StrEnum):
-    PENDING = "pending"
-    GRANTED = "granted"
-
-
-class ConsentEventKind(StrEnum):
-    REQUESTED = "requested"
-    GRANTED = "granted"
-    OPTED_OUT = "opted_out"
-    OPTED_IN = "opted_in"
-
-
-class ReminderKind(StrEnum):
-    CONSENT = "consent"
-    SESSION = "session"
-    FOOT_CHECK = "foot_check"
-    EXERCISE = "exercise"
-
-
-class ReminderState(StrEnum):
-    PENDING = "pending"
-    CLAIMED = "claimed"
-    SENT = "sent"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-
-
-class OutboundStatus(StrEnum):
-    """Our own states of an outbound text, before the provider's statuses (queued, sent,
-    delivered...: outreach.messages.RANK) take over. None of them has a provider id."""
-
-    PENDING = "pending"  # written, not yet answered by the provider
-    UNKNOWN = "unknown"  # the provider's answer was lost: look it up before sending again
-    RESENDING = "resending"  # a worker is looking it up and sending it if absent (claimed_at)
-
-
-class AppointmentStatus(StrEnum):
-    SCHEDULED = "scheduled"
-    CONFIRMED = "confirmed"
-    RESCHEDULE_REQUESTED = "reschedule_requested"
-    SUPERSEDED = "superseded"
-    CANCELLED = "cancelled"
-
-
-class Role(StrEnum):
-    ADMIN = "admin"  # also imports patient files, reads the audit log
-    THERAPIST = "therapist"
 
 
 class Patient(SQLModel, table=True):

@@ -31,7 +31,7 @@ from outreach.patients.csvfile import import_specs
 from outreach.patients.enrolment import PatientSpec, validate_patient
 from outreach.replies import inbound
 from outreach.rules.privacy import mask_phone
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 from outreach.runtime import Service
 from outreach.texts.render import Renderer
 from outreach.transports.console import ConsoleTransport

@@ -15,16 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, case, func, literal_column, select
 
 from outreach.config.settings import Settings
-from outreach.db.tables import (
-    ReminderState,
-    escalations,
-    inbound_messages,
-    outbound_messages,
-    reminders,
-)
+from outreach.db.tables import escalations, inbound_messages, outbound_messages, reminders
 from outreach.monitoring import workers
 from outreach.monitoring.workers import WorkerSeen
-from outreach.rules.severity import PAGED, Severity
+from outreach.rules.vocabulary import PAGED, ReminderState, Severity
 from outreach.sending.dispatcher import MAX_ATTEMPTS
 
 R = reminders

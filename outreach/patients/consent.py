@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
-from outreach.db.tables import ConsentEventKind, ConsentState, consent_events, patients
+from outreach.db.tables import consent_events, patients
 from outreach.planning.planner import replan, skip_pending
+from outreach.rules.vocabulary import ConsentEventKind, ConsentState
 
 
 def _record(

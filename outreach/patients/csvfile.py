@@ -22,14 +22,7 @@ from sqlmodel import Session, col, select
 
 from outreach.config.settings import Settings
 from outreach.db.engine import session_scope
-from outreach.db.tables import (
-    CarePlan,
-    ConsentEvent,
-    ConsentEventKind,
-    ConsentState,
-    Patient,
-    PlanPhase,
-)
+from outreach.db.tables import CarePlan, ConsentEvent, Patient, PlanPhase
 from outreach.patients.enrolment import (
     COLUMNS,
     REQUIRED_COLUMNS,
@@ -39,6 +32,7 @@ from outreach.patients.enrolment import (
 )
 from outreach.planning import planner
 from outreach.rules.schedule import Phase, PlanSpec, format_weekdays, parse_weekdays
+from outreach.rules.vocabulary import ConsentEventKind, ConsentState
 
 # The patient columns an import may change; consent and opt-out are deliberately absent.
 PERSON_FIELDS = (

@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, or_, select
 
-from outreach.db.tables import ReminderState, care_plans, patients, plan_phases, reminders
+from outreach.db.tables import care_plans, patients, plan_phases, reminders
 from outreach.rules.schedule import WEEKDAYS, parse_weekdays
+from outreach.rules.vocabulary import ReminderState
 
 
 def _status(row: Any) -> str:

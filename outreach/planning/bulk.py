@@ -28,7 +28,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from outreach.config.settings import Settings, patient_quiet_hours
-from outreach.db.tables import AppointmentStatus, ReminderState
 from outreach.rules.localtime import zone_named
 from outreach.rules.schedule import (
     Occurrence,
@@ -39,6 +38,7 @@ from outreach.rules.schedule import (
     plan_spec,
     session_reminders,
 )
+from outreach.rules.vocabulary import AppointmentStatus, ReminderState
 
 _PENDING, _SKIPPED = str(ReminderState.PENDING.value), str(ReminderState.SKIPPED.value)
 _SCHEDULED = str(AppointmentStatus.SCHEDULED.value)

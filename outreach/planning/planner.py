@@ -44,11 +44,7 @@ from sqlalchemy.engine import Connection
 
 from outreach.config.settings import Settings, patient_quiet_hours
 from outreach.db.tables import (
-    AppointmentStatus,
-    ConsentState,
     Patient,
-    ReminderKind,
-    ReminderState,
     appointment_table,
     care_plans,
     patients,
@@ -66,6 +62,7 @@ from outreach.rules.schedule import (
     plan_spec,
     session_reminders,
 )
+from outreach.rules.vocabulary import AppointmentStatus, ConsentState, ReminderKind, ReminderState
 
 log = logging.getLogger("outreach.planner")
 

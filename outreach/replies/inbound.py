@@ -21,7 +21,6 @@ from sqlalchemy.engine import Connection
 
 from outreach.config.settings import Settings
 from outreach.db.tables import (
-    ConsentState,
     UTCDateTime,
     appointment_table,
     escalations,
@@ -46,6 +45,7 @@ from outreach.rules.conversation import (
     interpret,
 )
 from outreach.rules.privacy import mask_phone
+from outreach.rules.vocabulary import ConsentState
 from outreach.sending import outbound as messages
 from outreach.texts.render import Rendered, Renderer, TemplateError
 from outreach.texts.smslength import measure

@@ -20,8 +20,8 @@ from outreach.rules.conversation import (
     Prompt,
     interpret,
 )
-from outreach.rules.questions import KINDS
 from outreach.rules.screen import Rules
+from outreach.rules.vocabulary import Question
 from outreach.texts.render import Renderer
 from outreach.texts.templatecheck import sample_context
 
@@ -74,9 +74,9 @@ class Trial:
     def checked(self, where: str = "input") -> Trial:
         if self.lang not in LANGUAGES:
             raise TryError(f"{where}: 'lang' must be one of {', '.join(LANGUAGES)}")
-        unknown = [kind for kind in self.asked if kind not in KINDS]
+        unknown = [kind for kind in self.asked if kind not in tuple(Question)]
         if unknown:
-            raise TryError(f"{where}: unknown question {unknown[0]!r}; use {', '.join(KINDS)}")
+            raise TryError(f"{where}: unknown question {unknown[0]!r}; use {', '.join(Question)}")
         return self
 
     def prompts(self) -> list[Prompt]:
@@ -132,9 +132,9 @@ def from_form(fields: Mapping[str, list[str]]) -> Trial | dict[str, list[str]]:
     if lang not in LANGUAGES:
         errors["lang"] = [f"Choose a language: {', '.join(LANGUAGES)}; got {lang!r}."]
     asked = tuple(kind for kind in fields.get("asked", []) if kind)
-    unknown = [kind for kind in asked if kind not in KINDS]
+    unknown = [kind for kind in asked if kind not in tuple(Question)]
     if unknown:
-        errors["asked"] = [f"Unknown question {unknown[0]!r}: choose from {', '.join(KINDS)}."]
+        errors["asked"] = [f"Unknown question {unknown[0]!r}: choose from {', '.join(Question)}."]
     raw = _one(fields, "pain_baseline").strip()
     baseline = int(raw) if raw.isascii() and raw.isdigit() else None
     if raw and (baseline is None or baseline > 10):

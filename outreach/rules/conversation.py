@@ -22,7 +22,7 @@ from pathlib import Path
 from outreach.rules.privacy import fold
 from outreach.rules.replyrules import load_cached
 from outreach.rules.screen import Finding, Rules, Screen, overlaps, screen
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 
 # Carriers and Twilio treat these as opt-out when they are the whole message.
 STOP_WORDS = frozenset(

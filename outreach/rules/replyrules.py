@@ -19,7 +19,7 @@ from pathlib import Path
 
 from outreach.config.settings import ConfigError
 from outreach.rules.privacy import fold
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 
 SUFFIX = ".rules"
 GAP_WORDS = 4  # `...` in a phrase: up to this many other words in between

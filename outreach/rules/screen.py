@@ -22,7 +22,7 @@ from rapidfuzz.distance import OSA
 
 from outreach.rules.privacy import fold
 from outreach.rules.replyrules import Combination, Element, Language, Phrase, Sign
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 
 HIGH_PAIN = 7  # pain of 7 or more: urgent
 PAIN_RISE = 2  # 2 or more above the patient's usual: routine

@@ -22,8 +22,8 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.engine import Connection
 
 from outreach.config.settings import Settings
-from outreach.db.tables import OutboundStatus, escalations, outbound_messages, patients
-from outreach.rules.severity import PAGED, Severity
+from outreach.db.tables import escalations, outbound_messages, patients
+from outreach.rules.vocabulary import PAGED, OutboundStatus, Severity
 from outreach.sending import outbound as messages
 from outreach.texts.render import PrivacyError, Rendered, Renderer, TemplateError
 from outreach.transports import Outgoing, SendError, Transport

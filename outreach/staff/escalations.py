@@ -18,7 +18,7 @@ from outreach.accounts import audit
 from outreach.accounts.users import Staff
 from outreach.db.tables import UTCDateTime, escalations, inbound_messages, patients, staff_users
 from outreach.patients.enrolment import has_control_characters
-from outreach.rules.severity import PAGED, Severity
+from outreach.rules.vocabulary import PAGED, Severity
 
 E = escalations
 NOTE_MAX = 2000

@@ -16,8 +16,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from outreach.db.tables import (
-    AppointmentStatus,
-    ConsentState,
     appointment_table,
     consent_events,
     escalations,
@@ -26,6 +24,7 @@ from outreach.db.tables import (
     outbound_messages,
     patients,
 )
+from outreach.rules.vocabulary import AppointmentStatus, ConsentState
 
 P = patients
 OUT = outbound_messages

@@ -35,8 +35,6 @@ from sqlalchemy import (
 )
 
 from outreach.db.tables import (
-    AppointmentStatus,
-    ConsentEventKind,
     appointment_table,
     consent_events,
     escalations,
@@ -46,7 +44,7 @@ from outreach.db.tables import (
 )
 from outreach.rules.durations import spoken_duration
 from outreach.rules.localtime import at_local, local_date
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import AppointmentStatus, ConsentEventKind, Severity
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 366

@@ -12,16 +12,9 @@ from sqlalchemy import Engine, case, func, or_, select, update
 
 from outreach.accounts import audit
 from outreach.accounts.users import Staff
-from outreach.db.tables import (
-    ReminderState,
-    escalations,
-    inbound_messages,
-    outbound_messages,
-    patients,
-    reminders,
-)
+from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients, reminders
 from outreach.rules.localtime import at_local, local_date
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import ReminderState, Severity
 
 E = escalations
 SEVERITY_ORDER = case({s.value: s.rank for s in Severity}, value=E.c.severity, else_=len(Severity))

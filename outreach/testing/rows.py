@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from outreach.db.tables import ConsentState
+from outreach.rules.vocabulary import ConsentState
 from outreach.testing.twilio_records import new_sid
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 from outreach.texts.render import STAFF_ONLY, SUFFIX, PrivacyError, Renderer, TemplateError
 
 MAX_SEGMENTS = 2

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
 from outreach.db.tables import escalations, patients
-from outreach.rules.severity import Severity
+from outreach.rules.vocabulary import Severity
 from tests.browser.clinic import PHONE
 from tests.browser.conftest import Live
 from tests.test_admin_escalations import LATER  # ten texts after the one that raised it

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from outreach.config.settings import LANGUAGES, Settings
 from outreach.replies import trial as replytry
 from outreach.rules.conversation import default_rules
-from outreach.rules.questions import KINDS
+from outreach.rules.vocabulary import Question
 from outreach.staff.escalations import reason_words
 from outreach.texts.render import Renderer, TemplateError
 from outreach.web.admin.pages import pages
@@ -35,8 +35,8 @@ def _render(
     context = {
         "fields": {name: values[0] if values else "" for name, values in fields.items()},
         # One select per open question, most recent first, each keeping its choice.
-        "asked": [asked[i] if i < len(asked) else "" for i in range(len(KINDS))],
-        "kinds": KINDS,
+        "asked": [asked[i] if i < len(asked) else "" for i in range(len(tuple(Question)))],
+        "kinds": tuple(Question),
         "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES],
         "errors": errors or {},
         "result": result,
