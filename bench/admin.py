@@ -49,7 +49,7 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from outreach.accounts.users import add_user
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.db.tables import (
     appointment_table,

@@ -81,7 +81,7 @@ from rich.table import Table
 from sqlalchemy import Engine, event, func, insert, select
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings, TwilioCredentials
+from outreach.config import Settings, TwilioCredentials
 from outreach.db.engine import make_engine
 from outreach.db.tables import outbound_messages, reminders
 from outreach.rules.vocabulary import ReminderState

@@ -34,7 +34,7 @@ from sqlalchemy import Engine, func, insert, literal, select, text
 from sqlalchemy.engine import Connection
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.engine import make_engine
 from outreach.db.tables import (
     UTCDateTime,

@@ -15,7 +15,7 @@ config = context.config
 def run_migrations() -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from outreach.config.settings import load_settings
+        from outreach.config import load_settings
 
         url = load_settings().database_url
     engine = make_engine(url)

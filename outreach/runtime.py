@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.clock import Clock
-from outreach.config.settings import Settings, check_twilio_ready, twilio_credentials
+from outreach.config import Settings, check_twilio_ready, twilio_credentials
 from outreach.monitoring import metrics, workers
 from outreach.planning.planner import PlanReport, plan_due
 from outreach.replies import inbound

@@ -14,7 +14,7 @@ from httpx import Response
 from sqlalchemy import Engine, insert
 
 from outreach.clock import Clock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import staff_users
 from outreach.texts.render import Renderer
 from outreach.web.app import create_app

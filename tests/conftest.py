@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import SQLModel
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.texts.render import Renderer
 

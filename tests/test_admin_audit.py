@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from outreach.accounts import audit
 from outreach.accounts.users import Staff, authenticate, load_staff
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import staff_users
 from tests.admin_harness import Admin
 from tests.conftest import enrol

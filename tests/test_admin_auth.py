@@ -12,7 +12,7 @@ from starlette.routing import Mount
 
 from outreach.accounts.users import LOCKOUT_FAILURES, set_active, set_password
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import audit_events
 from outreach.texts.render import Renderer
 from tests.admin_harness import BASE, PASSWORD, Admin, admin_client

@@ -12,7 +12,7 @@ from httpx import Response
 from sqlalchemy import Engine, select, update
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import audit_events, escalations, outbound_messages, patients
 from outreach.rules.vocabulary import Severity
 from outreach.texts.render import Renderer

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from starlette.routing import Mount
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.engine import make_engine
 from outreach.db.tables import appointment_table, escalations, inbound_messages
 from outreach.replies import inbound

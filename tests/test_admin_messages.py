@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import outbound_messages
 from outreach.sending import outbound as messages
 from outreach.texts.render import Renderer

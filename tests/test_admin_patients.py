@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select, update
 from twilio.request_validator import RequestValidator
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import (
     appointment_table,
     audit_events,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import escalations, inbound_messages, outbound_messages
 from outreach.texts.render import Renderer
 from tests.admin_harness import BASE, TOKEN, Admin, admin_client

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import escalations, inbound_messages, outbound_messages
 from outreach.texts.render import Renderer
 from outreach.texts.templatecheck import sample_context

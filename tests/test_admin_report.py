@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.texts.render import Renderer
 from tests.admin_harness import Admin
 from tests.conftest import enrol

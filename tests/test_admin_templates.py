@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.texts.render import SUFFIX, Renderer
 from outreach.texts.templatecheck import check_templates
 from tests.admin_harness import Admin, admin_client

@@ -15,7 +15,7 @@ from httpx import Response
 from sqlalchemy import Engine, select, update
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import audit_events, escalations, inbound_messages, outbound_messages
 from outreach.planning.planner import plan_due
 from outreach.rules.vocabulary import Severity

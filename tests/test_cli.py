@@ -121,7 +121,7 @@ def test_plan_show_lists_coming_reminders_in_local_time(
     engine = make_engine(database_url)
     with engine.begin() as conn:
         conn.execute(update(patients).values(consent_state="granted"))
-    from outreach.config.settings import load_settings
+    from outreach.config import load_settings
     from outreach.planning.planner import plan_due
 
     plan_due(engine, load_settings(config), SystemClock().now())
@@ -201,7 +201,7 @@ def test_run_sends_due_reminders_and_stops_cleanly_on_sigterm(
 
 
 def test_escalations_and_messages_are_listed_for_staff(config: Path, database_url: str) -> None:
-    from outreach.config.settings import load_settings
+    from outreach.config import load_settings
     from outreach.replies import inbound
     from outreach.texts.render import Renderer
     from tests.conftest import RecordingTransport

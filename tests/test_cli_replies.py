@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from outreach.cli.main import main
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.rules.conversation import Intent
 from outreach.texts.render import Renderer
 from outreach.texts.templatecheck import sample_context

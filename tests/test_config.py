@@ -8,14 +8,8 @@ from typing import Any
 
 import pytest
 
-from outreach.config.settings import (
-    REPO_ROOT,
-    ConfigError,
-    QuietHours,
-    Settings,
-    load_settings,
-    settings_from_dict,
-)
+from outreach.config import REPO_ROOT, ConfigError, Settings, load_settings, settings_from_dict
+from outreach.rules.localtime import QuietHours
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import escalations, inbound_messages, patients
 from outreach.rules.conversation import normalise
 from outreach.sending import oncall

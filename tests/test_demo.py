@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from sqlalchemy import select
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.engine import make_engine
 from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients
 from outreach.demo.week import END, START, run_demo

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, insert, select, update
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.engine import make_engine
 from outreach.db.tables import outbound_messages, patients, reminders
 from outreach.planning.planner import plan_due

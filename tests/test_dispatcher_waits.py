@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, func, insert, select, update
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import appointment_table, outbound_messages, patients, reminders
 from outreach.sending.breaker import Breaker
 from outreach.sending.dispatcher import Dispatcher, DispatchReport

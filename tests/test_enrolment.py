@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
-from outreach.config.settings import QuietHours, Settings
+from outreach.config import Settings
 from outreach.db import engine as db
 from outreach.db.tables import CarePlan, ConsentEvent, Patient, PlanPhase, Reminder
 from outreach.patients.csvfile import CsvFormatError, import_file, import_specs, read_csv
 from outreach.patients.enrolment import FieldError, PatientSpec, validate_patient
 from outreach.planning import planner
+from outreach.rules.localtime import QuietHours
 from outreach.rules.schedule import Phase
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "patients.csv"

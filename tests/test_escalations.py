@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from outreach.accounts.users import Staff, load_staff
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import audit_events, patients, staff_users
 from outreach.db.tables import escalations as escalation_table
 from outreach.replies import inbound

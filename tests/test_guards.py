@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.config.settings import QuietHours
 from outreach.rules.guards import Decision, Defer, Facts, Send, Skip, decide
+from outreach.rules.localtime import QuietHours
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_QUIET = QuietHours(time(21), time(8))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, insert
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import escalations, inbound_messages, outbound_messages, reminders
 from outreach.monitoring import workers
 from outreach.monitoring.health import Health, problems, snapshot

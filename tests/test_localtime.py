@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.config.settings import QuietHours
-from outreach.rules.localtime import is_quiet, localize, place_outside_quiet
+from outreach.rules.localtime import QuietHours, is_quiet, localize, place_outside_quiet
 
 ZONES = sorted(
     z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))

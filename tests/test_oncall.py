@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import escalations, outbound_messages
 from outreach.rules.privacy import diagnosis_words
 from outreach.rules.vocabulary import Severity

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import SQLModel
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import patients
 from outreach.texts.render import Renderer
 from tests.conftest import enrol

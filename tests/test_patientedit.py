@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from outreach.accounts.users import Staff
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import appointment_table, audit_events, reminders
 from outreach.patients import edits as patientedit
 from outreach.patients.enrolment import validate_patient

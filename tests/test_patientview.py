@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.staff.patients import (
     Answer,
     Day,

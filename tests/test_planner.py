@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text, update
 
 from outreach.clock import ManualClock
-from outreach.config.settings import REPO_ROOT, Settings
+from outreach.config import REPO_ROOT, Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.db.tables import appointment_table, care_plans, patients, reminders
 from outreach.patients.csvfile import import_specs

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.texts.render import (
     FORMATS,
     PrivacyError,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach.config.settings import REPO_ROOT
+from outreach.config import REPO_ROOT
 from outreach.rules.conversation import PatientContext, interpret
 from outreach.rules.replyrules import RulesError, load, parse_language
 from outreach.rules.screen import Rules

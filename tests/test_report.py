@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from outreach.accounts.users import Staff, load_staff
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import escalations, outbound_messages, reminders
 from outreach.patients.edits import cancel_session
 from outreach.planning.planner import plan_due

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.config.settings import QuietHours
-from outreach.rules.localtime import at_local
+from outreach.rules.localtime import QuietHours, at_local
 from outreach.rules.schedule import (
     Phase,
     PlanSpec,

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import update
 
 from outreach.clock import SystemClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.engine import make_engine
 from outreach.db.tables import reminders
 from tests.test_cli import config, outreach

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.texts.render import Renderer
 from outreach.texts.templatecheck import (
     SamplePatient,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import escalations, inbound_messages, patients, reminders
 from outreach.texts.render import Renderer
 from tests.conftest import T0, enrol

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings, TwilioCredentials
+from outreach.config import Settings, TwilioCredentials
 from outreach.db.tables import consent_events, patients, reminders
 from outreach.planning.planner import plan_due
 from outreach.sending.dispatcher import Dispatcher

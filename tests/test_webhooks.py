@@ -27,7 +27,7 @@ from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 
 from outreach.clock import ManualClock
-from outreach.config.settings import ConfigError, Settings
+from outreach.config import ConfigError, Settings
 from outreach.db.engine import make_engine
 from outreach.db.tables import (
     consent_events,

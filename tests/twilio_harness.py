@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings, TwilioCredentials
+from outreach.config import Settings, TwilioCredentials
 from outreach.db.tables import outbound_messages
 from outreach.runtime import Service
 from outreach.sending.dispatcher import Dispatcher, DispatchReport

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.clock import SystemClock
-from outreach.config.settings import LANGUAGES, ConfigError, Settings, load_settings
+from outreach.config import LANGUAGES, ConfigError, Settings, load_settings
 from outreach.db import engine as db
 from outreach.monitoring import logs
 from outreach.patients import plans as views

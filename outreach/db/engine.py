@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from outreach.config.settings import REPO_ROOT
+from outreach.config import REPO_ROOT
 
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients, reminders
 from outreach.patients.csvfile import import_specs

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, case, func, literal_column, select
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import escalations, inbound_messages, outbound_messages, reminders
 from outreach.monitoring import workers
 from outreach.monitoring.workers import WorkerSeen

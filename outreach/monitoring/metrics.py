@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.monitoring import health
 
 OUTCOMES = ("sent", "failed", "skipped", "deferred", "released", "lost", "errors")

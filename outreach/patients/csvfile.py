@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.engine import session_scope
 from outreach.db.tables import CarePlan, ConsentEvent, Patient, PlanPhase
 from outreach.patients.enrolment import (

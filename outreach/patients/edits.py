@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from outreach.accounts import audit
 from outreach.accounts.users import Staff
-from outreach.config.settings import ConfigError, Settings, parse_hhmm
+from outreach.config import ConfigError, Settings
 from outreach.db.engine import session_scope
 from outreach.db.tables import appointment_table, care_plans, patients, plan_phases, reminders
 from outreach.patients import consent
@@ -24,7 +24,7 @@ from outreach.patients import csvfile as csvimport
 from outreach.patients.enrolment import FieldError, PatientSpec, validate_patient
 from outreach.patients.form import PatientForm, spec_columns
 from outreach.planning import planner
-from outreach.rules.localtime import at_local
+from outreach.rules.localtime import at_local, parse_hhmm
 from outreach.rules.schedule import Phase, PlanSpec, parse_weekdays
 from outreach.rules.vocabulary import AppointmentStatus, ReminderState
 

@@ -18,15 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from outreach.config.settings import (
-    LANGUAGES,
-    ConfigError,
-    QuietHours,
-    Settings,
-    parse_hhmm,
-    parse_quiet_hours,
-    patient_quiet_hours,
-)
+from outreach.config import LANGUAGES, ConfigError, Settings
+from outreach.rules.localtime import QuietHours, parse_hhmm, parse_quiet_hours, patient_quiet_hours
 from outreach.rules.privacy import diagnosis_words
 from outreach.rules.schedule import Phase, PlanSpec, parse_weekdays
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from outreach.accounts import audit
 from outreach.accounts.users import Staff
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.engine import session_scope
 from outreach.patients import csvfile as csvimport
 from outreach.patients.csvfile import ImportReport, PreviewRow

@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
-from outreach.config.settings import Settings, patient_quiet_hours
-from outreach.rules.localtime import zone_named
+from outreach.config import Settings
+from outreach.rules.localtime import patient_quiet_hours, zone_named
 from outreach.rules.schedule import (
     Occurrence,
     Phase,

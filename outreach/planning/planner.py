@@ -42,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
-from outreach.config.settings import Settings, patient_quiet_hours
+from outreach.config import Settings
 from outreach.db.tables import (
     Patient,
     appointment_table,
@@ -52,7 +52,7 @@ from outreach.db.tables import (
     reminders,
 )
 from outreach.planning import bulk as planbulk
-from outreach.rules.localtime import place_outside_quiet, zone_named
+from outreach.rules.localtime import patient_quiet_hours, place_outside_quiet, zone_named
 from outreach.rules.schedule import (
     Occurrence,
     Phase,

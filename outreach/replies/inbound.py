@@ -19,7 +19,7 @@ from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import (
     UTCDateTime,
     appointment_table,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from outreach.config.settings import LANGUAGES
+from outreach.config import LANGUAGES
 from outreach.replies.inbound import compose
 from outreach.rules.conversation import (
     Escalate,

@@ -179,7 +179,7 @@ def default_rules(directory: Path | None = None) -> Rules:
     """The rules in `directory`, read once per process. A clinic's own templates folder
     without a replies/ folder uses the shipped rules: the words patients write do not
     change with the clinic's texts."""
-    from outreach.config.settings import REPO_ROOT
+    from outreach.config import REPO_ROOT
 
     shipped = REPO_ROOT / "templates" / "replies"
     return _rules(directory if directory is not None and directory.is_dir() else shipped)

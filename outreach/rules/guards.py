@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from outreach.config.settings import QuietHours
-from outreach.rules.localtime import place_outside_quiet
+from outreach.rules.localtime import QuietHours, place_outside_quiet
 
 # Lower number wins a contested slot under the daily cap.
 PRIORITY = {"consent": 0, "session": 1, "foot_check": 2, "exercise": 3}

@@ -6,11 +6,13 @@ first valid minute after the gap; an ambiguous time (fall back) uses its first o
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from outreach.config.settings import QuietHours
+from outreach.rules.errors import ConfigError
 
 
 @lru_cache(maxsize=1024)
@@ -110,3 +112,73 @@ def place_outside_quiet(
             continue
         return edge
     return None
+
+
+# Quiet hours may be widened by a clinic but never narrowed past this window (TCPA-style 8-21).
+LATEST_QUIET_START = time(21, 0)
+EARLIEST_QUIET_END = time(8, 0)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A nightly window [start, end) in patient-local time when nothing is sent."""
+
+    start: time
+    end: time
+
+    def contains(self, t: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+    def covers(self, other: QuietHours) -> bool:
+        """Every minute quiet in `other` is quiet here too."""
+        minutes = (time(m // 60, m % 60) for m in range(24 * 60))
+        return all(self.contains(t) for t in minutes if other.contains(t))
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@lru_cache(maxsize=256)
+def patient_quiet_hours(own: str | None, clinic: QuietHours) -> QuietHours:
+    """A patient's own quiet hours (stored already checked to cover the clinic's), or the
+    clinic's."""
+    return clinic if not own else parse_quiet_hours(own, "patient.quiet_hours")
+
+
+def parse_hhmm(value: object, key: str) -> time:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+        raise ConfigError(f"{key} must look like '08:30', got {value!r}")
+    hours, minutes = (int(part) for part in value.strip().split(":"))
+    if hours > 23 or minutes > 59:
+        raise ConfigError(f"{key} must be a time of day between 00:00 and 23:59, got {value!r}")
+    return time(hours, minutes)
+
+
+def parse_quiet_hours(value: object, key: str = "sending.quiet_hours") -> QuietHours:
+    if not isinstance(value, str) or not re.fullmatch(
+        r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", value
+    ):
+        raise ConfigError(f"{key} must look like '21:00-08:00', got {value!r}")
+    start_text, end_text = value.split("-")
+    try:
+        quiet = QuietHours(parse_hhmm(start_text, key), parse_hhmm(end_text, key))
+    except ConfigError:
+        # Quote the whole setting, not just the half that was out of range.
+        raise ConfigError(
+            f"{key} must be two times of day between 00:00 and 23:59, got {value!r}"
+        ) from None
+    if quiet.start == quiet.end:
+        raise ConfigError(f"{key} must not start and end at the same time, got {value!r}")
+    covers_night = (
+        quiet.start > quiet.end
+        and quiet.start <= LATEST_QUIET_START
+        and quiet.end >= EARLIEST_QUIET_END
+    )
+    if not covers_night:
+        raise ConfigError(
+            f"{key} must cover at least 21:00-08:00 (texts only between 08:00 and 21:00), "
+            f"got {value!r}"
+        )
+    return quiet

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from outreach.config.settings import ConfigError
+from outreach.rules.errors import ConfigError
 from outreach.rules.privacy import fold
 from outreach.rules.vocabulary import Severity
 

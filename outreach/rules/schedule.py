@@ -13,8 +13,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from outreach.config.settings import QuietHours
-from outreach.rules.localtime import at_local, place_outside_quiet
+from outreach.rules.localtime import QuietHours, at_local, place_outside_quiet
 from outreach.rules.privacy import fold
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -24,13 +24,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.clock import Clock
-from outreach.config.settings import Settings, patient_quiet_hours
+from outreach.config import Settings
 from outreach.db.tables import appointment_table, care_plans, outbound_messages, patients, reminders
 from outreach.monitoring.workers import new_worker_id
 from outreach.patients.consent import opt_out
 from outreach.rules.conversation import REPLY_WINDOW_HOURS
 from outreach.rules.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
-from outreach.rules.localtime import at_local
+from outreach.rules.localtime import at_local, patient_quiet_hours
 from outreach.rules.privacy import mask_phone
 from outreach.rules.vocabulary import AppointmentStatus, ReminderState
 from outreach.sending import outbound as messages

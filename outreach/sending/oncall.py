@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.engine import Connection
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import escalations, outbound_messages, patients
 from outreach.rules.vocabulary import PAGED, OutboundStatus, Severity
 from outreach.sending import outbound as messages

@@ -19,7 +19,7 @@ import jinja2
 import phonenumbers
 from jinja2.sandbox import SandboxedEnvironment
 
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.rules.privacy import diagnosis_words
 from outreach.texts.smslength import SmsMeasure, measure
 

@@ -16,7 +16,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from outreach.config.settings import Settings, TwilioCredentials
+from outreach.config import Settings, TwilioCredentials
 from outreach.transports import Outgoing, Receipt, SendError
 
 OPTED_OUT = "21610"

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
 from outreach.clock import Clock, SystemClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.monitoring import metrics
 from outreach.replies import inbound, status
 from outreach.rules.privacy import mask_phone

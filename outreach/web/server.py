@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from outreach.clock import SystemClock
-from outreach.config.settings import ConfigError, Settings, session_secret, twilio_credentials
+from outreach.config import ConfigError, Settings, session_secret, twilio_credentials
 from outreach.db.engine import make_engine
 from outreach.rules.conversation import default_rules
 from outreach.texts.render import Renderer

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from twilio.request_validator import RequestValidator
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.db.tables import outbound_messages
 from outreach.planning.planner import plan_due
 from outreach.sending.dispatcher import Dispatcher

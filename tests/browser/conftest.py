@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 
 from outreach.clock import ManualClock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.planning.planner import plan_due
 from outreach.testing.ports import free_port
 from outreach.texts.render import Renderer

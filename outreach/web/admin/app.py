@@ -17,7 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from outreach.accounts.users import LOCKOUT_WINDOW, LockedOut, authenticate, end_sessions
 from outreach.clock import Clock
-from outreach.config.settings import Settings
+from outreach.config import Settings
 from outreach.texts.render import Renderer
 from outreach.web.admin import (
     audit,

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from outreach.clock import Clock
-from outreach.config.settings import REPO_ROOT, Settings
+from outreach.config import REPO_ROOT, Settings
 from outreach.patients.enrolment import clinic_region
 from outreach.rules.durations import spoken_duration
 from outreach.rules.phones import readable_phone, tel_href

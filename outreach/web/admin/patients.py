@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from outreach.config.settings import LANGUAGES
+from outreach.config import LANGUAGES
 from outreach.patients import edits as patientedit
 from outreach.patients import uploads as patientimport
 from outreach.patients.csvfile import CsvFormatError

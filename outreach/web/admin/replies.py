@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from outreach.config.settings import LANGUAGES, Settings
+from outreach.config import LANGUAGES, Settings
 from outreach.replies import trial as replytry
 from outreach.rules.conversation import default_rules
 from outreach.rules.vocabulary import Question
