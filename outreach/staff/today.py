@@ -285,9 +285,13 @@ def replies_to_review(engine: Engine, now: datetime, limit: int = 100) -> list[R
     ]  # fmt: skip
 
 
+class ReplyNotFound(LookupError):
+    """There is no reply with this id."""
+
+
 def mark_seen(engine: Engine, inbound_id: int, staff: Staff, now: datetime) -> bool:
     """Take a reply off the needs-a-look list. False if it was already off it; raises
-    LookupError for an unknown id."""
+    ReplyNotFound for an unknown id."""
     with engine.begin() as conn:
         taken = conn.execute(
             update(IN)
@@ -297,7 +301,7 @@ def mark_seen(engine: Engine, inbound_id: int, staff: Staff, now: datetime) -> b
         ).first()
         if taken is None:
             if conn.execute(select(IN.c.id).where(IN.c.id == inbound_id)).first() is None:
-                raise LookupError(inbound_id)
+                raise ReplyNotFound(inbound_id)
             return False
         audit.record(
             conn, staff, "reply_reviewed", now, patient_id=taken.patient_id,

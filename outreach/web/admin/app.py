@@ -4,41 +4,38 @@ Twilio webhooks. Every route but sign-in and the static files needs a signed-in 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from outreach.accounts.users import LOCKOUT_WINDOW, LockedOut, authenticate, end_sessions
 from outreach.clock import Clock
 from outreach.config import Settings
+from outreach.patients.edits import PatientNotFound
+from outreach.staff.escalations import NotFound as EscalationNotFound
+from outreach.staff.today import ReplyNotFound
 from outreach.texts.render import Renderer
 from outreach.web.admin import (
     audit,
     escalations,
     messages,
+    patientactions,
+    patientform,
+    patientimport,
     patients,
     replies,
     report,
+    signin,
     templates,
     today,
 )
-from outreach.web.admin.auth import (
-    SignInRequired,
-    check_csrf,
-    current_user,
-    local_path,
-    session_time,
-    sign_in_url,
-    signed_in,
-)
-from outreach.web.admin.pages import Pages, pages
+from outreach.web.admin.auth import SignInRequired, sign_in_url
+from outreach.web.admin.pages import Pages
+from outreach.web.deps import current_user
 
 STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "outreach_session"
@@ -46,7 +43,11 @@ SESSION_HOURS = 8  # a shift; each page view extends it
 
 ROUTERS = (
     today.router,
+    # Before patients.router, whose /patients/{external_id} would take "new" and "import".
+    patientform.router,
+    patientimport.router,
     patients.router,
+    patientactions.router,
     escalations.router,
     messages.router,
     templates.router,
@@ -54,17 +55,20 @@ ROUTERS = (
     report.router,
     audit.router,
 )
+# What the staff-facing lookups raise for an id that names nothing: the admin's 404 page.
+NOT_FOUND = (PatientNotFound, EscalationNotFound, ReplyNotFound)
 
 
 def create_admin(
     engine: Engine, settings: Settings, clock: Clock, secret: str, renderer: Renderer
 ) -> FastAPI:
     admin = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    pages = Pages(settings, clock)
     admin.state.engine = engine
     admin.state.settings = settings
     admin.state.clock = clock
     admin.state.renderer = renderer
-    admin.state.pages = Pages(settings, clock)
+    admin.state.pages = pages
     admin.add_middleware(
         SessionMiddleware,
         secret_key=secret,
@@ -76,58 +80,12 @@ def create_admin(
     admin.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:
         admin.include_router(router, dependencies=[Depends(current_user)])
-    _sign_in_routes(admin)
-    _error_pages(admin)
+    admin.include_router(signin.router)
+    _error_pages(admin, pages)
     return admin
 
 
-def _sign_in_routes(admin: FastAPI) -> None:
-    @admin.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request, next: str = "/") -> Response:
-        if signed_in(request) is not None:
-            return RedirectResponse(local_path(next), status_code=303)
-        return pages(request).render(request, "login.html", {"next": local_path(next)})
-
-    @admin.post("/login", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
-    def login(
-        request: Request,
-        username: Annotated[str, Form(max_length=200)] = "",
-        password: Annotated[str, Form(max_length=1000)] = "",
-        next: Annotated[str, Form(max_length=2000)] = "/",
-    ) -> Response:
-        state = request.app.state
-        error = None
-        try:
-            staff = authenticate(state.engine, username, password, state.clock.now())
-        except LockedOut:
-            staff = None
-            minutes = int(LOCKOUT_WINDOW.total_seconds() // 60)
-            error = f"Too many wrong passwords. Wait {minutes} minutes, then try again."
-        if staff is None:
-            context = {
-                "next": local_path(next),
-                "username": username,
-                "error": error or "That username and password do not match an active account.",
-            }
-            return pages(request).render(request, "login.html", context, status_code=401)
-        # A new session on sign-in, so a token planted before it is worthless afterwards.
-        request.session.clear()
-        request.session.update({"uid": staff.id, "stamp": staff.stamp, "iat": session_time()})
-        return RedirectResponse(local_path(next), status_code=303)
-
-    @admin.post("/logout", dependencies=[Depends(check_csrf)])
-    def logout(request: Request) -> Response:
-        staff = signed_in(request)
-        if staff is not None:
-            # A cookie is only deleted where the browser obeys; voiding the sessions made so
-            # far makes any copy of it worthless too.
-            ended = datetime.fromtimestamp(session_time(), UTC)
-            end_sessions(request.app.state.engine, staff.id, ended)
-        request.session.clear()
-        return RedirectResponse("/login", status_code=303)
-
-
-def _error_pages(admin: FastAPI) -> None:
+def _error_pages(admin: FastAPI, pages: Pages) -> None:
     @admin.exception_handler(SignInRequired)
     def to_sign_in(request: Request, exc: SignInRequired) -> Response:
         target = sign_in_url(exc.next_path)
@@ -142,4 +100,10 @@ def _error_pages(admin: FastAPI) -> None:
         title = titles.get(exc.status_code, "Something went wrong")
         detail = exc.detail if exc.status_code != 404 else "There is no page at this address."
         context = {"title": title, "detail": detail, "status": exc.status_code}
-        return pages(request).render(request, "error.html", context, status_code=exc.status_code)
+        return pages.render(request, "error.html", context, status_code=exc.status_code)
+
+    def not_found(request: Request, exc: Exception) -> Response:
+        return error_page(request, StarletteHTTPException(404))
+
+    for kind in NOT_FOUND:
+        admin.add_exception_handler(kind, not_found)

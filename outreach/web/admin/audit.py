@@ -9,8 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from outreach.accounts import audit
-from outreach.web.admin.auth import AdminUser
-from outreach.web.admin.pages import pages
+from outreach.web.deps import AdminUser, EngineDep, PagesDep, SettingsDep
 
 router = APIRouter()
 
@@ -19,6 +18,9 @@ router = APIRouter()
 def audit_log(
     request: Request,
     staff: AdminUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    pages: PagesDep,
     patient: str = "",
     user: str = "",
     action: str = "",
@@ -27,7 +29,6 @@ def audit_log(
     sign_ins: str = "",
     before_id: str = "",
 ) -> Response:
-    engine = request.app.state.engine
     form = {
         "patient": patient,
         "user": user,
@@ -45,10 +46,10 @@ def audit_log(
     wanted = audit.parse_filter(form)
     if isinstance(wanted, dict):
         context["errors"] = wanted
-        return pages(request).render(request, "audit.html", context, status_code=422)
+        return pages.render(request, "audit.html", context, status_code=422)
     # A before_id only ever comes from our own "older" link; anything else starts at the newest.
     before = int(before_id) if before_id.isdigit() and len(before_id) < 12 else None
-    page = audit.search(engine, wanted, request.app.state.settings.clinic_zone, before_id=before)
+    page = audit.search(engine, wanted, settings.clinic_zone, before_id=before)
     query = wanted.query()
     older = {**query, "before_id": str(page.older)} if page.older is not None else None
     context |= {
@@ -58,4 +59,4 @@ def audit_log(
         "newest": "/audit?" + urlencode(query),
         "older": "/audit?" + urlencode(older) if older else None,
     }
-    return pages(request).render(request, "audit.html", context)
+    return pages.render(request, "audit.html", context)

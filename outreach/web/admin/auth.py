@@ -1,9 +1,9 @@
-"""Who is signed in, and the CSRF check every form passes.
+"""The admin's session and the CSRF check every form passes.
 
 The session is a signed cookie (Starlette's SessionMiddleware: HttpOnly, SameSite=Lax,
 Secure behind https) holding the user's id, a stamp of their password hash and a CSRF
-token. The user is looked up on every request, so disabling an account or changing its
-password ends its sessions at once.
+token. The user is looked up on every request (`signed_in` in web/deps.py), so disabling
+an account or changing its password ends its sessions at once.
 """
 
 from __future__ import annotations
@@ -11,13 +11,9 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Request
-from sqlalchemy import Engine
-
-from outreach.accounts.users import Staff, load_staff
+from fastapi import HTTPException, Request
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -25,7 +21,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class SignInRequired(Exception):
-    """Answered with a redirect to the sign-in page (see admin.py)."""
+    """Answered with a redirect to the sign-in page (web/admin/app.py)."""
 
     def __init__(self, next_path: str) -> None:
         self.next_path = next_path
@@ -64,54 +60,11 @@ def local_path(target: str | None, default: str = "/") -> str:
     return target
 
 
-def signed_in(request: Request) -> Staff | None:
-    user_id = request.session.get("uid")
-    if not isinstance(user_id, int):
-        return None
-    engine: Engine = request.app.state.engine
-    with engine.connect() as conn:
-        staff = load_staff(conn, user_id)
-    issued = request.session.get("iat")
-    if (
-        staff is None
-        or request.session.get("stamp") != staff.stamp
-        or not isinstance(issued, float)
-        or (staff.sessions_after is not None and issued <= staff.sessions_after.timestamp())
-    ):
-        request.session.clear()
-        return None
-    return staff
-
-
 def session_time() -> float:
     """When a session is made or ended. The wall clock, not the app's clock: a session's
     validity is about real time even when a test or the demo runs the app's clock."""
     return time.time()
 
 
-async def current_user(request: Request) -> Staff:
-    """The signed-in user; anyone else is sent to sign in. Unsafe requests must carry the
-    CSRF token too."""
-    staff = signed_in(request)
-    if staff is None:
-        path = request.url.path
-        if request.url.query:
-            path += "?" + request.url.query
-        raise SignInRequired(path if request.method in SAFE_METHODS else "/")
-    await check_csrf(request)
-    request.state.staff = staff
-    return staff
-
-
-async def admin_user(staff: Annotated[Staff, Depends(current_user)]) -> Staff:
-    if not staff.is_admin:
-        raise HTTPException(403, "Only a clinic admin may do this.")
-    return staff
-
-
 def sign_in_url(next_path: str) -> str:
     return "/login" if next_path == "/" else f"/login?next={quote(next_path, safe='/')}"
-
-
-CurrentUser = Annotated[Staff, Depends(current_user)]
-AdminUser = Annotated[Staff, Depends(admin_user)]

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from outreach.config import Settings
 from outreach.staff import escalations
-from outreach.staff.escalations import Acted, EscalationView, NoteError, NotFound
+from outreach.staff.escalations import Acted, EscalationView, NoteError
 from outreach.staff.messagelog import LogRow, MessageFilter, exchange, message_log
-from outreach.web.admin.auth import CurrentUser, local_path
-from outreach.web.admin.pages import flash, pages, since
+from outreach.web.admin.auth import local_path
+from outreach.web.admin.pages import Pages, flash, since
+from outreach.web.deps import (
+    ClockDep,
+    CurrentUser,
+    EngineDep,
+    EscalationDep,
+    PagesDep,
+    SettingsDep,
+)
 
 router = APIRouter()
 LATEST = 10  # texts both ways on the page of an escalation no reply raised
@@ -24,13 +33,15 @@ ROW_HELPERS = {"duration": since}
 
 
 @router.get("/escalations", response_class=HTMLResponse)
-def escalation_list(request: Request, state: str = "open", severity: str = "") -> Response:
+def escalation_list(
+    request: Request, engine: EngineDep, pages: PagesDep, state: str = "open", severity: str = ""
+) -> Response:
     errors: dict[str, list[str]] = {}
     if state not in escalations.STATES:
         errors["state"] = [f"Choose open, acknowledged, resolved or all; not {state[:40]!r}."]
     if severity and severity not in escalations.SEVERITIES:
         errors["severity"] = [f"Choose {_one_of(escalations.SEVERITIES)}; not {severity[:40]!r}."]
-    rows = [] if errors else escalations.listing(request.app.state.engine, state, severity or None)
+    rows = [] if errors else escalations.listing(engine, state, severity or None)
     context = {
         **ROW_HELPERS,
         "rows": rows,
@@ -41,71 +52,84 @@ def escalation_list(request: Request, state: str = "open", severity: str = "") -
         "severity_options": SEVERITY_OPTIONS,
         "here": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
     }
-    return pages(request).render(
-        request, "escalations.html", context, status_code=422 if errors else 200
-    )
+    return pages.render(request, "escalations.html", context, status_code=422 if errors else 200)
 
 
 @router.get("/escalations/{escalation_id}", response_class=HTMLResponse)
-def escalation_page(request: Request, escalation_id: int) -> Response:
-    return _detail(request, _find(request, escalation_id))
+def escalation_page(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    pages: PagesDep,
+    found: EscalationDep,
+) -> Response:
+    return _detail(request, engine, settings, pages, found)
 
 
 @router.post("/escalations/{escalation_id}/acknowledge", response_class=HTMLResponse)
 def acknowledge(
     request: Request,
     staff: CurrentUser,
+    engine: EngineDep,
+    clock: ClockDep,
+    pages: PagesDep,
     escalation_id: int,
     next: Annotated[str, Form()] = "",
     layout: Annotated[str, Form()] = "full",
 ) -> Response:
-    state = request.app.state
-    try:
-        acted = escalations.acknowledge(state.engine, escalation_id, staff, state.clock.now())
-    except NotFound:
-        raise HTTPException(404) from None
-    notice = None if acted.done else _already(request, acted, "acknowledged")
-    return _after(request, escalation_id, next, layout, notice)
+    acted = escalations.acknowledge(engine, escalation_id, staff, clock.now())
+    notice = None if acted.done else _already(pages, acted, "acknowledged")
+    return _after(request, engine, pages, escalation_id, next, layout, notice)
 
 
 @router.post("/escalations/{escalation_id}/resolve", response_class=HTMLResponse)
 def resolve(
     request: Request,
     staff: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    pages: PagesDep,
     escalation_id: int,
     note: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
     layout: Annotated[str, Form()] = "full",
 ) -> Response:
-    state = request.app.state
     try:
-        acted = escalations.resolve(state.engine, escalation_id, staff, note, state.clock.now())
-    except NotFound:
-        raise HTTPException(404) from None
+        acted = escalations.resolve(engine, escalation_id, staff, note, clock.now())
     except NoteError as exc:
         errors = {"note": [str(exc)]}
-        found = _find(request, escalation_id)
+        found = escalations.find(engine, escalation_id)
         if _htmx(request):
-            return _row(request, found, layout, errors=errors, note=note, status_code=422)
-        return _detail(request, found, errors=errors, note=note, status_code=422)
-    notice = None if acted.done else _already(request, acted, "resolved")
-    return _after(request, escalation_id, next, layout, notice)
+            return _row(request, pages, found, layout, errors=errors, note=note, status_code=422)
+        return _detail(
+            request, engine, settings, pages, found, errors=errors, note=note, status_code=422
+        )
+    notice = None if acted.done else _already(pages, acted, "resolved")
+    return _after(request, engine, pages, escalation_id, next, layout, notice)
 
 
 def _one_of(values: tuple[str, ...]) -> str:
     return f"{', '.join(values[:-1])} or {values[-1]}"
 
 
-def _already(request: Request, acted: Acted, what: str) -> str:
-    at = pages(request).when(acted.at, "%H:%M") if acted.at else ""
+def _already(pages: Pages, acted: Acted, what: str) -> str:
+    at = pages.when(acted.at, "%H:%M") if acted.at else ""
     return f"Already {what} by {acted.by}" + (f" at {at}." if at else ".")
 
 
 def _after(
-    request: Request, escalation_id: int, next: str, layout: str, notice: str | None
+    request: Request,
+    engine: EngineDep,
+    pages: Pages,
+    escalation_id: int,
+    next: str,
+    layout: str,
+    notice: str | None,
 ) -> Response:
     if _htmx(request):
-        return _row(request, _find(request, escalation_id), layout, notice=notice)
+        found = escalations.find(engine, escalation_id)
+        return _row(request, pages, found, layout, notice=notice)
     if notice:
         flash(request, notice)
     return RedirectResponse(local_path(next, f"/escalations/{escalation_id}"), status_code=303)
@@ -115,15 +139,9 @@ def _htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _find(request: Request, escalation_id: int) -> EscalationView:
-    try:
-        return escalations.find(request.app.state.engine, escalation_id)
-    except NotFound:
-        raise HTTPException(404) from None
-
-
 def _row(
     request: Request,
+    pages: Pages,
     row: EscalationView,
     layout: str,
     status_code: int = 200,
@@ -135,15 +153,20 @@ def _row(
         "layout": "today" if layout == "today" else "full",
         **context,
     }
-    return pages(request).render(request, "_escalation_row.html", values, status_code=status_code)
+    return pages.render(request, "_escalation_row.html", values, status_code=status_code)
 
 
 def _detail(
-    request: Request, row: EscalationView, status_code: int = 200, **context: Any
+    request: Request,
+    engine: EngineDep,
+    settings: Settings,
+    pages: Pages,
+    row: EscalationView,
+    status_code: int = 200,
+    **context: Any,
 ) -> Response:
-    state = request.app.state
-    around = exchange(state.engine, row.inbound_id) if row.inbound_id is not None else []
-    latest = [] if around else _latest(request, row)
+    around = exchange(engine, row.inbound_id) if row.inbound_id is not None else []
+    latest = [] if around else _latest(engine, settings, row)
     values = {
         **ROW_HELPERS,
         "row": row,
@@ -153,10 +176,9 @@ def _detail(
         "note": "",
         **context,
     }
-    return pages(request).render(request, "escalation.html", values, status_code=status_code)
+    return pages.render(request, "escalation.html", values, status_code=status_code)
 
 
-def _latest(request: Request, row: EscalationView) -> list[LogRow]:
-    state = request.app.state
+def _latest(engine: EngineDep, settings: Settings, row: EscalationView) -> list[LogRow]:
     wanted = MessageFilter(patient=row.patient_id)
-    return message_log(state.engine, wanted, state.settings.clinic_zone, LATEST).rows
+    return message_log(engine, wanted, settings.clinic_zone, LATEST).rows

@@ -9,19 +9,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from outreach.staff import messagelog
-from outreach.web.admin.pages import pages
+from outreach.web.deps import EngineDep, PagesDep, RendererDep, SettingsDep
 
 router = APIRouter()
 
 
 @router.get("/messages", response_class=HTMLResponse)
-def messages(request: Request) -> Response:
-    state = request.app.state
-    kinds = state.renderer.templates()
+def messages(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    renderer: RendererDep,
+    pages: PagesDep,
+) -> Response:
+    kinds = renderer.templates()
     wanted, errors = messagelog.parse_filter(request.query_params, kinds)
-    log = (
-        None if errors else messagelog.message_log(state.engine, wanted, state.settings.clinic_zone)
-    )
+    log = None if errors else messagelog.message_log(engine, wanted, settings.clinic_zone)
     older = None
     if log is not None and log.has_older:
         older = "/messages?" + urlencode(wanted.query(page=wanted.page + 1))
@@ -38,6 +41,4 @@ def messages(request: Request) -> Response:
         "kind_options": [("", "Any"), *[(k, k.replace("_", " ")) for k in kinds]],
         "direction_options": [("", "Both"), ("out", "Sent"), ("in", "Received")],
     }
-    return pages(request).render(
-        request, "messages.html", context, status_code=422 if errors else 200
-    )
+    return pages.render(request, "messages.html", context, status_code=422 if errors else 200)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -103,13 +103,3 @@ def local_time(instant: datetime | None, zone: str, fmt: str = "%a %d %b %H:%M")
 def flash(request: Request, message: str) -> None:
     """A one-line notice shown on the next page rendered ('Plan saved.')."""
     request.session["flash"] = [*request.session.get("flash", []), message]
-
-
-def pages(request: Request) -> Pages:
-    found: Pages = request.app.state.pages
-    return found
-
-
-def utc_now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock.now()
-    return now.astimezone(UTC)

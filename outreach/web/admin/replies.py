@@ -15,7 +15,8 @@ from outreach.rules.conversation import default_rules
 from outreach.rules.vocabulary import Question
 from outreach.staff.escalations import reason_words
 from outreach.texts.render import Renderer, TemplateError
-from outreach.web.admin.pages import pages
+from outreach.web.admin.pages import Pages
+from outreach.web.deps import PagesDep, RendererDep, SettingsDep
 
 router = APIRouter()
 
@@ -25,6 +26,7 @@ BLANK_FORM: dict[str, list[str]] = {"lang": ["en"]}
 
 def _render(
     request: Request,
+    pages: Pages,
     fields: dict[str, list[str]],
     errors: dict[str, list[str]] | None = None,
     result: dict[str, Any] | None = None,
@@ -43,7 +45,7 @@ def _render(
         "reasons": _reasons(result),
         "problem": problem,
     }
-    return pages(request).render(request, "replies_try.html", context, status_code=status_code)
+    return pages.render(request, "replies_try.html", context, status_code=status_code)
 
 
 def _reasons(result: dict[str, Any] | None) -> list[str]:
@@ -52,24 +54,25 @@ def _reasons(result: dict[str, Any] | None) -> list[str]:
 
 
 @router.get("/replies/try")
-def try_form(request: Request) -> Response:
-    return _render(request, BLANK_FORM)
+def try_form(request: Request, pages: PagesDep) -> Response:
+    return _render(request, pages, BLANK_FORM)
 
 
 @router.post("/replies/try")
-async def try_reply(request: Request) -> Response:
+async def try_reply(
+    request: Request, settings: SettingsDep, renderer: RendererDep, pages: PagesDep
+) -> Response:
     form = await request.form()
     fields = {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
     trial = replytry.from_form(fields)
     if isinstance(trial, dict):
-        return _render(request, fields, errors=trial, status_code=422)
-    state = request.app.state
+        return _render(request, pages, fields, errors=trial, status_code=422)
     try:
-        result = await run_in_threadpool(_attempt, state.settings, state.renderer, trial)
+        result = await run_in_threadpool(_attempt, settings, renderer, trial)
     except TemplateError as exc:  # the clinic's templates are broken, not the form
         problem = f"The text back could not be rendered: {exc}"
-        return _render(request, fields, problem=problem, status_code=500)
-    return _render(request, fields, result=result)
+        return _render(request, pages, fields, problem=problem, status_code=500)
+    return _render(request, pages, fields, result=result)
 
 
 def _attempt(settings: Settings, renderer: Renderer, trial: replytry.Trial) -> dict[str, Any]:

@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from outreach.rules.localtime import local_date
 from outreach.staff import report
 from outreach.web.admin.charts import bar_chart
-from outreach.web.admin.pages import pages, utc_now
+from outreach.web.deps import EngineDep, NowDep, PagesDep, SettingsDep
 
 router = APIRouter()
 
 
+def _build(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    now: NowDep,
+    pages: PagesDep,
+    start: str | None = None,
+    end: str | None = None,
+) -> report.Report | Response:
+    """The report for the range asked for, or the form again (422) with what was typed."""
+    zone = settings.clinic_zone
+    span = report.parse_range(start, end, local_date(now, zone))
+    if isinstance(span, dict):
+        context = {"report": None, "form": {"start": start, "end": end}, "errors": span}
+        return pages.render(request, "report.html", {**_static(), **context}, status_code=422)
+    return report.build(engine, zone, span, now)
+
+
+Built = Annotated[report.Report | Response, Depends(_build)]
+
+
 @router.get("/report", response_class=HTMLResponse)
-def report_page(request: Request, start: str | None = None, end: str | None = None) -> Response:
-    found = _build(request, start, end)
+def report_page(request: Request, pages: PagesDep, found: Built) -> Response:
     if isinstance(found, Response):
         return found
     context = {
@@ -25,12 +47,11 @@ def report_page(request: Request, start: str | None = None, end: str | None = No
         "form": {"start": found.range.start.isoformat(), "end": found.range.end.isoformat()},
         "errors": {},
     }
-    return pages(request).render(request, "report.html", {**_static(), **context})
+    return pages.render(request, "report.html", {**_static(), **context})
 
 
 @router.get("/report.csv")
-def report_csv(request: Request, start: str | None = None, end: str | None = None) -> Response:
-    found = _build(request, start, end)
+def report_csv(found: Built) -> Response:
     if isinstance(found, Response):
         return found
     name = f"report-{found.range.start.isoformat()}-to-{found.range.end.isoformat()}.csv"
@@ -39,20 +60,6 @@ def report_csv(request: Request, start: str | None = None, end: str | None = Non
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _build(request: Request, start: str | None, end: str | None) -> report.Report | Response:
-    """The report for the range asked for, or the form again (422) with what was typed."""
-    state = request.app.state
-    zone = state.settings.clinic_zone
-    now = utc_now(request)
-    span = report.parse_range(start, end, local_date(now, zone))
-    if isinstance(span, dict):
-        context = {"report": None, "form": {"start": start, "end": end}, "errors": span}
-        return pages(request).render(
-            request, "report.html", {**_static(), **context}, status_code=422
-        )
-    return report.build(state.engine, zone, span, now)
 
 
 def _static() -> dict[str, object]:

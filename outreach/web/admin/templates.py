@@ -7,18 +7,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from outreach.texts.templatecheck import MAX_SEGMENTS, check_templates
-from outreach.web.admin.pages import pages
+from outreach.web.deps import PagesDep, RendererDep
 
 router = APIRouter()
 
 
 @router.get("/templates", response_class=HTMLResponse)
-def templates(request: Request) -> Response:
-    rows = check_templates(request.app.state.renderer)
+def templates(request: Request, renderer: RendererDep, pages: PagesDep) -> Response:
+    rows = check_templates(renderer)
     context = {
         "rows": rows,
         "languages": sorted({row.language for row in rows}),
         "problems": sum(1 for row in rows if row.problems),
         "max_segments": MAX_SEGMENTS,
     }
-    return pages(request).render(request, "templates.html", context)
+    return pages.render(request, "templates.html", context)
