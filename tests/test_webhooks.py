@@ -42,8 +42,8 @@ from outreach.sending.dispatcher import Dispatcher
 from outreach.testing.ports import free_port
 from outreach.texts.render import Renderer
 from outreach.web import create_app
-from outreach.web.app import parse_form
 from outreach.web.server import build_app
+from outreach.web.webhooks import parse_form
 from tests.conftest import RecordingTransport, enrol
 
 TOKEN = "test-auth-token"

@@ -1,7 +1,8 @@
 """What a route may ask for, as typed dependencies: the settings, engine, clock and renderer
-the app was made with, the admin's pages, the signed-in user, and a patient or escalation by
-its id. Only this module and the apps' composition (web/app.py, web/admin/app.py) touch
-`app.state`; routes take these as parameters (`engine: EngineDep`, `staff: CurrentUser`).
+the app was made with, the webhooks' Twilio token and database queue, the admin's pages,
+the signed-in user, and a patient or escalation by its id. Only this module and the apps'
+composition (web/app.py, web/admin/app.py) touch `app.state`; routes take these as
+parameters (`engine: EngineDep`, `staff: CurrentUser`).
 
 The plain getters are `async def` so that FastAPI calls them on the event loop rather than
 sending each to the thread pool: a webhook resolves several on every request.
@@ -27,6 +28,7 @@ from outreach.staff.escalations import EscalationView
 from outreach.texts.render import Renderer
 from outreach.web.admin.auth import SAFE_METHODS, SignInRequired, check_csrf
 from outreach.web.admin.pages import Pages
+from outreach.web.databasework import DatabaseWork
 
 
 async def get_settings(request: Request) -> Settings:
@@ -54,11 +56,24 @@ async def get_pages(request: Request) -> Pages:
     return pages
 
 
+async def get_twilio_token(request: Request) -> str | None:
+    """Twilio's auth token, which signs its webhooks; None when sms.provider is not twilio."""
+    token: str | None = request.app.state.twilio_auth_token
+    return token
+
+
+async def get_database_work(request: Request) -> DatabaseWork:
+    work: DatabaseWork = request.app.state.database_work
+    return work
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 RendererDep = Annotated[Renderer, Depends(get_renderer)]
 PagesDep = Annotated[Pages, Depends(get_pages)]
+TwilioTokenDep = Annotated[str | None, Depends(get_twilio_token)]
+DatabaseWorkDep = Annotated[DatabaseWork, Depends(get_database_work)]
 
 
 async def utc_now(clock: ClockDep) -> datetime:
