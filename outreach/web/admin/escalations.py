@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach.config import Settings
+from outreach.rules.vocabulary import EscalationState
 from outreach.staff import escalations
 from outreach.staff.escalations import Acted, EscalationView, NoteError
 from outreach.staff.messagelog import LogRow, MessageFilter, exchange, message_log
@@ -34,7 +35,11 @@ ROW_HELPERS = {"duration": since}
 
 @router.get("/escalations", response_class=HTMLResponse)
 def escalation_list(
-    request: Request, engine: EngineDep, pages: PagesDep, state: str = "open", severity: str = ""
+    request: Request,
+    engine: EngineDep,
+    pages: PagesDep,
+    state: str = EscalationState.OPEN,
+    severity: str = "",
 ) -> Response:
     errors: dict[str, list[str]] = {}
     if state not in escalations.STATES:
@@ -78,7 +83,7 @@ def acknowledge(
     layout: Annotated[str, Form()] = "full",
 ) -> Response:
     acted = escalations.acknowledge(engine, escalation_id, staff, clock.now())
-    notice = None if acted.done else _already(pages, acted, "acknowledged")
+    notice = None if acted.done else _already(pages, acted, EscalationState.ACKNOWLEDGED)
     return _after(request, engine, pages, escalation_id, next, layout, notice)
 
 
@@ -105,7 +110,7 @@ def resolve(
         return _detail(
             request, engine, settings, pages, found, errors=errors, note=note, status_code=422
         )
-    notice = None if acted.done else _already(pages, acted, "resolved")
+    notice = None if acted.done else _already(pages, acted, EscalationState.RESOLVED)
     return _after(request, engine, pages, escalation_id, next, layout, notice)
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from outreach.rules.vocabulary import Direction
 from outreach.staff import messagelog
 from outreach.web.deps import EngineDep, PagesDep, RendererDep, SettingsDep
 
@@ -39,6 +40,6 @@ def messages(
         else None,
         "status_options": [("", "Any"), *[(s, s) for s in messagelog.STATUSES]],
         "kind_options": [("", "Any"), *[(k, k.replace("_", " ")) for k in kinds]],
-        "direction_options": [("", "Both"), ("out", "Sent"), ("in", "Received")],
+        "direction_options": [("", "Both"), (Direction.OUT, "Sent"), (Direction.IN, "Received")],
     }
     return pages.render(request, "messages.html", context, status_code=422 if errors else 200)
