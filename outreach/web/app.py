@@ -1,30 +1,23 @@
-"""The web app as a whole: Twilio's webhooks (web/webhooks.py), a health check, /metrics
-and the admin pages (web/admin/app.py), made from the engine, settings, clock and renderer
-that routes receive as dependencies (web/deps.py)."""
+"""The web app as a whole: Twilio's webhooks (web/webhooks.py), /healthz and /metrics
+(web/probes.py) and the admin pages (web/admin/app.py), made from the engine, settings,
+clock and renderer that routes receive as dependencies (web/deps.py)."""
 
 from __future__ import annotations
 
 import gc
-import hmac
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import FastAPI
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from outreach.clock import Clock, SystemClock
 from outreach.config import Settings
 from outreach.monitoring import metrics
 from outreach.texts.render import Renderer
-from outreach.web import webhooks
+from outreach.web import probes, webhooks
 from outreach.web.admin.app import create_admin
 from outreach.web.databasework import DatabaseWork
-
-log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -47,27 +40,10 @@ def create_app(
     app.state.renderer = renderer
     app.state.twilio_auth_token = auth_token
     app.state.database_work = DatabaseWork(engine)
+    app.state.metrics_token = metrics_token
+    app.state.exposition = metrics.Exposition(metrics.ClinicCollector(engine, settings, clock.now))
     app.include_router(webhooks.router)
-    exposition = metrics.Exposition(metrics.ClinicCollector(engine, settings, clock.now))
-
-    @app.get("/healthz")
-    async def healthz() -> JSONResponse:
-        if await run_in_threadpool(database_answers, engine):
-            return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "database unavailable"}, status_code=503)
-
-    @app.get("/metrics")
-    async def prometheus(request: Request) -> Response:
-        """No patient data, so no sign-in: like /healthz. A token keeps strangers from
-        watching the clinic's volumes where the app faces the internet."""
-        if metrics_token is not None:
-            given = request.headers.get("authorization", "")
-            if not given:
-                raise HTTPException(401, headers={"WWW-Authenticate": "Bearer"})
-            if not hmac.compare_digest(given.encode(), f"Bearer {metrics_token}".encode()):
-                raise HTTPException(403)
-        body = await run_in_threadpool(generate_latest, exposition)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+    app.include_router(probes.router)
 
     if session_secret is not None:
         # Last, so that the routes above answer first; the admin has its own middleware
@@ -84,18 +60,3 @@ async def freeze_what_lives(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     yield
-
-
-def database_answers(engine: Engine) -> bool:
-    # A raw connection: on SQLite, a SQLAlchemy one would take the write lock (BEGIN
-    # IMMEDIATE, see db/engine.py) for every probe.
-    try:
-        connection = engine.raw_connection()
-        try:
-            connection.cursor().execute("SELECT 1")
-        finally:
-            connection.close()
-    except Exception:  # a raw connection raises the driver's own errors too
-        log.warning("health check: the database does not answer")
-        return False
-    return True

@@ -1,8 +1,8 @@
 """What a route may ask for, as typed dependencies: the settings, engine, clock and renderer
-the app was made with, the webhooks' Twilio token and database queue, the admin's pages,
-the signed-in user, and a patient or escalation by its id. Only this module and the apps'
-composition (web/app.py, web/admin/app.py) touch `app.state`; routes take these as
-parameters (`engine: EngineDep`, `staff: CurrentUser`).
+the app was made with, the webhooks' Twilio token and database queue, what /metrics serves
+and its token, the admin's pages, the signed-in user, and a patient or escalation by its
+id. Only this module and the apps' composition (web/app.py, web/admin/app.py) touch
+`app.state`; routes take these as parameters (`engine: EngineDep`, `staff: CurrentUser`).
 
 The plain getters are `async def` so that FastAPI calls them on the event loop rather than
 sending each to the thread pool: a webhook resolves several on every request.
@@ -20,6 +20,7 @@ from outreach.accounts.sessions import session_user
 from outreach.accounts.users import Staff
 from outreach.clock import Clock
 from outreach.config import Settings
+from outreach.monitoring.metrics import Exposition
 from outreach.patients import edits as patientedit
 from outreach.patients.edits import PatientNotFound
 from outreach.staff import escalations
@@ -62,6 +63,17 @@ async def get_twilio_token(request: Request) -> str | None:
     return token
 
 
+async def get_metrics_token(request: Request) -> str | None:
+    """The bearer token /metrics asks for; None when it is open to all."""
+    token: str | None = request.app.state.metrics_token
+    return token
+
+
+async def get_exposition(request: Request) -> Exposition:
+    exposition: Exposition = request.app.state.exposition
+    return exposition
+
+
 async def get_database_work(request: Request) -> DatabaseWork:
     work: DatabaseWork = request.app.state.database_work
     return work
@@ -74,6 +86,8 @@ RendererDep = Annotated[Renderer, Depends(get_renderer)]
 PagesDep = Annotated[Pages, Depends(get_pages)]
 TwilioTokenDep = Annotated[str | None, Depends(get_twilio_token)]
 DatabaseWorkDep = Annotated[DatabaseWork, Depends(get_database_work)]
+MetricsTokenDep = Annotated[str | None, Depends(get_metrics_token)]
+ExpositionDep = Annotated[Exposition, Depends(get_exposition)]
 
 
 async def utc_now(clock: ClockDep) -> datetime:
