@@ -13,8 +13,8 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from outreach.accounts.users import SIGN_IN_FAILED, Staff
 from outreach.db.tables import audit_events, patients, staff_users
-from outreach.patients.enrolment import has_control_characters
 from outreach.rules.localtime import at_local
+from outreach.rules.plaintext import has_control_characters
 
 
 def record(

@@ -18,8 +18,8 @@ from outreach.config import Settings
 from outreach.db.tables import escalations, inbound_messages, outbound_messages, reminders
 from outreach.monitoring import workers
 from outreach.monitoring.workers import WorkerSeen
+from outreach.rules.retry import MAX_ATTEMPTS, backoff
 from outreach.rules.vocabulary import PAGED, ReminderState, Severity
-from outreach.sending.dispatcher import MAX_ATTEMPTS
 
 R = reminders
 SEVERITIES = tuple(s.value for s in Severity)
@@ -117,7 +117,7 @@ def _retrying(conn: Connection, settings: Settings, now: datetime) -> int:
     so only that stretch of ix_reminder_due is read, not the weeks planned ahead (which
     have no tries yet). A deferral (quiet hours, daily cap) keeps its count of tries too,
     and is counted here while it is due within that stretch."""
-    longest_wait = timedelta(seconds=settings.retry_backoff_seconds * 2 ** (MAX_ATTEMPTS - 2))
+    longest_wait = backoff(MAX_ATTEMPTS - 1, settings.retry_backoff_seconds)
     count = conn.execute(
         select(func.count()).where(
             R.c.state == ReminderState.PENDING,

@@ -8,7 +8,6 @@ spreadsheet in one pass instead of one error per attempt.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -20,6 +19,7 @@ from phonenumbers import PhoneNumberType
 
 from outreach.config import LANGUAGES, ConfigError, Settings
 from outreach.rules.localtime import QuietHours, parse_hhmm, parse_quiet_hours, patient_quiet_hours
+from outreach.rules.plaintext import has_control_characters
 from outreach.rules.privacy import diagnosis_words
 from outreach.rules.schedule import Phase, PlanSpec, parse_weekdays
 
@@ -186,12 +186,6 @@ def _one_line(text: str) -> bool:
 
 def _printable(text: str) -> bool:
     return not has_control_characters(text)
-
-
-def has_control_characters(text: str, allowed: str = "") -> bool:
-    """A NUL cannot be stored in PostgreSQL text, and no control character belongs in a
-    name, a text message or a search; `allowed` lets a note keep its line breaks."""
-    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)
 
 
 @cache

@@ -32,6 +32,7 @@ from outreach.rules.conversation import REPLY_WINDOW_HOURS
 from outreach.rules.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
 from outreach.rules.localtime import at_local, patient_quiet_hours
 from outreach.rules.privacy import mask_phone
+from outreach.rules.retry import MAX_ATTEMPTS, backoff
 from outreach.rules.vocabulary import AppointmentStatus, ReminderState
 from outreach.sending import outbound as messages
 from outreach.sending.breaker import Breaker
@@ -43,7 +44,6 @@ log = logging.getLogger("outreach.dispatcher")
 
 R = reminders
 OUT = outbound_messages
-MAX_ATTEMPTS = 5
 OPTED_OUT_AT_PROVIDER = "21610"
 LIVE_APPOINTMENT = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
 # The statements run for every send, built once with bound parameters: building them each
@@ -660,7 +660,7 @@ class Dispatcher:
 
     def _backoff(self, attempts: int) -> timedelta:
         """The wait before the next try: the base after the first attempt, doubling."""
-        return timedelta(seconds=self.settings.retry_backoff_seconds * 2 ** max(attempts - 1, 0))
+        return backoff(attempts, self.settings.retry_backoff_seconds)
 
     def _retry_later(self, reminder_id: int, why: str) -> str:
         """The provider cannot be asked yet whether an earlier send went through. Try again

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, Select, case, literal, select, update
 from outreach.accounts import audit
 from outreach.accounts.users import Staff
 from outreach.db.tables import UTCDateTime, escalations, inbound_messages, patients, staff_users
-from outreach.patients.enrolment import has_control_characters
+from outreach.rules.plaintext import has_control_characters
 from outreach.rules.vocabulary import PAGED, Severity
 
 E = escalations
