@@ -1,4 +1,4 @@
-"""The web side: Twilio's webhooks (inbound texts, status callbacks) and a health check."""
+"""The web side: Twilio's webhooks, /healthz and /metrics, and the clinic's admin pages."""
 
 from outreach.web.app import create_app
 
