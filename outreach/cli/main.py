@@ -26,6 +26,7 @@ from outreach.config import LANGUAGES, ConfigError, Settings, load_settings
 from outreach.db import engine as db
 from outreach.monitoring import logs
 from outreach.patients import plans as views
+from outreach.rules.durations import spoken_duration
 from outreach.rules.privacy import mask_phone
 from outreach.rules.vocabulary import Question
 
@@ -500,14 +501,13 @@ def list_escalations(ctx: Context, include_resolved: bool, as_json: bool) -> Non
         table.add_column(column)
     for row in rows:
         style = "bold red" if row["severity"] == "urgent" and row["state"] != "resolved" else ""
-        hours, minutes = divmod(row["minutes_open"], 60)
         table.add_row(
             str(row["id"]),
             row["severity"],
             f"{row['patient_id']} {row['patient']}",
             row["reason"],
             escape(row["detail"]),
-            f"{hours} h {minutes:02d} min",
+            spoken_duration(timedelta(minutes=row["minutes_open"])),
             row["state"],
             style=style,
         )

@@ -5,7 +5,7 @@ Counts, ages and the processes that tick; never a patient's name, number or text
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.table import Table
 
 from outreach.monitoring.health import Health
 from outreach.monitoring.workers import WorkerSeen
+from outreach.rules.durations import spoken_duration
 from outreach.rules.vocabulary import Severity
 
 
@@ -76,12 +77,14 @@ def _queue_table(health: Health) -> Table:
     table = Table(title="Queue", show_header=False, title_justify="left")
     table.add_column("what")
     table.add_column("", justify="right")
-    oldest = f" (the oldest has waited {duration(health.oldest_due_seconds)})" if health.due else ""
+    waited = spoken_duration(timedelta(seconds=health.oldest_due_seconds))
+    oldest = f" (the oldest has waited {waited})" if health.due else ""
     table.add_row("reminders due now", f"{health.due}{oldest}")
     table.add_row("in flight (claimed)", str(health.in_flight))
     expired = ""
     if health.expired_leases:
-        expired = f" (the first ran out {duration(health.expired_lease_seconds)} ago)"
+        ran_out = spoken_duration(timedelta(seconds=health.expired_lease_seconds))
+        expired = f" (the first ran out {ran_out} ago)"
     table.add_row("claims with an expired lease", f"{health.expired_leases}{expired}")
     table.add_row("waiting to retry", str(health.retrying))
     table.add_row("replies not yet processed", str(health.unprocessed_replies))
@@ -97,7 +100,7 @@ def _workers_table(health: Health) -> Table:
     for column in ("host", "role", "last seen", "ticks", "last tick", "sent", "last error"):
         table.add_column(column, justify="right" if column in ("ticks", "sent") else "left")
     for seen in health.workers:
-        last_seen = duration((health.at - seen.last_seen_at).total_seconds()) + " ago"
+        last_seen = spoken_duration(health.at - seen.last_seen_at) + " ago"
         table.add_row(
             escape(seen.id),
             escape(seen.hostname),
@@ -124,22 +127,9 @@ def _escalations_table(health: Health) -> Table:
         paged = Severity(severity).pages and count > 0
         oldest = ""
         if paged and not told:
-            oldest = f"open for {duration(health.oldest_open_urgent_seconds)}"
+            oldest = "open for " + spoken_duration(
+                timedelta(seconds=health.oldest_open_urgent_seconds)
+            )
             told = True
         table.add_row(severity, str(count), oldest, style="bold red" if paged else "")
     return table
-
-
-def duration(seconds: float) -> str:
-    """'42 s', '3 min', '2 h 05 min', '3 d 4 h'."""
-    seconds = max(int(seconds), 0)
-    if seconds < 120:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 120:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"

@@ -6,15 +6,17 @@ from datetime import timedelta
 
 
 def spoken_duration(value: timedelta) -> str:
-    """'45 s', '12 min', '3 h 5 min', '2 d 4 h': the two largest units, rounded down."""
+    """'45 s', '90 s', '12 min', '3 h 5 min', '2 d 4 h': the two largest units, rounded
+    down. A unit is used from two of it on, so a wait of 119 seconds does not read as
+    '1 min', nearly half of it lost."""
     seconds = max(0, int(value.total_seconds()))
-    if seconds < 60:
+    if seconds < 2 * 60:
         return f"{seconds} s"
     minutes = seconds // 60
-    if minutes < 60:
+    if minutes < 2 * 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
-    if hours < 24:
+    if hours < 2 * 24:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
