@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,8 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from outreach.accounts.users import SIGN_IN_FAILED, Staff
 from outreach.db.tables import audit_events, patients, staff_users
-from outreach.rules.localtime import at_local
+from outreach.rules.datefilter import typed_days
+from outreach.rules.localtime import day_bounds
 from outreach.rules.plaintext import has_control_characters
 
 
@@ -173,18 +174,8 @@ def parse_filter(form: Mapping[str, str]) -> Filter | dict[str, list[str]]:
             errors[name] = [f"At most {TEXT_MAX} characters."]
         elif has_control_characters(text):
             errors[name] = ["Letters, digits and punctuation only (no control characters)."]
-    days: dict[str, date | None] = {}
-    for name in ("start", "end"):
-        text = (form.get(name) or "").strip()
-        days[name] = None
-        if text:
-            try:
-                days[name] = date.fromisoformat(text)
-            except ValueError:
-                errors[name] = ["Enter a date as YYYY-MM-DD, e.g. 2026-11-01."]
-    start, end = days["start"], days["end"]
-    if start and end and end < start:
-        errors["end"] = ["The end date is before the start date."]
+    start, end, date_errors = typed_days(form.get("start"), form.get("end"))
+    errors.update(date_errors)
     if errors:
         return errors
     return Filter(
@@ -229,9 +220,9 @@ def search(
     elif not wanted.sign_ins:
         query = query.where(A.c.action != SIGN_IN_FAILED)
     if wanted.start:
-        query = query.where(A.c.at >= at_local(wanted.start, time(0), zone))
+        query = query.where(A.c.at >= day_bounds(wanted.start, wanted.start, zone)[0])
     if wanted.end:
-        query = query.where(A.c.at < at_local(wanted.end + timedelta(days=1), time(0), zone))
+        query = query.where(A.c.at < day_bounds(wanted.end, wanted.end, zone)[1])
     if before_id is not None:
         query = query.where(A.c.id < before_id)
     with engine.connect() as conn:

@@ -182,3 +182,9 @@ def parse_quiet_hours(value: object, key: str = "sending.quiet_hours") -> QuietH
             f"got {value!r}"
         )
     return quiet
+
+
+def day_bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Local days `first` to `last`, both included, as UTC instants [first 00:00, the day
+    after last 00:00): a day of a DST change is 23 or 25 hours long."""
+    return at_local(first, time(0), zone), at_local(last + timedelta(days=1), time(0), zone)

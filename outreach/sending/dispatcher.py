@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from outreach.monitoring.workers import new_worker_id
 from outreach.patients.consent import opt_out
 from outreach.rules.conversation import REPLY_WINDOW_HOURS
 from outreach.rules.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
-from outreach.rules.localtime import at_local, patient_quiet_hours
+from outreach.rules.localtime import day_bounds, patient_quiet_hours
 from outreach.rules.privacy import mask_phone
 from outreach.rules.retry import MAX_ATTEMPTS, backoff
 from outreach.rules.vocabulary import AppointmentStatus, ReminderState
@@ -513,8 +513,7 @@ class Dispatcher:
         self, conn: Connection, row: Any, zone: ZoneInfo, now: datetime, starts_at: datetime | None
     ) -> Facts:
         today = now.astimezone(zone).date()
-        day_start = at_local(today, time(0), zone)
-        day_end = at_local(today + timedelta(days=1), time(0), zone)
+        day_start, day_end = day_bounds(today, today, zone)
         sent_today = conn.execute(
             SENT_TODAY, {"patient_id": row.patient_id, "day_start": day_start}
         ).scalar_one()

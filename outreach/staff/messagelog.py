@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Select, func, literal_column, select, union_all
 
 from outreach.db.tables import inbound_messages, outbound_messages, patients
-from outreach.staff.today import clinic_day, error_meaning
+from outreach.rules.datefilter import typed_days
+from outreach.rules.localtime import day_bounds
+from outreach.staff.today import error_meaning
 
 OUT = outbound_messages
 IN = inbound_messages
@@ -65,19 +67,8 @@ def parse_filter(
             return None
         return value or None
 
-    def day(name: str) -> date | None:
-        value = (params.get(name) or "").strip()
-        if not value:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            errors[name] = [f"Enter a date as YYYY-MM-DD; {value[:40]!r} is not a date."]
-            return None
-
-    since, until = day("from"), day("to")
-    if since and until and until < since:
-        errors["to"] = ["The end date is before the start date."]
+    since, until, date_errors = typed_days(params.get("from"), params.get("to"), ("from", "to"))
+    errors.update(date_errors)
     page_text = (params.get("page") or "1").strip()
     page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 100_000 else 0
     if not page:
@@ -185,9 +176,9 @@ def _log_row(r: Any) -> LogRow:
 
 def _narrow(query: Any, at: Any, wanted: MessageFilter, zone: ZoneInfo) -> Any:
     if wanted.since:
-        query = query.where(at >= clinic_day(wanted.since, zone)[0])
+        query = query.where(at >= day_bounds(wanted.since, wanted.since, zone)[0])
     if wanted.until:
-        query = query.where(at < clinic_day(wanted.until, zone)[1])
+        query = query.where(at < day_bounds(wanted.until, wanted.until, zone)[1])
     if wanted.patient:
         query = query.where(patients.c.external_id == wanted.patient)
     return query

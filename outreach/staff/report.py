@@ -42,8 +42,9 @@ from outreach.db.tables import (
     observations,
     outbound_messages,
 )
+from outreach.rules.datefilter import END_BEFORE_START, typed_days
 from outreach.rules.durations import spoken_duration
-from outreach.rules.localtime import at_local, local_date
+from outreach.rules.localtime import at_local, day_bounds, local_date
 from outreach.rules.vocabulary import AppointmentStatus, ConsentEventKind, Severity
 
 DEFAULT_DAYS = 28
@@ -121,9 +122,7 @@ class DateRange:
 
     def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """[start 00:00, the day after end 00:00) as UTC instants: 25 or 23 hours at DST."""
-        return at_local(self.start, time(0), zone), at_local(
-            self.end + timedelta(days=1), time(0), zone
-        )
+        return day_bounds(self.start, self.end, zone)
 
     @property
     def bucket_days(self) -> int:
@@ -148,21 +147,13 @@ def parse_range(
 ) -> DateRange | dict[str, list[str]]:
     """The range typed in the form, or field errors. A blank end is today; a blank start is
     DEFAULT_DAYS before the end."""
-    errors: dict[str, list[str]] = {}
-    days: dict[str, date | None] = {}
-    for name, text in (("start", start), ("end", end)):
-        days[name] = None
-        if text and text.strip():
-            try:
-                days[name] = date.fromisoformat(text.strip())
-            except ValueError:
-                errors[name] = ["Enter a date as YYYY-MM-DD, e.g. 2026-11-01."]
+    typed_start, typed_end, errors = typed_days(start, end)
     if errors:
         return errors
-    last = days["end"] or today
-    first = days["start"] or last - timedelta(days=DEFAULT_DAYS - 1)
-    if last < first:
-        return {"end": ["The end date is before the start date."]}
+    last = typed_end or today
+    first = typed_start or last - timedelta(days=DEFAULT_DAYS - 1)
+    if last < first:  # a start typed after today, the end left blank
+        return {"end": [END_BEFORE_START]}
     if (last - first).days + 1 > MAX_DAYS:
         return {"end": [f"A report covers at most {MAX_DAYS} days."]}
     return DateRange(first, last)

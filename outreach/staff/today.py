@@ -4,7 +4,7 @@ look (and marking one seen), and the message log in both directions, filtered.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from sqlalchemy import Engine, case, func, or_, select, update
 from outreach.accounts import audit
 from outreach.accounts.users import Staff
 from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients, reminders
-from outreach.rules.localtime import at_local, local_date
+from outreach.rules.localtime import day_bounds, local_date
 from outreach.rules.vocabulary import ReminderState, Severity
 
 E = escalations
@@ -166,13 +166,9 @@ class Outgoing:
         return sum(sum(by_state.values()) for by_state in self.counts.values())
 
 
-def clinic_day(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants where a clinic-local day starts and where the next one starts."""
-    return at_local(day, time(0), zone), at_local(day + timedelta(days=1), time(0), zone)
-
-
 def outgoing_today(engine: Engine, now: datetime, zone: ZoneInfo, upcoming: int = 10) -> Outgoing:
-    start, end = clinic_day(local_date(now, zone), zone)
+    day = local_date(now, zone)
+    start, end = day_bounds(day, day, zone)
     today = (R.c.send_at >= start, R.c.send_at < end)
     counts = {kind: dict.fromkeys(SHOWN_STATES, 0) for kind in REMINDER_KINDS}
     # Every state, named, so the (state, send_at) index serves the day's range: without a
