@@ -24,6 +24,7 @@ from outreach.planning.planner import plan_due
 from outreach.replies import inbound
 from outreach.sending.dispatcher import Dispatcher
 from outreach.texts.render import Renderer
+from outreach.transports import SendError
 from tests.conftest import RecordingTransport, enrol
 
 PHONE = "+16175550142"
@@ -281,3 +282,34 @@ def test_a_third_exercise_day_skipped_in_a_row_raises_a_routine_escalation(
     assert text.startswith("Riverside PT: Noted.")
     flags = [(e.severity, e.reason) for e in clinic.rows(escalations)]
     assert flags == ([("routine", "exercises_skipped")] if escalated else [])
+
+
+@pytest.mark.parametrize("taken", [True, False], ids=["taken", "not_taken"])
+def test_a_reply_text_whose_answer_was_lost_is_looked_up_before_it_is_sent_again(
+    clinic: Clinic, taken: bool
+) -> None:
+    # "accepted": the provider took the text and the answer was lost on the way back.
+    code = "accepted" if taken else "network"
+    clinic.transport.failures = [SendError("timed out", permanent=False, code=code, uncertain=True)]
+    inbound.receive(
+        clinic.engine,
+        clinic.settings,
+        clinic.renderer,
+        clinic.transport,
+        clinic.clock.now(),
+        from_phone=PHONE,
+        body="xyzzy",  # not understood: answered with the options,
+    )
+
+    [answer] = clinic.rows(outbound_messages)
+    assert (answer.status, answer.provider_sid) == ("unknown", None)
+
+    clinic.clock.advance(timedelta(minutes=1))
+    inbound.process_pending(
+        clinic.engine, clinic.settings, clinic.renderer, clinic.transport, clinic.clock.now()
+    )
+
+    [answer] = clinic.rows(outbound_messages)
+    [sent] = clinic.transport.sent
+    assert answer.provider_sid == f"SM{sent.message_id:032d}"
+    assert answer.status == ("sent" if taken else "queued")

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -45,7 +45,7 @@ from outreach.rules.conversation import (
     interpret,
 )
 from outreach.rules.privacy import mask_phone
-from outreach.rules.vocabulary import ConsentState
+from outreach.rules.vocabulary import ConsentState, OutboundStatus
 from outreach.sending import outbound as messages
 from outreach.texts.render import Rendered, Renderer, TemplateError
 from outreach.texts.smslength import measure
@@ -398,7 +398,11 @@ def send_reply(engine: Engine, transport: Transport, reply: Reply, now: datetime
     except SendError as exc:
         with engine.begin() as conn:
             _set_provider(conn, reply.message_id, transport.name)
-            messages.record_error(conn, reply.message_id, exc)
+            if exc.uncertain:
+                # It may have gone: `process_pending` looks it up before sending it again.
+                _mark_unknown(conn, reply.message_id, exc)
+            else:
+                messages.record_error(conn, reply.message_id, exc)
         return False
     with engine.begin() as conn:
         _set_provider(conn, reply.message_id, transport.name)
@@ -417,10 +421,73 @@ def _set_provider(conn: Connection, message_id: int, provider: str) -> None:
     conn.execute(update(OUT).where(OUT.c.id == message_id).values(provider=provider))
 
 
+def _mark_unknown(conn: Connection, message_id: int, exc: SendError) -> None:
+    conn.execute(
+        update(OUT)
+        .where(OUT.c.id == message_id, OUT.c.provider_sid.is_(None))
+        .values(status=OutboundStatus.UNKNOWN, error_code=exc.code, error_message=str(exc)[:300])
+    )
+
+
+def _resume_unknown(
+    engine: Engine, settings: Settings, transport: Transport, now: datetime
+) -> None:
+    """Reply texts whose send had no answer: look each up at the provider, and send it only
+    if it is not there. Taken under a lease ("resending" since `claimed_at`), as on-call
+    pages are, so two workers never both send one."""
+    stale = now - timedelta(seconds=settings.lease_seconds)
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(OUT.c.id, OUT.c.to_phone, OUT.c.body, OUT.c.created_at, OUT.c.status)
+            .add_columns(OUT.c.claimed_at)
+            .where(
+                OUT.c.patient_id.is_not(None),
+                OUT.c.reminder_id.is_(None),
+                OUT.c.provider_sid.is_(None),
+                OUT.c.created_at > now - RETRY_FOR,
+                or_(
+                    OUT.c.status == OutboundStatus.UNKNOWN,
+                    (OUT.c.status == OutboundStatus.RESENDING) & (OUT.c.claimed_at < stale),
+                ),
+            )
+        ).all()
+    for row in rows:
+        with engine.begin() as conn:
+            taken = conn.execute(
+                update(OUT)
+                .where(
+                    OUT.c.id == row.id,
+                    OUT.c.status == row.status,
+                    OUT.c.claimed_at.is_not_distinct_from(row.claimed_at),
+                    OUT.c.provider_sid.is_(None),
+                )
+                .values(status=OutboundStatus.RESENDING, claimed_at=now)
+            ).rowcount
+        if taken != 1:
+            continue
+        outgoing = Outgoing(row.id, row.to_phone, row.body)
+        try:
+            receipt = transport.find_sent(outgoing, row.created_at)
+            if receipt is None:
+                receipt = transport.send(outgoing)
+        except SendError as exc:
+            with engine.begin() as conn:
+                if exc.permanent:
+                    messages.record_error(conn, row.id, exc)
+                else:
+                    _mark_unknown(conn, row.id, exc)  # look again next tick
+            log.error("reply text %s still not sent: %s", row.id, exc)
+            continue
+        with engine.begin() as conn:
+            messages.record_receipt(conn, row.id, receipt, now)
+
+
 def process_pending(
     engine: Engine, settings: Settings, renderer: Renderer, transport: Transport, now: datetime
 ) -> int:
-    """Retry replies left unprocessed (a crash or a bug while interpreting them)."""
+    """Retry replies left unprocessed (a crash or a bug while interpreting them), and settle
+    reply texts whose send had no answer."""
+    _resume_unknown(engine, settings, transport, now)
     with engine.begin() as conn:
         ids = (
             conn.execute(
