@@ -14,7 +14,7 @@ from sqlalchemy import Engine, Select, func, literal_column, select, union_all
 from outreach.db.tables import inbound_messages, outbound_messages, patients
 from outreach.rules.datefilter import typed_days
 from outreach.rules.localtime import day_bounds
-from outreach.staff.today import error_meaning
+from outreach.transports.twilio_errors import error_meaning
 
 OUT = outbound_messages
 IN = inbound_messages

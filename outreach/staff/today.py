@@ -15,6 +15,7 @@ from outreach.accounts.users import Staff
 from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients, reminders
 from outreach.rules.localtime import day_bounds, local_date
 from outreach.rules.vocabulary import ReminderState, Severity
+from outreach.transports.twilio_errors import error_meaning
 
 E = escalations
 SEVERITY_ORDER = case({s.value: s.rank for s in Severity}, value=E.c.severity, else_=len(Severity))
@@ -113,26 +114,6 @@ def message_rows(
             for row in conn.execute(received)
         ]
     return sorted(rows, key=lambda r: r["at"], reverse=True)[:limit]
-
-
-# Twilio's error codes that staff meet most, in words they can act on.
-ERROR_MEANINGS = {
-    "21211": "invalid phone number",
-    "21610": "opted out at the carrier (the patient texted STOP)",
-    "21614": "not a mobile number",
-    "30003": "phone unreachable (switched off or no signal)",
-    "30005": "unknown number: it does not exist any more",
-    "30006": "landline, or a carrier that cannot take texts",
-    "30007": "filtered by the carrier as possible spam",
-    "30008": "unknown error at the carrier",
-    "network": "no answer from the provider; it will be checked and retried",
-}
-
-
-def error_meaning(code: str | None) -> str:
-    if not code:
-        return ""
-    return ERROR_MEANINGS.get(code, f"provider error {code}")
 
 
 # Today: what goes out, what failed, which replies need a look.
