@@ -20,3 +20,13 @@ def spoken_duration(value: timedelta) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def median_duration(durations: list[timedelta]) -> timedelta | None:
+    """The middle one (the mean of the middle two), to the second; None for none."""
+    if not durations:
+        return None
+    ordered = sorted(durations)
+    half = len(ordered) // 2
+    middle = ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+    return timedelta(seconds=round(middle.total_seconds()))
