@@ -490,7 +490,7 @@ def list_escalations(ctx: Context, include_resolved: bool, as_json: bool) -> Non
 
     Example: outreach escalations list
     """
-    from outreach.staff.today import escalation_rows
+    from outreach.staff.escalations import escalation_rows
 
     rows = escalation_rows(ctx.engine(), SystemClock().now(), include_resolved)
     if as_json:
@@ -531,7 +531,7 @@ def list_messages(ctx: Context, patient: str | None, limit: int, as_json: bool) 
 
     Example: outreach messages list --patient RPT-1001 --limit 20
     """
-    from outreach.staff.today import message_rows
+    from outreach.staff.messagelog import message_rows
 
     rows = message_rows(ctx.engine(), limit, patient)
     if as_json:

@@ -18,12 +18,14 @@ from outreach.accounts import audit
 from outreach.accounts.users import Staff
 from outreach.db.tables import UTCDateTime, escalations, inbound_messages, patients, staff_users
 from outreach.rules.plaintext import has_control_characters
-from outreach.rules.vocabulary import PAGED, Severity
+from outreach.rules.vocabulary import PAGED, EscalationState, Severity
 
 E = escalations
 NOTE_MAX = 2000
 
-# The reason codes outreach.conversation raises, in the words staff use on the phone.
+
+# The reason codes rules/conversation.py and rules/screen.py raise, in the words staff use
+# on the phone.
 REASON_WORDS = {
     "foot_problem": "something new on a foot (details asked)",
     "foot_open_sore": "open sore, bleeding or pus",
@@ -119,7 +121,7 @@ def acknowledge(engine: Engine, escalation_id: int, staff: Staff, now: datetime)
             .returning(E.c.patient_id)
         ).first()
         if taken is None:
-            return _first_to(conn, escalation_id, "acknowledged")
+            return _first_to(conn, escalation_id, EscalationState.ACKNOWLEDGED)
         audit.record(
             conn,
             staff,
@@ -154,7 +156,7 @@ def resolve(engine: Engine, escalation_id: int, staff: Staff, note: str, now: da
             .returning(E.c.patient_id)
         ).first()
         if taken is None:
-            return _first_to(conn, escalation_id, "resolved")
+            return _first_to(conn, escalation_id, EscalationState.RESOLVED)
         audit.record(
             conn,
             staff,
@@ -166,11 +168,11 @@ def resolve(engine: Engine, escalation_id: int, staff: Staff, note: str, now: da
     return Acted(True, staff.display_name, now)
 
 
-def _first_to(conn: Connection, escalation_id: int, action: str) -> Acted:
+def _first_to(conn: Connection, escalation_id: int, action: EscalationState) -> Acted:
     """Who beat us to it. An escalation resolved before anyone acknowledged it counts as
     acknowledged by whoever resolved it."""
-    by_column = E.c.resolved_by if action == "resolved" else E.c.acknowledged_by
-    at_column = E.c.resolved_at if action == "resolved" else E.c.acknowledged_at
+    by_column = E.c.resolved_by if action == EscalationState.RESOLVED else E.c.acknowledged_by
+    at_column = E.c.resolved_at if action == EscalationState.RESOLVED else E.c.acknowledged_at
     row = conn.execute(
         select(at_column.label("at"), staff_users.c.display_name)
         .select_from(E)
@@ -184,9 +186,12 @@ def _first_to(conn: Connection, escalation_id: int, action: str) -> Acted:
 
 # What staff read: the list (filtered) and one escalation.
 
-STATES = ("open", "acknowledged", "resolved", "all")
+# The list's filters beyond the states themselves.
+ALL = "all"
+UNRESOLVED = "unresolved"  # open or acknowledged
+STATES: tuple[str, ...] = (*EscalationState, ALL)
 SEVERITIES = tuple(s.value for s in Severity)
-_SEVERITY_ORDER = case({s.value: s.rank for s in Severity}, value=E.c.severity, else_=len(Severity))
+SEVERITY_ORDER = case({s.value: s.rank for s in Severity}, value=E.c.severity, else_=len(Severity))
 _ACKER = staff_users.alias("acker")
 _RESOLVER = staff_users.alias("resolver")
 
@@ -220,10 +225,8 @@ class EscalationView:
         return self.severity in PAGED
 
     @property
-    def state(self) -> str:
-        if self.resolved_at:
-            return "resolved"
-        return "acknowledged" if self.acknowledged_at else "open"
+    def state(self) -> EscalationState:
+        return state_of(self.acknowledged_at, self.resolved_at)
 
     @property
     def first_action_at(self) -> datetime | None:
@@ -275,29 +278,33 @@ def _view(row: Any) -> EscalationView:
     )
 
 
+def state_of(acknowledged_at: datetime | None, resolved_at: datetime | None) -> EscalationState:
+    if resolved_at:
+        return EscalationState.RESOLVED
+    return EscalationState.ACKNOWLEDGED if acknowledged_at else EscalationState.OPEN
+
+
 def listing(
-    engine: Engine, state: str = "open", severity: str | None = None, limit: int = 200
+    engine: Engine, state: str = EscalationState.OPEN, severity: str | None = None, limit: int = 200
 ) -> list[EscalationView]:
     """`state` is open, acknowledged, resolved, all, or unresolved (open or acknowledged).
     Unresolved ones come most pressing first (Severity.rank), oldest first; resolved ones
     newest first."""
     query = _query().limit(limit)
-    if state in ("open", "acknowledged", "unresolved"):
+    if state in (EscalationState.OPEN, EscalationState.ACKNOWLEDGED, UNRESOLVED):
         query = query.where(E.c.resolved_at.is_(None))
-    if state == "open":
+    if state == EscalationState.OPEN:
         query = query.where(E.c.acknowledged_at.is_(None))
-    elif state == "acknowledged":
+    elif state == EscalationState.ACKNOWLEDGED:
         query = query.where(E.c.acknowledged_at.is_not(None))
-    elif state == "resolved":
+    elif state == EscalationState.RESOLVED:
         query = query.where(E.c.resolved_at.is_not(None))
     if severity is not None:
         query = query.where(E.c.severity == severity)
-    if state == "resolved":
+    if state == EscalationState.RESOLVED:
         query = query.order_by(E.c.resolved_at.desc(), E.c.id.desc())
     else:
-        query = query.order_by(
-            E.c.resolved_at.is_not(None), _SEVERITY_ORDER, E.c.created_at, E.c.id
-        )
+        query = query.order_by(E.c.resolved_at.is_not(None), SEVERITY_ORDER, E.c.created_at, E.c.id)
     with engine.begin() as conn:
         return [_view(row) for row in conn.execute(query)]
 
@@ -308,3 +315,36 @@ def find(engine: Engine, escalation_id: int) -> EscalationView:
     if row is None:
         raise NotFound(escalation_id)
     return _view(row)
+
+
+# What `outreach escalations list` shows, as plain rows (and as JSON).
+
+
+def escalation_rows(
+    engine: Engine, now: datetime, include_resolved: bool = False
+) -> list[dict[str, Any]]:
+    """Open ones first, urgent on top, oldest first within a severity."""
+    query = (
+        select(E, patients.c.external_id, patients.c.first_name, patients.c.last_name)
+        .join(patients, patients.c.id == E.c.patient_id)
+        .order_by(E.c.resolved_at.is_not(None), SEVERITY_ORDER, E.c.created_at)
+    )
+    if not include_resolved:
+        query = query.where(E.c.resolved_at.is_(None))
+    with engine.begin() as conn:
+        rows = conn.execute(query).all()
+    return [
+        {
+            "id": row.id,
+            "severity": row.severity,
+            "reason": row.reason,
+            "detail": row.detail,
+            "patient_id": row.external_id,
+            "patient": f"{row.first_name} {row.last_name}".strip(),
+            "reported_at": row.created_at.isoformat(),
+            "minutes_open": int((now - row.created_at).total_seconds() // 60),
+            "state": state_of(row.acknowledged_at, row.resolved_at),
+            "on_call_texted_at": row.notified_at.isoformat() if row.notified_at else None,
+        }
+        for row in rows
+    ]

@@ -1,11 +1,11 @@
-"""The admin's message log: every text both ways, filtered and paged."""
+"""The message log: every text both ways, filtered and paged for the admin's page, and the
+newest as plain rows for `outreach messages list`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from enum import StrEnum
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,16 +14,19 @@ from sqlalchemy import Engine, Select, func, literal_column, select, union_all
 from outreach.db.tables import inbound_messages, outbound_messages, patients
 from outreach.rules.datefilter import typed_days
 from outreach.rules.localtime import day_bounds
+from outreach.rules.vocabulary import Direction, OutboundStatus
 from outreach.transports.twilio_errors import error_meaning
 
 OUT = outbound_messages
 IN = inbound_messages
 
-STATUSES = (
-    "pending", "queued", "sending", "sent", "delivered", "undelivered", "failed", "unknown",
-    "resending", "received",
+RECEIVED = "received"  # the log's status of every reply: inbound texts have none stored
+STATUSES: tuple[str, ...] = (
+    OutboundStatus.PENDING, OutboundStatus.QUEUED, OutboundStatus.SENDING, OutboundStatus.SENT,
+    OutboundStatus.DELIVERED, OutboundStatus.UNDELIVERED, OutboundStatus.FAILED,
+    OutboundStatus.UNKNOWN, OutboundStatus.RESENDING, RECEIVED,
 )  # fmt: skip
-DIRECTIONS = ("out", "in")
+DIRECTIONS = tuple(Direction)
 PAGE_SIZE = 50
 
 
@@ -99,7 +102,7 @@ class LogRow:
 
     @property
     def meaning(self) -> str:
-        return error_meaning(self.error) if self.direction == "out" else ""
+        return error_meaning(self.error) if self.direction == Direction.OUT else ""
 
 
 @dataclass(frozen=True)
@@ -113,19 +116,19 @@ def message_log(
 ) -> LogPage:
     """Texts both ways, newest first, PAGE_SIZE at a time. Kinds and statuses other than
     'received' are outbound only; 'received' is every reply."""
-    sent, received = _sent(), _received()
+    sent, received = sent_texts(), received_texts()
     # Each direction is cut to the rows this page could show before the two are merged, so
     # the newest-first indexes serve it instead of sorting every text ever sent.
     wanted_rows = wanted.page * page_size + 1
     branches = []
-    if wanted.direction != "in" and wanted.status != "received":
+    if wanted.direction != Direction.IN and wanted.status != RECEIVED:
         if wanted.status:
             sent = sent.where(OUT.c.status == wanted.status)
         if wanted.kind:
             sent = sent.where(OUT.c.template == wanted.kind)
         sent = sent.order_by(OUT.c.created_at.desc(), OUT.c.id.desc()).limit(wanted_rows)
         branches.append(select(_narrow(sent, OUT.c.created_at, wanted, zone).subquery()))
-    if wanted.direction != "out" and wanted.status in (None, "received") and not wanted.kind:
+    if wanted.direction != Direction.OUT and wanted.status in (None, RECEIVED) and not wanted.kind:
         received = received.order_by(IN.c.received_at.desc(), IN.c.id.desc()).limit(wanted_rows)
         branches.append(select(_narrow(received, IN.c.received_at, wanted, zone).subquery()))
     if not branches:
@@ -139,12 +142,12 @@ def message_log(
     )
     with engine.begin() as conn:
         rows = conn.execute(query).all()
-    return LogPage([_log_row(r) for r in rows[:page_size]], len(rows) > page_size)
+    return LogPage([log_row(r) for r in rows[:page_size]], len(rows) > page_size)
 
 
-def _sent() -> Select[Any]:
+def sent_texts() -> Select[Any]:
     return select(
-        literal_column("'out'").label("direction"),
+        literal_column(f"'{Direction.OUT}'").label("direction"),
         OUT.c.id,
         OUT.c.created_at.label("at"),
         patients.c.external_id,
@@ -156,21 +159,21 @@ def _sent() -> Select[Any]:
     ).outerjoin(patients, patients.c.id == OUT.c.patient_id)
 
 
-def _received() -> Select[Any]:
+def received_texts() -> Select[Any]:
     return select(
-        literal_column("'in'").label("direction"),
+        literal_column(f"'{Direction.IN}'").label("direction"),
         IN.c.id,
         IN.c.received_at.label("at"),
         patients.c.external_id,
         IN.c.from_phone.label("phone"),
         func.coalesce(IN.c.intent, "unprocessed").label("kind"),
-        literal_column("'received'").label("status"),
+        literal_column(f"'{RECEIVED}'").label("status"),
         IN.c.error,
         IN.c.body,
     ).outerjoin(patients, patients.c.id == IN.c.patient_id)
 
 
-def _log_row(r: Any) -> LogRow:
+def log_row(r: Any) -> LogRow:
     return LogRow(r.at, r.direction, r.external_id, r.phone, r.kind, r.status, r.error, r.body)
 
 
@@ -184,90 +187,63 @@ def _narrow(query: Any, at: Any, wanted: MessageFilter, zone: ZoneInfo) -> Any:
     return query
 
 
-# The exchange around one reply: what an escalation's page shows of the conversation.
-
-CONTEXT = 4  # texts both ways shown before the reply
-ANSWER_WINDOW = timedelta(minutes=5)  # what we text a patient this soon after a reply answers it
+# What `outreach messages list` shows, as plain rows (and as JSON).
 
 
-class Part(StrEnum):
-    """What a text is to the reply at the centre of an exchange."""
-
-    BEFORE = "before"  # earlier, for context
-    QUESTION = "question"  # the question the reply answered
-    REPLY = "reply"  # the reply itself
-    ANSWER = "answer"  # what we texted back
-
-
-@dataclass(frozen=True)
-class ExchangeText:
-    part: Part
-    text: LogRow
-
-
-def exchange(
-    engine: Engine, inbound_id: int, context: int = CONTEXT, window: timedelta = ANSWER_WINDOW
-) -> list[ExchangeText]:
-    """The reply `inbound_id` in its conversation, oldest first: the `context` texts with
-    its patient before it, the question it answered (however long before), the reply, then
-    what we texted the patient within `window` after it and before their next reply. What
-    the patient sent since is left out, however much. Empty if there is no such reply."""
+def message_rows(
+    engine: Engine, limit: int = 50, patient: str | None = None
+) -> list[dict[str, Any]]:
+    """The newest texts both ways, newest first; replies show what we understood."""
+    out = outbound_messages
+    inn = inbound_messages
     with engine.begin() as conn:
-        reply = conn.execute(
-            _received().add_columns(IN.c.patient_id, IN.c.prompt_id).where(IN.c.id == inbound_id)
-        ).first()
-        if reply is None:
-            return []
-        if reply.patient_id is None:  # a number no patient has: nothing around it is theirs
-            return [ExchangeText(Part.REPLY, _log_row(reply))]
-        at = reply.at
-        theirs_in = IN.c.patient_id == reply.patient_id
-        theirs_out = OUT.c.patient_id == reply.patient_id
-        # Inbound and outbound ids are separate sequences, so time orders the two; a text of
-        # ours stamped with the reply's own instant is taken as an answer to it.
-        earlier = [
-            *conn.execute(
-                _received()
-                .where(
-                    theirs_in,
-                    (IN.c.received_at < at) | ((IN.c.received_at == at) & (IN.c.id < inbound_id)),
+        patient_id = None
+        if patient is not None:
+            patient_id = conn.execute(
+                select(patients.c.id).where(
+                    (patients.c.external_id == patient) | (patients.c.phone == patient)
                 )
-                .order_by(IN.c.received_at.desc(), IN.c.id.desc())
-                .limit(context)
-            ),
-            *conn.execute(
-                _sent()
-                .where(theirs_out, OUT.c.created_at < at)
-                .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
-                .limit(context)
-            ),
+            ).scalar()
+            if patient_id is None:
+                return []
+        sent = (
+            select(out, patients.c.external_id)
+            .outerjoin(patients, patients.c.id == out.c.patient_id)
+            .order_by(out.c.created_at.desc())
+            .limit(limit)
+        )
+        received = (
+            select(inn, patients.c.external_id)
+            .outerjoin(patients, patients.c.id == inn.c.patient_id)
+            .order_by(inn.c.received_at.desc())
+            .limit(limit)
+        )
+        if patient_id is not None:
+            sent = sent.where(out.c.patient_id == patient_id)
+            received = received.where(inn.c.patient_id == patient_id)
+        rows = [
+            {
+                "at": row.created_at.isoformat(),
+                "direction": Direction.OUT,
+                "patient_id": row.external_id,
+                "phone": row.to_phone,
+                "kind": row.template,
+                "status": row.status,
+                "error": row.error_code,
+                "body": row.body,
+            }
+            for row in conn.execute(sent)
+        ] + [
+            {
+                "at": row.received_at.isoformat(),
+                "direction": Direction.IN,
+                "patient_id": row.external_id,
+                "phone": row.from_phone,
+                "kind": row.intent or "unprocessed",
+                "status": "needs a look" if row.needs_review else "handled",
+                "error": row.error,
+                "body": row.body,
+            }
+            for row in conn.execute(received)
         ]
-        latest = sorted(earlier, key=_order)[max(0, len(earlier) - context) :]
-        before = {(r.direction, r.id): r for r in latest}
-        parts = dict.fromkeys(before, Part.BEFORE)
-        question = None
-        if reply.prompt_id is not None:
-            question = conn.execute(_sent().where(OUT.c.id == reply.prompt_id)).first()
-        if question is not None:
-            before[("out", question.id)] = question
-            parts[("out", question.id)] = Part.QUESTION
-        answered = [theirs_out, OUT.c.created_at >= at, OUT.c.created_at <= at + window]
-        next_reply = conn.execute(
-            select(func.min(IN.c.received_at)).where(theirs_in, IN.c.received_at > at)
-        ).scalar()
-        if next_reply is not None:
-            answered.append(OUT.c.created_at < next_reply)
-        answers = conn.execute(_sent().where(*answered).order_by(OUT.c.created_at, OUT.c.id)).all()
-    return [
-        *(
-            ExchangeText(parts[(r.direction, r.id)], _log_row(r))
-            for r in sorted(before.values(), key=_order)
-        ),
-        ExchangeText(Part.REPLY, _log_row(reply)),
-        *(ExchangeText(Part.ANSWER, _log_row(r)) for r in answers),
-    ]
-
-
-def _order(r: Any) -> tuple[datetime, int, int]:
-    """Time first; at one instant a reply comes before what we sent in answer to it."""
-    return (r.at, 0 if r.direction == "in" else 1, r.id)
+    return sorted(rows, key=lambda r: r["at"], reverse=True)[:limit]

@@ -12,7 +12,8 @@ from outreach.config import Settings
 from outreach.rules.vocabulary import EscalationState
 from outreach.staff import escalations
 from outreach.staff.escalations import Acted, EscalationView, NoteError
-from outreach.staff.messagelog import LogRow, MessageFilter, exchange, message_log
+from outreach.staff.exchange import exchange
+from outreach.staff.messagelog import LogRow, MessageFilter, message_log
 from outreach.web.admin.auth import local_path
 from outreach.web.admin.pages import Pages, flash, since
 from outreach.web.deps import (
