@@ -11,15 +11,15 @@ from sqlalchemy import Engine
 
 from outreach.clock import ManualClock
 from outreach.config import Settings
-from outreach.staff.patients import (
+from outreach.rules.adherence import (
     Answer,
     Day,
     Prompt,
     exercise_days,
     foot_calendar,
-    patient_list,
     weekly_completion,
 )
+from outreach.staff.patients import patient_list
 from tests.conftest import enrol
 
 NEW_YORK = ZoneInfo("America/New_York")
