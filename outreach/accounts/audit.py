@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from outreach.accounts.users import SIGN_IN_FAILED, Staff
+from outreach.accounts.actions import Action
+from outreach.accounts.users import Staff
 from outreach.db.tables import audit_events, patients, staff_users
 from outreach.rules.datefilter import typed_days
 from outreach.rules.localtime import day_bounds
@@ -89,18 +90,18 @@ PAGE = 100
 # What each action means to a person reading the log; an action not listed here reads as
 # its own words ("plan_updated" -> "Plan updated").
 ACTIONS = {
-    "patient_created": "Added the patient",
-    "patient_updated": "Edited the patient or their plan",
-    "patient_paused": "Paused the patient's texts",
-    "patient_resumed": "Resumed the patient's texts",
-    "patient_opted_out": "Recorded that the patient asked to stop texts",
-    "patients_imported": "Imported a patient file",
-    "session_added": "Added a session",
-    "session_cancelled": "Cancelled a session",
-    "escalation_acknowledged": "Acknowledged an escalation",
-    "escalation_resolved": "Resolved an escalation",
-    "reply_reviewed": "Marked a reply as looked at",
-    SIGN_IN_FAILED: "Sign-in failed",
+    Action.PATIENT_CREATED: "Added the patient",
+    Action.PATIENT_UPDATED: "Edited the patient or their plan",
+    Action.PATIENT_PAUSED: "Paused the patient's texts",
+    Action.PATIENT_RESUMED: "Resumed the patient's texts",
+    Action.PATIENT_OPTED_OUT: "Recorded that the patient asked to stop texts",
+    Action.PATIENTS_IMPORTED: "Imported a patient file",
+    Action.SESSION_ADDED: "Added a session",
+    Action.SESSION_CANCELLED: "Cancelled a session",
+    Action.ESCALATION_ACKNOWLEDGED: "Acknowledged an escalation",
+    Action.ESCALATION_RESOLVED: "Resolved an escalation",
+    Action.REPLY_REVIEWED: "Marked a reply as looked at",
+    Action.SIGN_IN_FAILED: "Sign-in failed",
 }
 TEXT_MAX = 64  # usernames and patient ids are at most 64 characters
 
@@ -218,7 +219,7 @@ def search(
     if wanted.action:
         query = query.where(A.c.action == wanted.action)
     elif not wanted.sign_ins:
-        query = query.where(A.c.action != SIGN_IN_FAILED)
+        query = query.where(A.c.action != Action.SIGN_IN_FAILED)
     if wanted.start:
         query = query.where(A.c.at >= day_bounds(wanted.start, wanted.start, zone)[0])
     if wanted.end:

@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from outreach.accounts.actions import Action
 from outreach.db.tables import audit_events, staff_users
 from outreach.rules.vocabulary import Role
 
@@ -25,7 +26,6 @@ DISPLAY_NAME_MAX = 80
 # Five wrong passwords for one username in 15 minutes lock it for the rest of that window.
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
-SIGN_IN_FAILED = "sign_in_failed"
 
 _hasher = PasswordHasher()
 # Verified when the username is unknown, so a wrong name costs as long as a wrong password.
@@ -147,7 +147,7 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime) ->
             select(func.count())
             .select_from(audit_events)
             .where(
-                audit_events.c.action == SIGN_IN_FAILED,
+                audit_events.c.action == Action.SIGN_IN_FAILED,
                 audit_events.c.username == name,
                 audit_events.c.at > now - LOCKOUT_WINDOW,
             )
@@ -159,7 +159,7 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime) ->
         if row is None or not ok or not row.active:
             conn.execute(
                 insert(audit_events).values(
-                    at=now, user_id=None, username=name, action=SIGN_IN_FAILED, detail="{}"
+                    at=now, user_id=None, username=name, action=Action.SIGN_IN_FAILED, detail="{}"
                 )
             )
             return None

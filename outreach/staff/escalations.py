@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, case, literal, select, update
 
 from outreach.accounts import audit
+from outreach.accounts.actions import Action
 from outreach.accounts.users import Staff
 from outreach.db.tables import UTCDateTime, escalations, inbound_messages, patients, staff_users
 from outreach.rules.plaintext import has_control_characters
@@ -125,7 +126,7 @@ def acknowledge(engine: Engine, escalation_id: int, staff: Staff, now: datetime)
         audit.record(
             conn,
             staff,
-            "escalation_acknowledged",
+            Action.ESCALATION_ACKNOWLEDGED,
             now,
             patient_id=taken.patient_id,
             detail={"escalation": escalation_id},
@@ -160,7 +161,7 @@ def resolve(engine: Engine, escalation_id: int, staff: Staff, note: str, now: da
         audit.record(
             conn,
             staff,
-            "escalation_resolved",
+            Action.ESCALATION_RESOLVED,
             now,
             patient_id=taken.patient_id,
             detail={"escalation": escalation_id, "note": text},

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, or_, select, update
 
 from outreach.accounts import audit
+from outreach.accounts.actions import Action
 from outreach.accounts.users import Staff
 from outreach.db.tables import inbound_messages, outbound_messages, patients, reminders
 from outreach.rules.localtime import day_bounds, local_date
@@ -187,7 +188,7 @@ def mark_seen(engine: Engine, inbound_id: int, staff: Staff, now: datetime) -> b
                 raise ReplyNotFound(inbound_id)
             return False
         audit.record(
-            conn, staff, "reply_reviewed", now, patient_id=taken.patient_id,
+            conn, staff, Action.REPLY_REVIEWED, now, patient_id=taken.patient_id,
             detail={"reply": inbound_id},
         )  # fmt: skip
     return True

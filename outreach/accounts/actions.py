@@ -1,0 +1,20 @@
+"""What staff did, by the name the audit log stores for it (audit_events.action)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    PATIENT_CREATED = "patient_created"
+    PATIENT_UPDATED = "patient_updated"
+    PATIENT_PAUSED = "patient_paused"
+    PATIENT_RESUMED = "patient_resumed"
+    PATIENT_OPTED_OUT = "patient_opted_out"
+    PATIENTS_IMPORTED = "patients_imported"
+    SESSION_ADDED = "session_added"
+    SESSION_CANCELLED = "session_cancelled"
+    ESCALATION_ACKNOWLEDGED = "escalation_acknowledged"
+    ESCALATION_RESOLVED = "escalation_resolved"
+    REPLY_REVIEWED = "reply_reviewed"
+    SIGN_IN_FAILED = "sign_in_failed"  # no user: the username typed is kept
