@@ -89,7 +89,7 @@ def entries(
 PAGE = 100
 # What each action means to a person reading the log; an action not listed here reads as
 # its own words ("plan_updated" -> "Plan updated").
-ACTIONS = {
+ACTIONS: dict[str, str] = {
     Action.PATIENT_CREATED: "Added the patient",
     Action.PATIENT_UPDATED: "Edited the patient or their plan",
     Action.PATIENT_PAUSED: "Paused the patient's texts",
