@@ -5,20 +5,79 @@ Counts, ages and the processes that tick; never a patient's name, number or text
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+import click
 
-from outreach.monitoring.health import Health
-from outreach.monitoring.workers import WorkerSeen
+from outreach.cli.context import Context, console, pass_context
+from outreach.clock import SystemClock
 from outreach.rules.durations import spoken_duration
 from outreach.rules.vocabulary import Severity
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
-def as_json(health: Health, problems: list[str]) -> dict[str, Any]:
+    from outreach.monitoring.health import Health
+    from outreach.monitoring.workers import WorkerSeen
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of tables.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Print only what is wrong and exit 1 if anything is: no worker seen recently, the "
+    "oldest due reminder older than --max-due-age, or claims whose lease ran out more than a "
+    "lease ago. Exit 0 when healthy.",
+)
+@click.option(
+    "--max-due-age",
+    type=click.FloatRange(min=0),
+    default=300,
+    show_default=True,
+    help="Seconds a due reminder may wait before --check calls it a problem.",
+)
+@pass_context
+def status(ctx: Context, as_json: bool, check: bool, max_due_age: float) -> None:
+    """Is the clinic's sending healthy? Reminders due and how long the oldest has waited,
+    claims in flight and expired leases, retries, unprocessed replies, texts in the last
+    hour, the workers seen recently, and open escalations by severity. Counts only: no
+    patient data.
+
+    Example: outreach status --check --max-due-age 600 || page-someone
+    """
+    from rich.markup import escape
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from outreach.monitoring import health
+
+    settings = ctx.settings
+    engine = ctx.engine()
+    try:
+        now = health.snapshot(engine, settings, SystemClock().now())
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"the database does not answer: {type(exc).__name__}") from None
+    finally:
+        engine.dispose()
+    problems = health.problems(now, max_due_age, settings.lease_seconds)
+    if as_json:
+        click.echo(json.dumps(status_json(now, problems), indent=2))
+    elif check:
+        for problem in problems:
+            console().print(f"✗ {escape(problem)}", highlight=False)
+        if not problems:
+            console().print(f"✓ healthy: {now.workers_running} workers, {now.due} reminders due")
+    else:
+        print_status(console(), now, problems)
+    if check and problems:
+        sys.exit(1)
+
+
+def status_json(health: Health, problems: list[str]) -> dict[str, Any]:
     return {
         "at": health.at.isoformat(),
         "healthy": not problems,
@@ -64,6 +123,8 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def print_status(console: Console, health: Health, problems: list[str]) -> None:
+    from rich.markup import escape
+
     console.print(_queue_table(health))
     console.print(_workers_table(health))
     console.print(_escalations_table(health))
@@ -74,6 +135,8 @@ def print_status(console: Console, health: Health, problems: list[str]) -> None:
 
 
 def _queue_table(health: Health) -> Table:
+    from rich.table import Table
+
     table = Table(title="Queue", show_header=False, title_justify="left")
     table.add_column("what")
     table.add_column("", justify="right")
@@ -94,6 +157,9 @@ def _queue_table(health: Health) -> Table:
 
 
 def _workers_table(health: Health) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title="Workers seen recently", title_justify="left")
     # The id is what `claimed_by` and the logs name: shown whole.
     table.add_column("id", no_wrap=True)
@@ -118,6 +184,8 @@ def _workers_table(health: Health) -> Table:
 
 
 def _escalations_table(health: Health) -> Table:
+    from rich.table import Table
+
     table = Table(title="Open escalations", title_justify="left")
     table.add_column("severity")
     table.add_column("open", justify="right")
