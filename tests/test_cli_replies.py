@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from outreach.cli.main import main
 from outreach.config import Settings
 from outreach.rules.conversation import Intent
+from outreach.rules.vocabulary import Question
 from outreach.texts.render import Renderer
 from outreach.texts.templatecheck import sample_context
 
@@ -99,6 +100,11 @@ def test_open_questions_are_given_most_recent_first() -> None:
     assert after_the_follow_up["intents"] == ["foot_problem"]
     assert after_the_follow_up["escalation"]["severity"] == "urgent"
     assert after_the_session["intents"] == ["session_confirm"]
+
+
+@pytest.mark.parametrize("question", list(Question))
+def test_asked_takes_each_question_as_the_texts_store_it(question: Question) -> None:
+    assert "intents" in tried("ok", "--asked", question.value)
 
 
 def test_pain_above_the_patients_baseline_is_routine() -> None:

@@ -34,7 +34,7 @@ def replies() -> None:
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
 @click.option(
     "--asked",
-    type=click.Choice(list(Question)),
+    type=click.Choice([question.value for question in Question]),
     multiple=True,
     help="A question still open, most recent first; repeat for several.",
 )
