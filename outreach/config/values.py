@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-
 from outreach.rules.errors import ConfigError
 
 
 def check_e164(value: object, key: str) -> str:
+    # Imported here: every command loads the settings, and most never check a number.
+    import phonenumbers
+
     if not isinstance(value, str):
         raise ConfigError(f"{key} must be a phone number like '+16175550100', got {value!r}")
     try:
