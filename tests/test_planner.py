@@ -20,11 +20,13 @@ from outreach.clock import ManualClock
 from outreach.config import REPO_ROOT, Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.db.tables import appointment_table, care_plans, patients, reminders
+from outreach.outbox.commands import replan, skip_pending
 from outreach.patients.csvfile import import_specs
 from outreach.patients.enrolment import validate_patient
 from outreach.planning import planner
-from outreach.planning.bulk import planning_lock
-from outreach.planning.planner import PlanReport, horizon_end, plan_due, replan, skip_pending
+from outreach.planning.lock import planning_lock
+from outreach.planning.planner import horizon_end, plan_due
+from outreach.planning.report import PlanReport
 from tests.conftest import enrol, patient_row
 
 
@@ -271,7 +273,7 @@ import json, sys, time
 from datetime import datetime
 from outreach.config.settings import REPO_ROOT, Settings
 from outreach.db.engine import make_engine, upgrade
-from outreach.planning.bulk import planning_lock
+from outreach.planning.lock import planning_lock
 from outreach.planning.planner import plan_due
 
 url, now, mode = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]

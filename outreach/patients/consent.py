@@ -9,8 +9,8 @@ from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
 from outreach.db.tables import consent_events, patients
-from outreach.planning.planner import replan, skip_pending
-from outreach.rules.vocabulary import ConsentEventKind, ConsentState
+from outreach.outbox.commands import replan, skip_pending
+from outreach.rules.vocabulary import ConsentEventKind, ConsentState, SkipReason
 
 
 def _record(
@@ -47,7 +47,7 @@ def opt_out(conn: Connection, patient_id: int, now: datetime, source: str, detai
     if changed != 1:
         return False
     _record(conn, patient_id, ConsentEventKind.OPTED_OUT, now, source, detail)
-    skip_pending(conn, patient_id, "opted_out", now, keep_consent=False)
+    skip_pending(conn, patient_id, SkipReason.OPTED_OUT, now, keep_consent=False)
     return True
 
 

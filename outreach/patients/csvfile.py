@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from outreach.config import Settings
 from outreach.db.engine import session_scope
 from outreach.db.tables import CarePlan, ConsentEvent, Patient, PlanPhase
+from outreach.outbox import commands
 from outreach.patients.enrolment import (
     COLUMNS,
     REQUIRED_COLUMNS,
@@ -30,9 +31,8 @@ from outreach.patients.enrolment import (
     PatientSpec,
     validate_patient,
 )
-from outreach.planning import planner
 from outreach.rules.schedule import Phase, PlanSpec, format_weekdays, parse_weekdays
-from outreach.rules.vocabulary import ConsentEventKind, ConsentState
+from outreach.rules.vocabulary import ConsentEventKind, ConsentState, SkipReason
 
 # The patient columns an import may change; consent and opt-out are deliberately absent.
 PERSON_FIELDS = (
@@ -360,7 +360,7 @@ def _create(
         ConsentEvent(patient_id=patient.id, at=now, event=ConsentEventKind.REQUESTED, source=source)
     )
     _add_plan(session, patient.id, spec, now)
-    planner.request_consent(session.connection(), settings, patient, now)
+    commands.request_consent(session.connection(), settings, patient, now)
 
 
 def _ask_consent_again(
@@ -381,8 +381,8 @@ def _ask_consent_again(
     )
     session.flush()
     conn = session.connection()
-    planner.skip_pending(conn, patient.id, "superseded", now, keep_consent=False)
-    planner.request_consent(conn, settings, patient, now, occurrence=f"phone:{patient.phone}")
+    commands.skip_pending(conn, patient.id, SkipReason.SUPERSEDED, now, keep_consent=False)
+    commands.request_consent(conn, settings, patient, now, occurrence=f"phone:{patient.phone}")
 
 
 def _update(
@@ -417,7 +417,7 @@ def _update(
         session.exec(delete(PlanPhase).where(col(PlanPhase.plan_id) == plan.id))
         _add_phases(session, plan.id, spec.plan)
         session.flush()
-        planner.supersede_plan(session.connection(), plan.id, patient.id, now)
+        commands.supersede_plan(session.connection(), plan.id, patient.id, now)
         session.expire(plan)  # supersede_plan bumped the version behind the ORM's back
     return True
 

@@ -18,7 +18,8 @@ from outreach.accounts import audit
 from outreach.accounts.users import Staff
 from outreach.config import ConfigError, Settings
 from outreach.db.engine import session_scope
-from outreach.db.tables import appointment_table, care_plans, patients, plan_phases, reminders
+from outreach.db.tables import appointment_table, care_plans, patients, plan_phases
+from outreach.outbox import commands
 from outreach.patients import consent
 from outreach.patients import csvfile as csvimport
 from outreach.patients.enrolment import FieldError, PatientSpec, validate_patient
@@ -26,7 +27,7 @@ from outreach.patients.form import PatientForm, spec_columns
 from outreach.planning import planner
 from outreach.rules.localtime import at_local, parse_hhmm
 from outreach.rules.schedule import Phase, PlanSpec, parse_weekdays
-from outreach.rules.vocabulary import AppointmentStatus, ReminderState
+from outreach.rules.vocabulary import AppointmentStatus, SkipReason
 
 LIVE = (
     AppointmentStatus.SCHEDULED,
@@ -193,19 +194,11 @@ def add_session(
             conn.execute(update(A).where(A.c.id == clash.id).values(**values))
             # A cancellation is final to the planner; marked superseded, the reminders it
             # skipped are made again by the run below.
-            conn.execute(
-                update(reminders)
-                .where(
-                    reminders.c.appointment_id == clash.id,
-                    reminders.c.state == ReminderState.SKIPPED,
-                    reminders.c.skip_reason == "cancelled",
-                )
-                .values(skip_reason="superseded", updated_at=now)
-            )
+            commands.restore_appointment(conn, clash.id, now)
         else:
             conn.execute(A.insert().values(patient_id=patient.id, starts_at=starts_at, **values))
         # The planner makes session reminders for appointments in the window it plans next.
-        planner.replan(conn, patient.id, now)
+        commands.replan(conn, patient.id, now)
         local = f"{day.isoformat()} {at:%H:%M}"
         audit.record(conn, who, "session_added", now, patient.id, {"starts_at": local})
     planner.plan_due(engine, settings, now)
@@ -249,14 +242,7 @@ def cancel_session(
         ).first()
         if cancelled is None:
             return False
-        conn.execute(
-            update(reminders)
-            .where(
-                reminders.c.appointment_id == appointment_id,
-                reminders.c.state == ReminderState.PENDING,
-            )
-            .values(state=ReminderState.SKIPPED, skip_reason="cancelled", updated_at=now)
-        )
+        commands.cancel_appointment(conn, appointment_id, now)
         local = cancelled.starts_at.astimezone(ZoneInfo(patient.timezone))
         detail = {"starts_at": local.strftime("%Y-%m-%d %H:%M")}
         audit.record(conn, who, "session_cancelled", now, patient.id, detail)
@@ -278,9 +264,9 @@ def set_paused(
         if changed != 1:
             return False
         if paused:
-            planner.skip_pending(conn, patient.id, "paused", now, keep_consent=True)
+            commands.skip_pending(conn, patient.id, SkipReason.PAUSED, now, keep_consent=True)
         else:
-            planner.replan(conn, patient.id, now)
+            commands.replan(conn, patient.id, now)
         action = "patient_paused" if paused else "patient_resumed"
         audit.record(conn, who, action, now, patient.id, {"paused": [not paused, paused]})
     if not paused:

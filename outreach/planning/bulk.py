@@ -9,28 +9,27 @@ reminders are keyed by their appointment's id, so they are computed after the ap
 are written, once per (start, zone, quiet hours).
 
 The rows go by COPY into temporary tables, then one `INSERT ... SELECT ... ON CONFLICT` per
-table lets the unique keys decide, so two planners still create each row once. The
-temporary tables live for one transaction (ON COMMIT DROP): a batch's rows never leak into
-the next one, and a failed batch leaves nothing behind.
+table lets the unique keys decide, so two planners still create each row once; the outbox
+writes the reminders (outreach/outbox/writers.py). The temporary tables live for one
+transaction (ON COMMIT DROP): a batch's rows never leak into the next one, and a failed
+batch leaves nothing behind.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from outreach.config import Settings
+from outreach.db import pgcopy
+from outreach.outbox.writers import copy_planned, reminder_tail
 from outreach.rules.localtime import patient_quiet_hours, zone_named
 from outreach.rules.schedule import (
-    Occurrence,
     Phase,
     appointments,
     daily_occurrences,
@@ -38,50 +37,14 @@ from outreach.rules.schedule import (
     plan_spec,
     session_reminders,
 )
-from outreach.rules.vocabulary import AppointmentStatus, ReminderState
+from outreach.rules.vocabulary import AppointmentStatus, ReminderKind
 
-_PENDING, _SKIPPED = str(ReminderState.PENDING.value), str(ReminderState.SKIPPED.value)
 _SCHEDULED = str(AppointmentStatus.SCHEDULED.value)
+_SESSION = str(ReminderKind.SESSION.value)
 _LIVE = [_SCHEDULED, str(AppointmentStatus.CONFIRMED.value)]
 # A run with more shapes than this (each plan unlike any other) starts its cache afresh
 # rather than growing without bound; every shape still gets computed correctly.
 MAX_SHAPES = 50_000
-
-_REMINDER_TABLE = """
-CREATE TEMPORARY TABLE plan_reminder (
-    patient_id integer NOT NULL,
-    kind varchar(16) NOT NULL,
-    occurrence varchar(40) NOT NULL,
-    appointment_id integer,
-    send_at timestamptz NOT NULL,
-    expires_at timestamptz NOT NULL,
-    state varchar(16) NOT NULL,
-    skip_reason varchar(40),
-    plan_version integer NOT NULL
-) ON COMMIT DROP
-"""
-_REMINDER_COLUMNS = (
-    "patient_id, kind, occurrence, appointment_id, send_at, expires_at, state, skip_reason, "
-    "plan_version"
-)
-
-# A reminder skipped for a revivable reason (an edit, an opt-out, a pause) comes back with
-# the new plan's times; any other existing row is left as it is.
-_INSERT_REMINDERS = """
-INSERT INTO reminder (patient_id, kind, occurrence, appointment_id, send_at, expires_at,
-                      state, skip_reason, attempts, plan_version, created_at, updated_at)
-SELECT patient_id, kind, occurrence, appointment_id, send_at, expires_at,
-       state, skip_reason, 0, plan_version, %(now)s, %(now)s
-FROM plan_reminder
-ON CONFLICT (patient_id, kind, occurrence) DO UPDATE SET
-    state = excluded.state,
-    skip_reason = excluded.skip_reason,
-    send_at = excluded.send_at,
-    expires_at = excluded.expires_at,
-    plan_version = excluded.plan_version,
-    updated_at = excluded.updated_at
-WHERE reminder.state = %(skipped)s AND reminder.skip_reason = ANY(%(revivable)s)
-"""
 
 _APPOINTMENT_TABLE = """
 CREATE TEMPORARY TABLE plan_appointment (
@@ -112,7 +75,7 @@ CREATE TEMPORARY TABLE plan_window (
 """
 
 # Only the plans still as they were read; the UPDATE's lock holds them until the batch
-# commits (see planner._hold).
+# commits (see planning/planner.py's _hold).
 _HOLD = """
 UPDATE careplan c SET planned_until = %(target)s
 FROM plan_window w
@@ -139,41 +102,6 @@ CROSS JOIN LATERAL (
 ) a
 """
 
-# Two keys: one for "the planner", one for this schema's plan table, so that schemas
-# sharing a server (tests, benchmarks, several clinics) do not wait for one another.
-_LOCK_KEYS = "hashtext('outreach.planner'), 'careplan'::regclass::oid::integer"
-
-
-@contextmanager
-def planning_lock(engine: Engine) -> Iterator[bool]:
-    """Yields whether this process may plan. On PostgreSQL a session-level advisory lock on a
-    connection of its own, held for the whole run (its batches commit on other connections)
-    and released by PostgreSQL if the process dies. SQLite needs none: each batch takes the
-    database's only write lock."""
-    if engine.dialect.name != "postgresql":
-        yield True
-        return
-    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        held = bool(conn.execute(text(f"SELECT pg_try_advisory_lock({_LOCK_KEYS})")).scalar())
-        try:
-            yield held
-        finally:
-            if held:
-                _unlock(conn)
-    finally:
-        conn.close()
-
-
-def _unlock(conn: Connection) -> None:
-    try:
-        conn.execute(text(f"SELECT pg_advisory_unlock({_LOCK_KEYS})"))
-    except Exception:
-        # The connection must not go back to the pool still holding the lock: closing it
-        # for good ends the session, and PostgreSQL releases the lock with it.
-        conn.invalidate()
-        raise
-
 
 def tune_batch(conn: Connection) -> None:
     """Settings for this batch's transaction alone.
@@ -183,24 +111,26 @@ def tune_batch(conn: Connection) -> None:
     next run plans it again, so nothing is lost that planning cannot remake; it is never
     used for messages sent or replies received. jit off: the batch's statements are many
     small index probes that PostgreSQL's estimates can make look big enough to compile."""
-    _execute(conn, "SET LOCAL synchronous_commit = off", {})
-    _execute(conn, "SET LOCAL jit = off", {})
+    pgcopy.execute(conn, "SET LOCAL synchronous_commit = off", {})
+    pgcopy.execute(conn, "SET LOCAL jit = off", {})
 
 
 def hold(conn: Connection, plans: Sequence[Any], target: datetime) -> list[Any]:
-    """Advance the watermarks of `plans` (rows of `planner._due_plans`) that are still as
+    """Advance the watermarks of `plans` (rows of `dueplans.due_plans`) that are still as
     read, locking them, and return those. Leaves this batch's `plan_window` table, holding
     only them, for `Materialiser`."""
     lines = [
-        f"{plan.id}\t{plan.patient_id}\t{plan.version}\t{_stamp_or_null(plan.planned_until)}\n"
+        f"{plan.id}\t{plan.patient_id}\t{plan.version}\t{pgcopy.stamp_or_null(plan.planned_until)}\n"
         for plan in plans
     ]
-    _copy(conn, _WINDOW_TABLE, "plan_window (plan_id, patient_id, version, planned_until)", lines)
-    _, rows = _execute(conn, _HOLD, {"target": target})
+    pgcopy.copy(
+        conn, _WINDOW_TABLE, "plan_window (plan_id, patient_id, version, planned_until)", lines
+    )
+    _, rows = pgcopy.execute(conn, _HOLD, {"target": target})
     held = {plan_id for (plan_id,) in rows}
     if len(held) == len(plans):
         return list(plans)
-    _execute(
+    pgcopy.execute(
         conn, "DELETE FROM plan_window WHERE NOT plan_id = ANY(%(held)s)", {"held": list(held)}
     )
     return [plan for plan in plans if plan.id in held]
@@ -224,16 +154,13 @@ class Made:
 
 class Materialiser:
     """Writes batches of one planner run; its threads may share it. `plans` are rows of
-    `planner._due_plans` (with their phases as text), all of patients we may text, that
+    `dueplans.due_plans` (with their phases as text), all of patients we may text, that
     `hold` returned in the same transaction."""
 
-    def __init__(
-        self, settings: Settings, now: datetime, target: datetime, revivable: Sequence[str]
-    ) -> None:
+    def __init__(self, settings: Settings, now: datetime, target: datetime) -> None:
         self.settings = settings
         self.now = now
         self.target = target
-        self.revivable = list(revivable)
         self._shapes: dict[tuple[Any, ...], _Shape] = {}
         self._sessions: dict[tuple[Any, ...], tuple[tuple[int, str, str | None], ...]] = {}
 
@@ -265,10 +192,10 @@ class Materialiser:
                 made.skipped.update(shape.skipped)
             texting[patient] = (version, plan.timezone, plan.quiet_hours)
 
-        _copy(
+        pgcopy.copy(
             conn, _APPOINTMENT_TABLE, "plan_appointment (patient_id, starts_at)", appointment_lines
         )
-        made.appointments = _execute(
+        made.appointments = pgcopy.execute(
             conn,
             _INSERT_APPOINTMENTS,
             {
@@ -277,7 +204,7 @@ class Materialiser:
                 "now": self.now,
             },
         )[0]
-        _, found = _execute(
+        _, found = pgcopy.execute(
             conn,
             _APPOINTMENTS_IN_WINDOWS,
             {"now": self.now, "ends": self.target, "live": _LIVE},
@@ -286,18 +213,13 @@ class Materialiser:
             version, zone_key, quiet_hours = texting[patient]
             for lead, tail, reason in self._session(starts_at, zone_key, quiet_hours):
                 reminder_lines.append(
-                    f"{patient}\tsession\tappt:{appointment}:{lead}h\t{appointment}\t"
+                    f"{patient}\t{_SESSION}\tappt:{appointment}:{lead}h\t{appointment}\t"
                     f"{tail}\t{version}\n"
                 )
                 if reason:
                     made.skipped[reason] += 1
 
-        _copy(conn, _REMINDER_TABLE, f"plan_reminder ({_REMINDER_COLUMNS})", reminder_lines)
-        made.reminders = _execute(
-            conn,
-            _INSERT_REMINDERS,
-            {"now": self.now, "skipped": _SKIPPED, "revivable": self.revivable},
-        )[0]
+        made.reminders = copy_planned(conn, reminder_lines, self.now)
         return made
 
     def _shape(self, key: tuple[Any, ...], plan: Any, start: datetime) -> _Shape:
@@ -306,8 +228,10 @@ class Materialiser:
         quiet = patient_quiet_hours(plan.quiet_hours, self.settings.quiet_hours)
         daily = daily_occurrences(spec, zone, quiet, start, self.target, self.now)
         shape = _Shape(
-            appointments=tuple(_stamp(at) for at in appointments(spec, zone, start, self.target)),
-            reminders=tuple(_reminder_tail(occ) for occ in daily),
+            appointments=tuple(
+                pgcopy.stamp(at) for at in appointments(spec, zone, start, self.target)
+            ),
+            reminders=tuple(reminder_tail(occ) for occ in daily),
             skipped=tuple(occ.skip_reason for occ in daily if occ.skip_reason),
         )
         if len(self._shapes) >= MAX_SHAPES:
@@ -327,7 +251,7 @@ class Materialiser:
             found = tuple(
                 (
                     (starts_at - occ.nominal) // timedelta(hours=1),
-                    _reminder_tail(occ).split("\t", 3)[3],
+                    reminder_tail(occ).split("\t", 3)[3],
                     occ.skip_reason,
                 )
                 for occ in session_reminders(
@@ -345,37 +269,8 @@ class Materialiser:
         return found
 
 
-def _reminder_tail(occ: Occurrence) -> str:
-    """A reminder's COPY text from its kind to its skip reason (no tab, backslash or newline
-    can occur in these values: kinds, dates, ids and reason words)."""
-    appointment = "\\N" if occ.appointment_id is None else str(occ.appointment_id)
-    state, reason = (_SKIPPED, occ.skip_reason) if occ.skip_reason else (_PENDING, "\\N")
-    return "\t".join(
-        (
-            occ.kind,
-            occ.occurrence,
-            appointment,
-            _stamp(occ.send_at),
-            _stamp(occ.expires_at),
-            state,
-            reason,
-        )
-    )
-
-
-def _stamp_or_null(instant: datetime | None) -> str:
-    return "\\N" if instant is None else _stamp(instant)
-
-
-@lru_cache(maxsize=4096)
-def _stamp(instant: datetime) -> str:
-    if instant.tzinfo is None:
-        raise ValueError(f"refusing to store a naive datetime: {instant!r}")
-    return instant.astimezone(UTC).isoformat(sep=" ")
-
-
 def _phases(text: str | None) -> list[Phase]:
-    """Phases from `planner._phase_text`: "mon,wed|09:30:00|6;fri|10:00:00|4"."""
+    """Phases from `dueplans._phase_text`: "mon,wed|09:30:00|6;fri|10:00:00|4"."""
     if not text:
         return []
     found = []
@@ -383,22 +278,3 @@ def _phases(text: str | None) -> list[Phase]:
         weekdays, session_time, weeks = phase.split("|")
         found.append(Phase(parse_weekdays(weekdays), time.fromisoformat(session_time), int(weeks)))
     return found
-
-
-def _driver(conn: Connection) -> Any:
-    """The psycopg connection under SQLAlchemy's, in the same transaction."""
-    return conn.connection.driver_connection
-
-
-def _copy(conn: Connection, create: str, target: str, lines: list[str]) -> None:
-    with _driver(conn).cursor() as cursor:
-        cursor.execute(create)
-        if lines:
-            with cursor.copy(f"COPY {target} FROM STDIN") as copy:
-                copy.write("".join(lines))
-
-
-def _execute(conn: Connection, sql: str, params: dict[str, Any]) -> tuple[int, list[Any]]:
-    with _driver(conn).cursor() as cursor:
-        cursor.execute(sql, params, prepare=False)
-        return int(cursor.rowcount), (cursor.fetchall() if cursor.description else [])

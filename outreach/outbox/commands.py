@@ -1,0 +1,125 @@
+"""What the rest of the house asks of reminder rows: request consent, skip what is pending,
+supersede a plan, replan a patient, cancel and restore an appointment's reminders.
+
+Each runs in the caller's transaction, beside the change that prompted it (an opt-out, an
+edit, a cancelled session), so the two commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
+
+from outreach.config import Settings
+from outreach.db import dialect
+from outreach.db.tables import Patient, appointment_table, care_plans, reminders
+from outreach.rules.localtime import patient_quiet_hours, place_outside_quiet
+from outreach.rules.vocabulary import AppointmentStatus, ReminderKind, ReminderState, SkipReason
+
+CONSENT_REPLY_DAYS = 30
+
+R = reminders
+A = appointment_table
+P = care_plans
+
+
+def request_consent(
+    conn: Connection,
+    settings: Settings,
+    patient: Patient,
+    now: datetime,
+    occurrence: str = "enrolment",
+) -> None:
+    """Queue the consent text: the first and, until YES, the only message to a number."""
+    zone = ZoneInfo(patient.timezone)
+    expires = now + timedelta(days=CONSENT_REPLY_DAYS)
+    quiet = patient_quiet_hours(patient.quiet_hours, settings.quiet_hours)
+    send_at = place_outside_quiet(now, zone, quiet, expires, now) or now
+    row = {
+        "patient_id": patient.id,
+        "kind": ReminderKind.CONSENT,
+        "occurrence": occurrence,
+        "appointment_id": None,
+        "send_at": send_at,
+        "expires_at": expires,
+        "state": ReminderState.PENDING,
+        "skip_reason": None,
+        "plan_version": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    conn.execute(dialect.insert(conn, R).on_conflict_do_nothing(), [row])
+
+
+def skip_pending(
+    conn: Connection, patient_id: int, reason: str, now: datetime, *, keep_consent: bool
+) -> int:
+    """Skip a patient's pending reminders (opt-out, pause, plan edit). Claimed rows are
+    already in flight, and the dispatcher re-checks its guards before it sends."""
+    query = update(R).where(R.c.patient_id == patient_id, R.c.state == ReminderState.PENDING)
+    if keep_consent:
+        query = query.where(R.c.kind != ReminderKind.CONSENT)
+    result = conn.execute(
+        query.values(state=ReminderState.SKIPPED, skip_reason=reason, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+def supersede_plan(conn: Connection, plan_id: int, patient_id: int, now: datetime) -> None:
+    """After an edit: future reminders and plan-made appointments give way to the new plan,
+    which the next planner run materialises."""
+    # The plan first: if a planner batch holds it (see planning/planner.py's _hold), this
+    # waits for that batch to commit, and the skips below then reach what the batch wrote.
+    conn.execute(
+        update(P)
+        .where(P.c.id == plan_id)
+        .values(version=P.c.version + 1, planned_until=None, updated_at=now)
+    )
+    skip_pending(conn, patient_id, SkipReason.SUPERSEDED, now, keep_consent=True)
+    conn.execute(
+        update(A)
+        .where(
+            A.c.patient_id == patient_id,
+            A.c.source == "plan",
+            A.c.status == AppointmentStatus.SCHEDULED,
+            A.c.starts_at > now,
+        )
+        .values(status=AppointmentStatus.SUPERSEDED, updated_at=now)
+    )
+
+
+def replan(conn: Connection, patient_id: int, now: datetime) -> None:
+    """Make the next planner run recompute a patient's plan. Call it whenever a patient
+    becomes textable again: consent, opt-in, resuming after a pause."""
+    conn.execute(
+        update(P).where(P.c.patient_id == patient_id).values(planned_until=None, updated_at=now)
+    )
+
+
+def cancel_appointment(conn: Connection, appointment_id: int, now: datetime) -> None:
+    """Skip the pending reminders of a session staff cancelled."""
+    conn.execute(
+        update(R)
+        .where(
+            R.c.appointment_id == appointment_id,
+            R.c.state == ReminderState.PENDING,
+        )
+        .values(state=ReminderState.SKIPPED, skip_reason=SkipReason.CANCELLED, updated_at=now)
+    )
+
+
+def restore_appointment(conn: Connection, appointment_id: int, now: datetime) -> None:
+    """A cancelled session entered again: its reminders, skipped as cancelled (final to the
+    planner), are marked superseded, so the next planner run makes them again."""
+    conn.execute(
+        update(R)
+        .where(
+            R.c.appointment_id == appointment_id,
+            R.c.state == ReminderState.SKIPPED,
+            R.c.skip_reason == SkipReason.CANCELLED,
+        )
+        .values(skip_reason=SkipReason.SUPERSEDED, updated_at=now)
+    )
