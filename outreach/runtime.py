@@ -23,7 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from outreach.clock import Clock
 from outreach.config import Settings, check_twilio_ready, twilio_credentials
 from outreach.monitoring import metrics, workers
-from outreach.planning.planner import PlanReport, plan_due
+from outreach.planning.planner import plan_due
+from outreach.planning.report import PlanReport
 from outreach.replies import inbound
 from outreach.rules.conversation import default_rules
 from outreach.sending import oncall
