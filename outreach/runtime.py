@@ -28,7 +28,8 @@ from outreach.planning.report import PlanReport
 from outreach.replies import inbound
 from outreach.rules.conversation import default_rules
 from outreach.sending import oncall
-from outreach.sending.dispatcher import Dispatcher, DispatchReport
+from outreach.sending.dispatcher import Dispatcher
+from outreach.sending.outcome import DispatchReport
 from outreach.sending.ratelimit import SharedRateLimiter
 from outreach.texts.render import Renderer
 from outreach.transports import Transport

@@ -12,7 +12,8 @@ from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db.tables import appointment_table, outbound_messages, patients, reminders
 from outreach.sending.breaker import Breaker
-from outreach.sending.dispatcher import Dispatcher, DispatchReport
+from outreach.sending.dispatcher import Dispatcher
+from outreach.sending.outcome import DispatchReport
 from outreach.texts.render import Renderer
 from outreach.transports import SendError
 from tests.conftest import RecordingTransport, enrol

@@ -24,7 +24,8 @@ from outreach.clock import ManualClock
 from outreach.config import Settings, TwilioCredentials
 from outreach.db.tables import outbound_messages
 from outreach.runtime import Service
-from outreach.sending.dispatcher import Dispatcher, DispatchReport
+from outreach.sending.dispatcher import Dispatcher
+from outreach.sending.outcome import DispatchReport
 from outreach.testing import FakeTwilio
 from outreach.testing.ports import free_port
 from outreach.testing.twilio_api import RecordedRequest

@@ -12,10 +12,11 @@ import logging
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, or_, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -45,12 +46,13 @@ from outreach.rules.conversation import (
     interpret,
 )
 from outreach.rules.privacy import mask_phone
-from outreach.rules.vocabulary import ConsentState, OutboundStatus
+from outreach.rules.vocabulary import ConsentState
 from outreach.sending import outbound as messages
+from outreach.sending import send
 from outreach.texts.render import Rendered, Renderer, TemplateError
 from outreach.texts.smslength import measure
 from outreach.texts.templatecheck import MAX_SEGMENTS
-from outreach.transports import Outgoing, SendError, Transport
+from outreach.transports import Outgoing, Transport
 
 log = logging.getLogger("outreach.inbound")
 
@@ -75,11 +77,6 @@ TAKE = (
     .values(processed_at=bindparam("now", type_=UTCDateTime))
 )
 MARK = update(IN).where(IN.c.id == bindparam("inbound_id"))
-ANSWERED = (
-    update(OUT)
-    .where(OUT.c.id == bindparam("message_id"))
-    .values(answered_at=bindparam("now", type_=UTCDateTime))
-)
 OBSERVE = observations.insert()
 STORE = {
     name: dialect.insert(IN)
@@ -107,11 +104,6 @@ LATEST_EXERCISE_ANSWERS = (
     )
     .order_by(observations.c.at.desc(), observations.c.id.desc())
     .limit(SKIPS_LOOKED_AT)
-)
-SENT_AS_TWIML = (
-    update(OUT)
-    .where(OUT.c.id == bindparam("message_id"))
-    .values(provider="twilio", status="queued", sent_at=bindparam("now", type_=UTCDateTime))
 )
 
 
@@ -199,7 +191,7 @@ def _process(
         _apply(conn, action, patient.id, inbound_id, now)
     for answered in (outcome.answers, *outcome.also_answers):
         if answered is not None:
-            conn.execute(ANSWERED, {"message_id": answered.id, "now": now})
+            messages.mark_answered(conn, answered.id, now)
     _mark(
         conn,
         inbound_id,
@@ -393,93 +385,45 @@ def compose(
 
 def send_reply(engine: Engine, transport: Transport, reply: Reply, now: datetime) -> bool:
     """Send a reply outside any transaction and record what the provider said."""
-    try:
-        receipt = transport.send(Outgoing(reply.message_id, reply.to, reply.body))
-    except SendError as exc:
-        with engine.begin() as conn:
-            _set_provider(conn, reply.message_id, transport.name)
-            if exc.uncertain:
-                # It may have gone: `process_pending` looks it up before sending it again.
-                _mark_unknown(conn, reply.message_id, exc)
-            else:
-                messages.record_error(conn, reply.message_id, exc)
-        return False
-    with engine.begin() as conn:
-        _set_provider(conn, reply.message_id, transport.name)
-        messages.record_receipt(conn, reply.message_id, receipt, now)
-    return True
+    outgoing = Outgoing(reply.message_id, reply.to, reply.body)
+    handed = partial(_handed_to, reply.message_id, transport.name)
+    return isinstance(send.send(engine.begin, transport, outgoing, lambda: now, handed), send.Taken)
+
+
+def _handed_to(
+    message_id: int, provider: str, conn: Connection, result: send.Result, now: datetime
+) -> send.Result:
+    """Whoever hands a reply text over names its provider: a transport, or a TwiML answer."""
+    messages.set_provider(conn, message_id, provider)
+    return result
 
 
 def record_twiml_reply(engine: Engine, reply: Reply, now: datetime) -> None:
     """The reply went back inside the webhook's TwiML answer: Twilio queues it and has given
     us no sid yet (a status callback may bring one)."""
     with engine.begin() as conn:
-        conn.execute(SENT_AS_TWIML, {"message_id": reply.message_id, "now": now})
-
-
-def _set_provider(conn: Connection, message_id: int, provider: str) -> None:
-    conn.execute(update(OUT).where(OUT.c.id == message_id).values(provider=provider))
-
-
-def _mark_unknown(conn: Connection, message_id: int, exc: SendError) -> None:
-    conn.execute(
-        update(OUT)
-        .where(OUT.c.id == message_id, OUT.c.provider_sid.is_(None))
-        .values(status=OutboundStatus.UNKNOWN, error_code=exc.code, error_message=str(exc)[:300])
-    )
+        messages.record_twiml(conn, reply.message_id, now)
 
 
 def _resume_unknown(
     engine: Engine, settings: Settings, transport: Transport, now: datetime
 ) -> None:
-    """Reply texts whose send had no answer: look each up at the provider, and send it only
-    if it is not there. Taken under a lease ("resending" since `claimed_at`), as on-call
-    pages are, so two workers never both send one."""
+    """Reply texts whose send had no answer: each is looked up at the provider and sent
+    only if it is not there."""
     stale = now - timedelta(seconds=settings.lease_seconds)
+    replies = (
+        OUT.c.patient_id.is_not(None)
+        & OUT.c.reminder_id.is_(None)
+        & (OUT.c.created_at > now - RETRY_FOR)
+    )
     with engine.begin() as conn:
-        rows = conn.execute(
-            select(OUT.c.id, OUT.c.to_phone, OUT.c.body, OUT.c.created_at, OUT.c.status)
-            .add_columns(OUT.c.claimed_at)
-            .where(
-                OUT.c.patient_id.is_not(None),
-                OUT.c.reminder_id.is_(None),
-                OUT.c.provider_sid.is_(None),
-                OUT.c.created_at > now - RETRY_FOR,
-                or_(
-                    OUT.c.status == OutboundStatus.UNKNOWN,
-                    (OUT.c.status == OutboundStatus.RESENDING) & (OUT.c.claimed_at < stale),
-                ),
-            )
-        ).all()
+        # Not the pending ones: a reply answered inside a webhook's TwiML is pending until
+        # that answer is recorded, and must not go twice.
+        rows = messages.unfinished(conn, replies, stale, pending_too=False)
     for row in rows:
-        with engine.begin() as conn:
-            taken = conn.execute(
-                update(OUT)
-                .where(
-                    OUT.c.id == row.id,
-                    OUT.c.status == row.status,
-                    OUT.c.claimed_at.is_not_distinct_from(row.claimed_at),
-                    OUT.c.provider_sid.is_(None),
-                )
-                .values(status=OutboundStatus.RESENDING, claimed_at=now)
-            ).rowcount
-        if taken != 1:
-            continue
-        outgoing = Outgoing(row.id, row.to_phone, row.body)
-        try:
-            receipt = transport.find_sent(outgoing, row.created_at)
-            if receipt is None:
-                receipt = transport.send(outgoing)
-        except SendError as exc:
-            with engine.begin() as conn:
-                if exc.permanent:
-                    messages.record_error(conn, row.id, exc)
-                else:
-                    _mark_unknown(conn, row.id, exc)  # look again next tick
-            log.error("reply text %s still not sent: %s", row.id, exc)
-            continue
-        with engine.begin() as conn:
-            messages.record_receipt(conn, row.id, receipt, now)
+        result = send.resume(engine.begin, transport, row, now)
+        if isinstance(result, send.Refused | send.Unknown):
+            log.error("reply text %s still not sent: %s", row.id, result.error)
 
 
 def process_pending(

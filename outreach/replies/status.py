@@ -1,7 +1,8 @@
 """Status callbacks: how a text fared, told late, twice or out of order.
 
 A status only moves forward (queued < sending < sent < a terminal state) and a terminal state
-never changes, not even to another terminal state. That rule lives in one conditional UPDATE,
+never changes, not even to another terminal state. That rule lives in one conditional UPDATE
+(`outbound.record_callback` in sending/outbound.py),
 so concurrent, duplicate and late callbacks need no locking and no "read, then write".
 """
 
@@ -12,16 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, case, exists, update
+from sqlalchemy import Engine
 
-from outreach.db.tables import outbound_messages
 from outreach.patients import consent
-from outreach.sending.outbound import RANK, rank
+from outreach.rules.vocabulary import OutboundStatus
+from outreach.sending import outbound
+from outreach.sending.outbound import RANK
+from outreach.transports.twilio_errors import OPTED_OUT
 
 log = logging.getLogger("outreach.web.status")
 
-OUT = outbound_messages
-RECIPIENT_OPTED_OUT = "21610"  # the carrier or Twilio holds a STOP from this number
 MAX_ID = 2**31 - 1
 
 
@@ -58,30 +59,14 @@ def apply(engine: Engine, callback: Callback, now: datetime) -> bool:
     if callback.status not in RANK:
         log.info("status callback with status %r ignored", callback.status)
         return True
-    moves = rank(OUT.c.status) < RANK[callback.status]
-    values: dict[str, object] = {"status": case((moves, callback.status), else_=OUT.c.status)}
-    if callback.error_code is not None:
-        values["error_code"] = case((moves, callback.error_code), else_=OUT.c.error_code)
-    if callback.message_id is not None:
-        where = OUT.c.id == callback.message_id
-        if callback.provider_sid is not None:
-            # The create response may have been lost: the callback is how we learn the sid.
-            # Never take a sid another row already holds (it is unique).
-            other = OUT.alias("other")
-            sid_free = ~exists().where(other.c.provider_sid == callback.provider_sid)
-            values["provider_sid"] = case(
-                (OUT.c.provider_sid.is_(None) & sid_free, callback.provider_sid),
-                else_=OUT.c.provider_sid,
-            )
-    else:
-        where = OUT.c.provider_sid == callback.provider_sid
     with engine.begin() as conn:
-        row = conn.execute(
-            update(OUT)
-            .where(where)
-            .values(values)
-            .returning(OUT.c.id, OUT.c.patient_id, OUT.c.status)
-        ).first()
+        row = outbound.record_callback(
+            conn,
+            OutboundStatus(callback.status),
+            message_id=callback.message_id,
+            provider_sid=callback.provider_sid,
+            error_code=callback.error_code,
+        )
         if row is None:
             log.warning(
                 "status callback for an unknown message (mid %s, sid %s) ignored",
@@ -90,8 +75,8 @@ def apply(engine: Engine, callback: Callback, now: datetime) -> bool:
             )
             return False
         log.info("message %s: callback %s, now %s", row.id, callback.status, row.status)
-        if callback.error_code == RECIPIENT_OPTED_OUT and row.patient_id is not None:
-            detail = f"provider error {RECIPIENT_OPTED_OUT}: recipient opted out"
+        if callback.error_code == OPTED_OUT and row.patient_id is not None:
+            detail = f"provider error {OPTED_OUT}: recipient opted out"
             if consent.opt_out(conn, row.patient_id, now, "provider", detail):
                 log.warning("patient %s opted out at the carrier (21610)", row.patient_id)
     return True

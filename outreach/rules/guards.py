@@ -1,4 +1,5 @@
-"""May this reminder go now? Pure: the dispatcher gathers the facts, this decides.
+"""May this reminder go now, and is it still wanted after a wait for a send slot? Pure:
+the dispatcher gathers the facts, this decides.
 
 Safety over delivery: when in doubt, skip with a recorded reason.
 """
@@ -10,9 +11,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from outreach.rules.localtime import QuietHours, place_outside_quiet
+from outreach.rules.vocabulary import ReminderKind, SkipReason
 
 # Lower number wins a contested slot under the daily cap.
-PRIORITY = {"consent": 0, "session": 1, "foot_check": 2, "exercise": 3}
+PRIORITY = {
+    ReminderKind.CONSENT: 0,
+    ReminderKind.SESSION: 1,
+    ReminderKind.FOOT_CHECK: 2,
+    ReminderKind.EXERCISE: 3,
+}
 
 
 @dataclass(frozen=True)
@@ -38,13 +45,21 @@ class Send:
 
 @dataclass(frozen=True)
 class Skip:
-    reason: str
+    reason: str  # a SkipReason
+
+
+@dataclass(frozen=True)
+class GiveBack:
+    """Not now, and not for a reason that ends it: back to pending as it is, for the next
+    claim's `decide` to place."""
+
+    reason: str  # a SkipReason
 
 
 @dataclass(frozen=True)
 class Defer:
     until: datetime
-    reason: str
+    reason: str  # a SkipReason
 
 
 Decision = Send | Skip | Defer
@@ -52,25 +67,63 @@ Decision = Send | Skip | Defer
 
 def decide(f: Facts) -> Decision:
     if f.opted_out:
-        return Skip("opted_out")
-    if f.kind == "consent":
+        return Skip(SkipReason.OPTED_OUT)
+    if f.kind == ReminderKind.CONSENT:
         if f.consent_granted:
-            return Skip("already_consented")
+            return Skip(SkipReason.ALREADY_CONSENTED)
     elif not f.consent_granted:
-        return Skip("no_consent")
+        return Skip(SkipReason.NO_CONSENT)
     if f.paused:
-        return Skip("paused")
+        return Skip(SkipReason.PAUSED)
     if not f.appointment_live:
-        return Skip("appointment_cancelled")
+        return Skip(SkipReason.APPOINTMENT_CANCELLED)
     if f.now >= f.expires_at:
-        return Skip("event_passed" if f.kind == "session" else "expired")
-    if f.kind != "consent" and f.sent_today + f.reserved_today >= f.daily_cap:
-        return Skip("daily_cap")
+        return Skip(_passed(f.kind))
+    if f.kind != ReminderKind.CONSENT and f.sent_today + f.reserved_today >= f.daily_cap:
+        return Skip(SkipReason.DAILY_CAP)
     if f.quiet.contains(f.now.astimezone(f.zone).time()):
         # A worker that was down, or a retry, can land in the night: wait for morning.
         # not_before=now, not now + a margin: at 07:59:30 the 08:00 edge is still ahead of us.
         later = place_outside_quiet(
             f.now, f.zone, f.quiet, not_after=f.expires_at, not_before=f.now
         )
-        return Defer(later, "quiet_hours") if later is not None else Skip("quiet_hours")
+        return (
+            Defer(later, SkipReason.QUIET_HOURS)
+            if later is not None
+            else Skip(SkipReason.QUIET_HOURS)
+        )
     return Send()
+
+
+@dataclass(frozen=True)
+class Waited:
+    """What may have changed while a prepared reminder waited for a send slot."""
+
+    kind: str
+    now: datetime
+    expires_at: datetime
+    zone: ZoneInfo
+    quiet: QuietHours
+    opted_out: bool
+    paused: bool
+
+
+def recheck(f: Waited) -> Send | Skip | GiveBack:
+    """After the wait for a send slot, which can be long when every worker shares one rate:
+    is the text still wanted? An opt-out, a pause or the reminder's moment may have come
+    meanwhile (skip), or quiet hours may have begun (give it back: the next claim's
+    `decide` moves it to the morning)."""
+    if f.opted_out:
+        return Skip(SkipReason.OPTED_OUT)
+    if f.paused:
+        return Skip(SkipReason.PAUSED)
+    if f.now >= f.expires_at:
+        return Skip(_passed(f.kind))
+    if f.quiet.contains(f.now.astimezone(f.zone).time()):
+        return GiveBack(SkipReason.QUIET_HOURS)
+    return Send()
+
+
+def _passed(kind: str) -> SkipReason:
+    """A session reminder after the session began has its event passed; others expire."""
+    return SkipReason.EVENT_PASSED if kind == ReminderKind.SESSION else SkipReason.EXPIRED

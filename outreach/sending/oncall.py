@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import Connection
 
 from outreach.config import Settings
 from outreach.db.tables import escalations, outbound_messages, patients
-from outreach.rules.vocabulary import PAGED, OutboundStatus, Severity
+from outreach.rules.vocabulary import PAGED, Severity
 from outreach.sending import outbound as messages
+from outreach.sending import send
 from outreach.texts.render import PrivacyError, Rendered, Renderer, TemplateError
-from outreach.transports import Outgoing, SendError, Transport
+from outreach.transports import Outgoing, Transport
 
 log = logging.getLogger("outreach.oncall")
 E = escalations
@@ -100,23 +102,27 @@ def _notify(
             counts_toward_cap=False,
         )
     outgoing = Outgoing(message_id, settings.on_call_phone, rendered.body)
-    try:
-        receipt = transport.send(outgoing)
-    except SendError as exc:
-        with engine.begin() as conn:
-            if exc.uncertain:
-                # It may have gone: a later tick looks it up before sending it again.
-                _mark_unknown(conn, message_id, exc)
-            else:
-                messages.record_error(conn, message_id, exc)
-                if not exc.permanent:  # it did not go: page again on the next tick
-                    conn.execute(update(E).where(E.c.id == escalation_id).values(notified_at=None))
-        log.error("could not text the on-call phone about escalation %s: %s", escalation_id, exc)
+    page_again = partial(_page_again_if_refused, escalation_id)
+    result = send.send(engine.begin, transport, outgoing, lambda: now, page_again)
+    if not isinstance(result, send.Taken):
+        log.error(
+            "could not text the on-call phone about escalation %s: %s",
+            escalation_id,
+            result.error,
+        )
         return False
-    with engine.begin() as conn:
-        messages.record_receipt(conn, message_id, receipt, now)
     log.info("on-call phone texted about escalation %s", escalation_id)
     return True
+
+
+def _page_again_if_refused(
+    escalation_id: int, conn: Connection, result: send.Result, now: datetime
+) -> send.Result:
+    """A page that did not go, and may go later, is paged again on the next tick; one
+    that may have gone is looked up first (`_resume_unfinished`)."""
+    if isinstance(result, send.Refused) and not result.error.permanent:
+        conn.execute(update(E).where(E.c.id == escalation_id).values(notified_at=None))
+    return result
 
 
 def _page_text(renderer: Renderer, row: Any) -> Rendered:
@@ -136,73 +142,25 @@ def _page_text(renderer: Renderer, row: Any) -> Rendered:
     return renderer.render(TEMPLATE, "en", reason=row.reason.replace("_", " "), **context)
 
 
-def _mark_unknown(conn: Connection, message_id: int, exc: SendError) -> None:
-    conn.execute(
-        update(OUT)
-        .where(OUT.c.id == message_id)
-        .values(status=OutboundStatus.UNKNOWN, error_code=exc.code, error_message=str(exc)[:300])
-    )
-
-
 def _resume_unfinished(
     engine: Engine, settings: Settings, transport: Transport, now: datetime
 ) -> int:
     """Pages with no provider id: answer lost (unknown), or left by a worker that stopped
     before its send or its resend finished (pending, or resending, for longer than a lease)."""
     stale = now - timedelta(seconds=settings.lease_seconds)
+    pages = (OUT.c.template == TEMPLATE) & (OUT.c.created_at >= now - PAGE_WITHIN)
     with engine.begin() as conn:
-        rows = conn.execute(
-            select(
-                OUT.c.id,
-                OUT.c.to_phone,
-                OUT.c.body,
-                OUT.c.created_at,
-                OUT.c.status,
-                OUT.c.claimed_at,
-            ).where(
-                OUT.c.template == TEMPLATE,
-                OUT.c.provider_sid.is_(None),
-                OUT.c.created_at >= now - PAGE_WITHIN,
-                or_(
-                    OUT.c.status == OutboundStatus.UNKNOWN,
-                    (OUT.c.status == OutboundStatus.PENDING) & (OUT.c.created_at < stale),
-                    (OUT.c.status == OutboundStatus.RESENDING) & (OUT.c.claimed_at < stale),
-                ),
-            )
-        ).all()
+        rows = messages.unfinished(conn, pages, stale, pending_too=True)
     return sum(_resume(engine, transport, now, row) for row in rows)
 
 
 def _resume(engine: Engine, transport: Transport, now: datetime, row: Any) -> bool:
-    with engine.begin() as conn:
-        # One worker takes it: the row moves on from the status and the claim it was seen
-        # with, so of two workers that saw it, one changes it and the other changes nothing.
-        taken = conn.execute(
-            update(OUT)
-            .where(
-                OUT.c.id == row.id,
-                OUT.c.status == row.status,
-                OUT.c.claimed_at.is_not_distinct_from(row.claimed_at),
-                OUT.c.provider_sid.is_(None),
-            )
-            .values(status=OutboundStatus.RESENDING, claimed_at=now)
-        ).rowcount
-    if taken != 1:
+    result = send.resume(engine.begin, transport, row, now)
+    if result is None:
+        return False  # another worker took it
+    if not isinstance(result, send.Taken):
+        log.error("on-call page %s still not sent: %s", row.id, result.error)
         return False
-    outgoing = Outgoing(row.id, row.to_phone, row.body)
-    try:
-        receipt = transport.find_sent(outgoing, row.created_at)
-        if receipt is None:
-            receipt = transport.send(outgoing)
-    except SendError as exc:
-        with engine.begin() as conn:
-            if exc.permanent:
-                messages.record_error(conn, row.id, exc)
-            else:
-                _mark_unknown(conn, row.id, exc)  # look again next tick
-        log.error("on-call page %s still not sent: %s", row.id, exc)
-        return False
-    with engine.begin() as conn:
-        messages.record_receipt(conn, row.id, receipt, now)
-    log.info("unfinished on-call page %s settled: %s", row.id, receipt.provider_sid)
+    sid = result.receipt.provider_sid if result.receipt else None
+    log.info("unfinished on-call page %s settled: %s", row.id, sid)
     return True

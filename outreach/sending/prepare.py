@@ -1,0 +1,212 @@
+"""Prepare a claimed reminder for its send: settle an earlier attempt, gather the guards'
+facts, decide, render, and write its outbound row, all in the claim holder's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.engine import Connection
+
+from outreach.config import Settings
+from outreach.db.tables import appointment_table, care_plans, outbound_messages, reminders
+from outreach.outbox import claims
+from outreach.rules.conversation import REPLY_WINDOW_HOURS
+from outreach.rules.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
+from outreach.rules.localtime import at_local, patient_quiet_hours
+from outreach.rules.vocabulary import (
+    AppointmentStatus,
+    ConsentState,
+    OutboundStatus,
+    ReminderKind,
+    ReminderState,
+)
+from outreach.sending import outbound
+from outreach.sending.outcome import DEFERRED, LOST, SENT, Outcome, failed, skipped
+from outreach.texts.render import Renderer, TemplateError
+from outreach.transports import Outgoing
+
+log = logging.getLogger("outreach.dispatcher")
+
+R = reminders
+OUT = outbound_messages
+LIVE_APPOINTMENT = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
+# The statements run for every send, built once with bound parameters: building them each
+# time cost more than running them on SQLite.
+SENT_TODAY = (
+    select(func.count())
+    .select_from(OUT)
+    .where(
+        OUT.c.patient_id == bindparam("patient_id"),
+        OUT.c.counts_toward_cap.is_(True),
+        OUT.c.created_at >= bindparam("day_start"),
+        OUT.c.status.notin_((OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)),
+    )
+)
+RESERVED_TODAY = (
+    select(func.count())
+    .select_from(R)
+    .where(
+        R.c.patient_id == bindparam("patient_id"),
+        R.c.id != bindparam("reminder_id"),
+        R.c.state.in_((ReminderState.PENDING, ReminderState.CLAIMED)),
+        R.c.kind.in_(bindparam("higher", expanding=True)),
+        R.c.send_at >= bindparam("now"),
+        R.c.send_at < bindparam("day_end"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    """An earlier attempt that may have reached the provider: look before sending again."""
+
+    message: Outgoing
+    since: datetime
+
+
+def prepare(
+    conn: Connection,
+    settings: Settings,
+    renderer: Renderer,
+    provider: str,
+    reminder_id: int,
+    worker_id: str,
+    now: datetime,
+) -> Outgoing | Uncertain | Outcome:
+    """The text to send with its row written; an earlier attempt to look up first; or how
+    the reminder ended without a send."""
+    row = claims.claimed(conn, reminder_id, worker_id)
+    if row is None:
+        return LOST  # our lease expired and another worker took over
+    earlier = conn.execute(
+        select(OUT.c.id, OUT.c.to_phone, OUT.c.body, OUT.c.created_at, OUT.c.provider_sid)
+        .where(
+            OUT.c.reminder_id == reminder_id,
+            or_(OUT.c.status == OutboundStatus.UNKNOWN, OUT.c.provider_sid.is_not(None)),
+        )
+        .order_by(OUT.c.id.desc())
+    ).all()
+    if any(e.provider_sid is not None for e in earlier):
+        # A status callback brought the sid of an attempt whose answer was lost: the
+        # provider took that text, so it is not sent again.
+        claims.finish(conn, reminder_id, ReminderState.SENT, now, None)
+        return SENT
+    if earlier:
+        message = Outgoing(earlier[0].id, earlier[0].to_phone, earlier[0].body)
+        return Uncertain(message, earlier[0].created_at)
+    zone = ZoneInfo(row.timezone)
+    starts_at = appointment_start(conn, row.appointment_id)
+    decision = decide(facts(conn, settings, row, zone, now, starts_at))
+    if not isinstance(decision, Send):
+        return settle(conn, reminder_id, decision, now)
+    try:
+        rendered = renderer.render(row.kind, row.language, **context(conn, row, zone, starts_at))
+    except TemplateError as exc:
+        log.error("reminder %s cannot be rendered: %s", reminder_id, exc)
+        claims.finish(conn, reminder_id, ReminderState.FAILED, now, "template_error")
+        return failed("template_error")
+    reply_until = (
+        starts_at
+        if row.kind == ReminderKind.SESSION and starts_at is not None
+        else now + timedelta(hours=REPLY_WINDOW_HOURS[row.kind])
+    )
+    message_id = outbound.queue(
+        conn,
+        patient_id=row.patient_id,
+        to=row.phone,
+        rendered=rendered,
+        provider=provider,
+        now=now,
+        counts_toward_cap=True,
+        reminder_id=reminder_id,
+        prompt=row.kind,
+        prompt_ref=row.appointment_id,
+        reply_until=reply_until,
+    )
+    return Outgoing(message_id=message_id, to=row.phone, body=rendered.body)
+
+
+def facts(
+    conn: Connection,
+    settings: Settings,
+    row: Any,
+    zone: ZoneInfo,
+    now: datetime,
+    starts_at: datetime | None,
+) -> Facts:
+    today = now.astimezone(zone).date()
+    day_start = at_local(today, time(0), zone)
+    day_end = at_local(today + timedelta(days=1), time(0), zone)
+    sent_today = conn.execute(
+        SENT_TODAY, {"patient_id": row.patient_id, "day_start": day_start}
+    ).scalar_one()
+    higher = [kind for kind, rank in PRIORITY.items() if rank < PRIORITY[row.kind]]
+    reserved = conn.execute(
+        RESERVED_TODAY,
+        {
+            "patient_id": row.patient_id,
+            "reminder_id": row.id,
+            "higher": higher,
+            "now": now,
+            "day_end": day_end,
+        },
+    ).scalar_one()
+    appointment_live = True
+    if row.appointment_id is not None:
+        status = conn.execute(
+            select(appointment_table.c.status).where(appointment_table.c.id == row.appointment_id)
+        ).scalar()
+        appointment_live = status in LIVE_APPOINTMENT
+    return Facts(
+        kind=row.kind,
+        now=now,
+        expires_at=row.expires_at,
+        zone=zone,
+        quiet=patient_quiet_hours(row.quiet_hours, settings.quiet_hours),
+        consent_granted=row.consent_state == ConsentState.GRANTED,
+        opted_out=row.opted_out,
+        paused=row.paused,
+        appointment_live=appointment_live,
+        sent_today=int(sent_today),
+        reserved_today=int(reserved),
+        daily_cap=settings.daily_cap,
+    )
+
+
+def appointment_start(conn: Connection, appointment_id: int | None) -> datetime | None:
+    if appointment_id is None:
+        return None
+    starts_at: datetime | None = conn.execute(
+        select(appointment_table.c.starts_at).where(appointment_table.c.id == appointment_id)
+    ).scalar()
+    return starts_at
+
+
+def context(
+    conn: Connection, row: Any, zone: ZoneInfo, starts_at: datetime | None
+) -> dict[str, Any]:
+    values: dict[str, Any] = {"patient": {"first_name": row.first_name}}
+    if row.kind == ReminderKind.SESSION and starts_at is not None:
+        values["starts_at"] = starts_at.astimezone(zone)
+    if row.kind == ReminderKind.EXERCISE:
+        text = conn.execute(
+            select(care_plans.c.exercises).where(care_plans.c.patient_id == row.patient_id)
+        ).scalar()
+        values["exercises"] = [line for line in (text or "").splitlines() if line.strip()]
+    return values
+
+
+def settle(conn: Connection, reminder_id: int, decision: Decision, now: datetime) -> Outcome:
+    """Write down a decision not to send now."""
+    if isinstance(decision, Defer):
+        claims.defer(conn, reminder_id, decision.until, now)
+        return DEFERRED
+    assert isinstance(decision, Skip)
+    claims.finish(conn, reminder_id, ReminderState.SKIPPED, now, decision.reason)
+    return skipped(decision.reason)
