@@ -109,6 +109,7 @@ def show_plan(ctx: Context, patient: str, days: int, as_json: bool) -> None:
 
     Example: outreach plan show DEMO-1 --days 7
     """
+    from outreach.cli.plan_table import print_plan
     from outreach.patients import plans as views
 
     now = SystemClock().now()
@@ -118,4 +119,4 @@ def show_plan(ctx: Context, patient: str, days: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False, default=str))
         return
-    views.print_plan(console(), found)
+    print_plan(console(), found)

@@ -1,4 +1,5 @@
-"""Read-only views of patients and plans for the command line (and later the admin)."""
+"""Read-only views of patients and plans, for the command line and the admin: the patient list,
+where each patient stands, and a plan with its coming reminders."""
 
 from __future__ import annotations
 
@@ -6,21 +7,20 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import Engine, or_, select
 
 from outreach.db.tables import care_plans, patients, plan_phases, reminders
 from outreach.rules.schedule import WEEKDAYS, parse_weekdays
-from outreach.rules.vocabulary import ReminderState
+from outreach.rules.vocabulary import ConsentState, ReminderState
 
 
-def _status(row: Any) -> str:
+def status_of(row: Any) -> str:
+    """One word for where a patient stands, in the order that matters to staff."""
     if row.opted_out:
         return "opted out"
     if row.paused:
         return "paused"
-    if row.consent_state != "granted":
+    if row.consent_state != ConsentState.GRANTED:
         return "awaiting consent"
     return "active"
 
@@ -38,7 +38,7 @@ def patient_rows(engine: Engine) -> list[dict[str, Any]]:
             "consent": row.consent_state,
             "opted_out": row.opted_out,
             "paused": row.paused,
-            "status": _status(row),
+            "status": status_of(row),
         }
         for row in rows
     ]
@@ -86,7 +86,7 @@ def plan_view(engine: Engine, key: str, now: datetime, until: datetime) -> dict[
         "name": f"{patient.first_name} {patient.last_name}".strip(),
         "timezone": patient.timezone,
         "language": patient.language,
-        "status": _status(patient),
+        "status": status_of(patient),
         "plan": None
         if plan is None
         else {
@@ -120,38 +120,3 @@ def plan_view(engine: Engine, key: str, now: datetime, until: datetime) -> dict[
             for row in coming
         ],
     }
-
-
-def print_plan(console: Console, view: dict[str, Any]) -> None:
-    console.print(
-        f"[bold]{view['name']}[/] ({view['patient_id']}) · {view['language']} · "
-        f"{view['timezone']} · {view['status']}"
-    )
-    plan = view["plan"]
-    if plan is None:
-        console.print("No care plan.")
-        return
-    console.print(f"Plan v{plan['version']} from {plan['start_date']} to {plan['end_date'] or '-'}")
-    for index, phase in enumerate(plan["sessions"], start=1):
-        console.print(
-            f"  sessions, phase {index}: {phase['days']} at {phase['time']} "
-            f"for {phase['weeks']} weeks"
-        )
-    if plan["foot_check_time"]:
-        console.print(f"  foot check: daily at {plan['foot_check_time']}")
-    if plan["exercise_days"]:
-        console.print(
-            f"  exercises: {plan['exercise_days']} at {plan['exercise_time']}: "
-            + "; ".join(plan["exercises"])
-        )
-    table = Table(title="Coming reminders (patient's local time)", title_justify="left")
-    for column in ("send at", "kind", "state", "reason"):
-        table.add_column(column)
-    for row in view["reminders"]:
-        table.add_row(row["send_at_local"], row["kind"], row["state"], row["skip_reason"] or "")
-    console.print(table)
-    if not view["reminders"]:
-        if view["status"] == "awaiting consent":
-            console.print("Nothing is planned until the patient replies YES to the consent text.")
-        else:
-            console.print("No reminders in this period (the service plans ahead on each tick).")

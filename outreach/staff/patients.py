@@ -23,6 +23,7 @@ from outreach.db.tables import (
     outbound_messages,
     patients,
 )
+from outreach.patients.plans import status_of
 from outreach.rules.adherence import (
     CALENDAR_DAYS,
     EXERCISE_WEEKS,
@@ -59,17 +60,6 @@ STATUS_FILTERS = {
     "paused": and_(P.c.paused.is_(True), P.c.opted_out.is_(False)),
     "opted out": P.c.opted_out.is_(True),
 }
-
-
-def status_of(row: Any) -> str:
-    """One word for where a patient stands, in the order that matters to staff."""
-    if row.opted_out:
-        return "opted out"
-    if row.paused:
-        return "paused"
-    if row.consent_state != ConsentState.GRANTED:
-        return "awaiting consent"
-    return "active"
 
 
 def patient_list(engine: Engine, q: str = "", status: str = "") -> list[dict[str, Any]]:
