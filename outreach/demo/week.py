@@ -31,7 +31,7 @@ from outreach.patients.csvfile import import_specs
 from outreach.patients.enrolment import PatientSpec, validate_patient
 from outreach.replies import inbound
 from outreach.rules.privacy import mask_phone
-from outreach.rules.vocabulary import Severity
+from outreach.rules.vocabulary import OutboundStatus, ReminderState, Severity
 from outreach.runtime import Service
 from outreach.texts.render import Renderer
 from outreach.transports.console import ConsoleTransport
@@ -244,7 +244,7 @@ def _next_moment(
     with engine.begin() as conn:
         next_send = conn.execute(
             select(reminders.c.send_at)
-            .where(reminders.c.state == "pending", reminders.c.send_at > now)
+            .where(reminders.c.state == ReminderState.PENDING, reminders.c.send_at > now)
             .order_by(reminders.c.send_at)
             .limit(1)
         ).scalar()
@@ -272,7 +272,9 @@ def summarise(engine: Engine, database: Path) -> DemoResult:
         for row in conn.execute(select(patients).order_by(patients.c.id)):
             tallies[row.id] = PatientTally(f"{row.first_name} {row.last_name}")
         for row in conn.execute(
-            select(outbound_messages.c.patient_id).where(outbound_messages.c.status == "sent")
+            select(outbound_messages.c.patient_id).where(
+                outbound_messages.c.status == OutboundStatus.SENT
+            )
         ):
             tallies[row.patient_id].sent += 1
         for row in conn.execute(select(inbound_messages.c.patient_id, inbound_messages.c.intent)):
@@ -281,7 +283,7 @@ def summarise(engine: Engine, database: Path) -> DemoResult:
             tallies[row.patient_id].confirmations += "session_confirm" in meanings
         for row in conn.execute(
             select(reminders.c.patient_id, reminders.c.skip_reason).where(
-                reminders.c.state == "skipped", reminders.c.send_at < END
+                reminders.c.state == ReminderState.SKIPPED, reminders.c.send_at < END
             )
         ):
             tallies[row.patient_id].skipped[row.skip_reason] += 1
