@@ -1,18 +1,17 @@
 """Replies: stored raw first, then interpreted (pure), then acted on.
 
 `store` commits the text verbatim before anything else looks at it; `process` interprets
-and applies in one transaction, so a bug there leaves the reply stored and unprocessed,
-with the error recorded, to be retried.
+and applies in one transaction (the patient's history from replies/history.py, the actions
+of replies/actions.py), so a bug there leaves the reply stored and unprocessed, with the
+error recorded, to be retried. The text sent back is replies/answer.py's.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,34 +23,22 @@ from outreach.config import Settings
 from outreach.db.tables import (
     UTCDateTime,
     appointment_table,
-    escalations,
     inbound_messages,
-    observations,
     outbound_messages,
     patients,
 )
-from outreach.patients import consent
+from outreach.replies import actions, answer, history
 from outreach.rules.conversation import (
     REPLY_WINDOW_HOURS,
-    Escalate,
-    GrantConsent,
-    Observe,
-    OptIn,
-    OptOut,
     Outcome,
     PatientContext,
-    Prompt,
-    SetAppointment,
     default_rules,
     interpret,
 )
 from outreach.rules.privacy import mask_phone
-from outreach.rules.vocabulary import ConsentState
+from outreach.rules.vocabulary import ConsentState, Question
 from outreach.sending import outbound as messages
-from outreach.sending import send
-from outreach.texts.render import Rendered, Renderer, TemplateError
-from outreach.texts.smslength import measure
-from outreach.texts.templatecheck import MAX_SEGMENTS
+from outreach.texts.render import Renderer, TemplateError
 from outreach.transports import Outgoing, Transport
 
 log = logging.getLogger("outreach.inbound")
@@ -77,34 +64,12 @@ TAKE = (
     .values(processed_at=bindparam("now", type_=UTCDateTime))
 )
 MARK = update(IN).where(IN.c.id == bindparam("inbound_id"))
-OBSERVE = observations.insert()
 STORE = {
     name: dialect.insert(IN)
     .on_conflict_do_nothing(index_elements=["provider_sid"])
     .returning(IN.c.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-OPEN_PROMPTS_OF = (
-    select(OUT.c.id, OUT.c.prompt, OUT.c.prompt_ref)
-    .where(
-        OUT.c.patient_id == bindparam("patient_id"),
-        OUT.c.prompt.is_not(None),
-        OUT.c.answered_at.is_(None),
-        OUT.c.reply_until > bindparam("now"),
-        OUT.c.status.notin_(("failed", "undelivered", "unknown")),
-    )
-    .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
-    .limit(OPEN_PROMPTS)
-)
-LATEST_EXERCISE_ANSWERS = (
-    select(observations.c.kind)
-    .where(
-        observations.c.patient_id == bindparam("patient_id"),
-        observations.c.kind.in_(("exercise_done", "exercise_skipped")),
-    )
-    .order_by(observations.c.at.desc(), observations.c.id.desc())
-    .limit(SKIPS_LOOKED_AT)
-)
 
 
 @dataclass(frozen=True)
@@ -174,21 +139,21 @@ def _process(
         _mark(conn, inbound_id, now, intent="unknown_sender", needs_review=True)
         log.info("reply from unknown number %s stored for review", mask_phone(message.from_phone))
         return None
-    prompts = open_prompts(conn, patient.id, now)
+    prompts = history.open_prompts(conn, patient.id, now)
     context = PatientContext(
         consent_granted=patient.consent_state == ConsentState.GRANTED,
         opted_out=patient.opted_out,
-        pain_baseline=pain_baseline(conn, patient),
+        pain_baseline=history.pain_baseline(conn, patient),
         language=patient.language,
         # Only a skip can need it, and only an exercise question takes a skip.
-        skipped_in_a_row=skipped_in_a_row(conn, patient.id)
-        if any(p.kind == "exercise" for p in prompts)
+        skipped_in_a_row=history.skipped_in_a_row(conn, patient.id)
+        if any(p.kind == Question.EXERCISE for p in prompts)
         else 0,
     )
     rules = default_rules(settings.templates_dir / "replies")
     outcome = interpret(context, prompts, message.body, rules)
     for action in outcome.actions:
-        _apply(conn, action, patient.id, inbound_id, now)
+        actions.apply(conn, action, patient.id, inbound_id, now)
     for answered in (outcome.answers, *outcome.also_answers):
         if answered is not None:
             messages.mark_answered(conn, answered.id, now)
@@ -216,117 +181,6 @@ def stored_intents(outcome: Outcome) -> str:
     return ",".join(kept)
 
 
-def open_prompts(conn: Connection, patient_id: int, now: datetime) -> list[Prompt]:
-    rows = conn.execute(OPEN_PROMPTS_OF, {"patient_id": patient_id, "now": now}).all()
-    return [Prompt(row.id, row.prompt, row.prompt_ref) for row in rows]
-
-
-def skipped_in_a_row(conn: Connection, patient_id: int) -> int:
-    """How many of the patient's latest exercise answers were skips, back to the last done."""
-    latest = conn.execute(LATEST_EXERCISE_ANSWERS, {"patient_id": patient_id}).scalars().all()
-    count = 0
-    for kind in latest:
-        if kind != "exercise_skipped":
-            break
-        count += 1
-    return count
-
-
-def pain_baseline(conn: Connection, patient: Any) -> int | None:
-    """The clinic's recorded baseline, else the median of the last five reported scores."""
-    if patient.pain_baseline is not None:
-        return int(patient.pain_baseline)
-    recent = (
-        conn.execute(
-            select(observations.c.value)
-            .where(
-                observations.c.patient_id == patient.id,
-                observations.c.kind == "exercise_done",
-                observations.c.value.is_not(None),
-            )
-            .order_by(observations.c.at.desc())
-            .limit(5)
-        )
-        .scalars()
-        .all()
-    )
-    return int(statistics.median(recent)) if len(recent) >= 3 else None
-
-
-def _apply(
-    conn: Connection, action: object, patient_id: int, inbound_id: int, now: datetime
-) -> None:
-    match action:
-        case GrantConsent():
-            consent.grant(conn, patient_id, now, "sms", "YES")
-        case OptOut(keyword=keyword):
-            consent.opt_out(conn, patient_id, now, "sms", keyword)
-        case OptIn(keyword=keyword):
-            consent.opt_in(conn, patient_id, now, "sms", keyword)
-        case SetAppointment(appointment_id=appointment_id, status=status):
-            conn.execute(
-                update(appointment_table)
-                .where(
-                    appointment_table.c.id == appointment_id,
-                    appointment_table.c.patient_id == patient_id,
-                )
-                .values(status=status, updated_at=now)
-            )
-        case Observe(kind=kind, value=value):
-            conn.execute(
-                OBSERVE,
-                {
-                    "patient_id": patient_id,
-                    "inbound_id": inbound_id,
-                    "kind": kind,
-                    "value": value,
-                    "at": now,
-                },
-            )
-        case Escalate(severity=severity, reason=reason, detail=detail):
-            _escalate(conn, patient_id, inbound_id, Escalate(severity, reason, detail), now)
-        case _:
-            raise TypeError(f"unknown action {action!r}")
-
-
-def _escalate(
-    conn: Connection, patient_id: int, inbound_id: int, escalation: Escalate, now: datetime
-) -> None:
-    """Raise an escalation, or, for a foot follow-up answer, settle the open 'foot_problem'
-    one it belongs to, keeping its first report time (time since reported counts from it)."""
-    values = {
-        "severity": escalation.severity,
-        "reason": escalation.reason,
-        "detail": escalation.detail,
-        "inbound_id": inbound_id,
-    }
-    if escalation.reason.startswith("foot_") and escalation.reason != "foot_problem":
-        window = now - timedelta(hours=REPLY_WINDOW_HOURS["foot_followup"])
-        open_report = conn.execute(
-            select(escalations.c.id)
-            .where(
-                escalations.c.patient_id == patient_id,
-                escalations.c.reason == "foot_problem",
-                escalations.c.resolved_at.is_(None),
-                escalations.c.created_at >= window,
-            )
-            .order_by(escalations.c.created_at.desc())
-            .limit(1)
-        ).scalar()
-        if open_report is not None:
-            conn.execute(
-                update(escalations).where(escalations.c.id == open_report).values(**values)
-            )
-            log.warning(
-                "escalation %s is now %s: %s", open_report, escalation.severity, escalation.reason
-            )
-            return
-    conn.execute(escalations.insert().values(patient_id=patient_id, created_at=now, **values))
-    log.warning(
-        "%s escalation for patient %s: %s", escalation.severity, patient_id, escalation.reason
-    )
-
-
 def _mark(conn: Connection, inbound_id: int, now: datetime, **values: Any) -> None:
     # The SET clause is the parameters' column names.
     conn.execute(MARK, {"inbound_id": inbound_id, "processed_at": now, "error": None, **values})
@@ -335,19 +189,19 @@ def _mark(conn: Connection, inbound_id: int, now: datetime, **values: Any) -> No
 def _queue_reply(
     conn: Connection, renderer: Renderer, patient: Any, outcome: Outcome, now: datetime
 ) -> Reply | None:
-    context: dict[str, Any] = {"patient": {"first_name": patient.first_name}}
+    values: dict[str, Any] = {"patient": {"first_name": patient.first_name}}
     if "unknown" in outcome.replies:
-        context["prompt"] = outcome.prompt_for_options
+        values["prompt"] = outcome.prompt_for_options
     if "session_confirmed" in outcome.replies:
         confirmed = next(
-            p for p in (outcome.answers, *outcome.also_answers) if p and p.kind == "session"
+            p for p in (outcome.answers, *outcome.also_answers) if p and p.kind == Question.SESSION
         )
         starts_at = conn.execute(
             select(appointment_table.c.starts_at).where(appointment_table.c.id == confirmed.ref)
         ).scalar_one()
-        context["starts_at"] = starts_at.astimezone(ZoneInfo(patient.timezone))
+        values["starts_at"] = starts_at.astimezone(ZoneInfo(patient.timezone))
     try:
-        rendered = compose(renderer, outcome.replies, patient.language, context)
+        rendered = answer.compose(renderer, outcome.replies, patient.language, values)
     except TemplateError:
         log.exception("reply %s failed to render; the reply is stored for staff", outcome.replies)
         return None
@@ -366,36 +220,11 @@ def _queue_reply(
     return Reply(message_id, patient.phone, rendered.body)
 
 
-def compose(
-    renderer: Renderer, templates: tuple[str, ...], language: str, context: dict[str, Any]
-) -> Rendered:
-    """One text from the outcome's templates, the most important first. Each later part
-    is added without its clinic name while the whole still fits in MAX_SEGMENTS."""
-    first = renderer.render(templates[0], language, **context)
-    body = first.body
-    prefix = f"{renderer.clinic.short}: "
-    for template in templates[1:]:
-        part = renderer.render(template, language, **context).body.removeprefix(prefix)
-        joined = f"{body} {part}"
-        if measure(joined).segments > MAX_SEGMENTS:
-            break
-        body = joined
-    return Rendered(first.template, language, body, measure(body))
-
-
 def send_reply(engine: Engine, transport: Transport, reply: Reply, now: datetime) -> bool:
     """Send a reply outside any transaction and record what the provider said."""
-    outgoing = Outgoing(reply.message_id, reply.to, reply.body)
-    handed = partial(_handed_to, reply.message_id, transport.name)
-    return isinstance(send.send(engine.begin, transport, outgoing, lambda: now, handed), send.Taken)
-
-
-def _handed_to(
-    message_id: int, provider: str, conn: Connection, result: send.Result, now: datetime
-) -> send.Result:
-    """Whoever hands a reply text over names its provider: a transport, or a TwiML answer."""
-    messages.set_provider(conn, message_id, provider)
-    return result
+    return answer.send_text(
+        engine, transport, Outgoing(reply.message_id, reply.to, reply.body), now
+    )
 
 
 def record_twiml_reply(engine: Engine, reply: Reply, now: datetime) -> None:
@@ -405,33 +234,12 @@ def record_twiml_reply(engine: Engine, reply: Reply, now: datetime) -> None:
         messages.record_twiml(conn, reply.message_id, now)
 
 
-def _resume_unknown(
-    engine: Engine, settings: Settings, transport: Transport, now: datetime
-) -> None:
-    """Reply texts whose send had no answer: each is looked up at the provider and sent
-    only if it is not there."""
-    stale = now - timedelta(seconds=settings.lease_seconds)
-    replies = (
-        OUT.c.patient_id.is_not(None)
-        & OUT.c.reminder_id.is_(None)
-        & (OUT.c.created_at > now - RETRY_FOR)
-    )
-    with engine.begin() as conn:
-        # Not the pending ones: a reply answered inside a webhook's TwiML is pending until
-        # that answer is recorded, and must not go twice.
-        rows = messages.unfinished(conn, replies, stale, pending_too=False)
-    for row in rows:
-        result = send.resume(engine.begin, transport, row, now)
-        if isinstance(result, send.Refused | send.Unknown):
-            log.error("reply text %s still not sent: %s", row.id, result.error)
-
-
 def process_pending(
     engine: Engine, settings: Settings, renderer: Renderer, transport: Transport, now: datetime
 ) -> int:
     """Retry replies left unprocessed (a crash or a bug while interpreting them), and settle
     reply texts whose send had no answer."""
-    _resume_unknown(engine, settings, transport, now)
+    answer.resume_unknown(engine, settings, transport, now, RETRY_FOR)
     with engine.begin() as conn:
         ids = (
             conn.execute(

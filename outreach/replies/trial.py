@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outreach.config import LANGUAGES
-from outreach.replies.inbound import compose
+from outreach.replies.answer import compose
 from outreach.rules.conversation import (
     Escalate,
     GrantConsent,
@@ -82,7 +82,7 @@ class Trial:
     def prompts(self) -> list[Prompt]:
         # Ids and the appointment are stand-ins: nothing is read or written.
         return [
-            Prompt(index + 1, kind, ref=1 if kind == "session" else None)
+            Prompt(index + 1, kind, ref=1 if kind == Question.SESSION else None)
             for index, kind in enumerate(self.asked)
         ]
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TextIO
 
 from outreach.rules.privacy import mask_phone
+from outreach.rules.vocabulary import OutboundStatus
 from outreach.transports import Outgoing, Receipt
 
 
@@ -19,7 +20,7 @@ class ConsoleTransport:
     def send(self, message: Outgoing) -> Receipt:
         stream = self._stream if self._stream is not None else sys.stdout
         print(f"[sms to {mask_phone(message.to)}] {message.body}", file=stream, flush=True)
-        return Receipt(provider_sid=f"CONSOLE{message.message_id:08d}", status="sent")
+        return Receipt(provider_sid=f"CONSOLE{message.message_id:08d}", status=OutboundStatus.SENT)
 
     def find_sent(self, message: Outgoing, since: datetime) -> Receipt | None:
         return None  # printing keeps no record: a text whose outcome is unknown is printed again

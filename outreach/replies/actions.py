@@ -1,0 +1,101 @@
+"""What a reply's interpretation does: consent, appointments, observations, escalations,
+applied in the transaction that processes the reply."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from outreach.db.tables import appointment_table, escalations, observations
+from outreach.patients import consent
+from outreach.rules.conversation import (
+    REPLY_WINDOW_HOURS,
+    Escalate,
+    GrantConsent,
+    Observe,
+    OptIn,
+    OptOut,
+    SetAppointment,
+)
+from outreach.rules.vocabulary import Question
+
+log = logging.getLogger("outreach.inbound")
+
+OBSERVE = observations.insert()
+
+
+def apply(
+    conn: Connection, action: object, patient_id: int, inbound_id: int, now: datetime
+) -> None:
+    match action:
+        case GrantConsent():
+            consent.grant(conn, patient_id, now, "sms", "YES")
+        case OptOut(keyword=keyword):
+            consent.opt_out(conn, patient_id, now, "sms", keyword)
+        case OptIn(keyword=keyword):
+            consent.opt_in(conn, patient_id, now, "sms", keyword)
+        case SetAppointment(appointment_id=appointment_id, status=status):
+            conn.execute(
+                update(appointment_table)
+                .where(
+                    appointment_table.c.id == appointment_id,
+                    appointment_table.c.patient_id == patient_id,
+                )
+                .values(status=status, updated_at=now)
+            )
+        case Observe(kind=kind, value=value):
+            conn.execute(
+                OBSERVE,
+                {
+                    "patient_id": patient_id,
+                    "inbound_id": inbound_id,
+                    "kind": kind,
+                    "value": value,
+                    "at": now,
+                },
+            )
+        case Escalate(severity=severity, reason=reason, detail=detail):
+            escalate(conn, patient_id, inbound_id, Escalate(severity, reason, detail), now)
+        case _:
+            raise TypeError(f"unknown action {action!r}")
+
+
+def escalate(
+    conn: Connection, patient_id: int, inbound_id: int, escalation: Escalate, now: datetime
+) -> None:
+    """Raise an escalation, or, for a foot follow-up answer, settle the open 'foot_problem'
+    one it belongs to, keeping its first report time (time since reported counts from it)."""
+    values = {
+        "severity": escalation.severity,
+        "reason": escalation.reason,
+        "detail": escalation.detail,
+        "inbound_id": inbound_id,
+    }
+    if escalation.reason.startswith("foot_") and escalation.reason != "foot_problem":
+        window = now - timedelta(hours=REPLY_WINDOW_HOURS[Question.FOOT_FOLLOWUP])
+        open_report = conn.execute(
+            select(escalations.c.id)
+            .where(
+                escalations.c.patient_id == patient_id,
+                escalations.c.reason == "foot_problem",
+                escalations.c.resolved_at.is_(None),
+                escalations.c.created_at >= window,
+            )
+            .order_by(escalations.c.created_at.desc())
+            .limit(1)
+        ).scalar()
+        if open_report is not None:
+            conn.execute(
+                update(escalations).where(escalations.c.id == open_report).values(**values)
+            )
+            log.warning(
+                "escalation %s is now %s: %s", open_report, escalation.severity, escalation.reason
+            )
+            return
+    conn.execute(escalations.insert().values(patient_id=patient_id, created_at=now, **values))
+    log.warning(
+        "%s escalation for patient %s: %s", escalation.severity, patient_id, escalation.reason
+    )
