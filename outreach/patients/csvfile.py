@@ -31,7 +31,8 @@ from outreach.patients.enrolment import (
     PatientSpec,
     validate_patient,
 )
-from outreach.rules.schedule import Phase, PlanSpec, format_weekdays, parse_weekdays
+from outreach.patients.storedplan import stored_plan
+from outreach.rules.schedule import PlanSpec, format_weekdays
 from outreach.rules.vocabulary import ConsentEventKind, ConsentState, SkipReason
 
 # The patient columns an import may change; consent and opt-out are deliberately absent.
@@ -429,7 +430,7 @@ def _differences(
     # A new timezone moves every local time the plan names, so it is a plan change too.
     plan_changed = (
         plan is None
-        or _stored_plan(plan, phases) != (spec.plan, spec.exercises)
+        or stored_plan(plan, phases) != (spec.plan, spec.exercises)
         or patient.timezone != spec.timezone
     )
     person = {k: v for k, v in _person_values(spec).items() if getattr(patient, k) != v}
@@ -472,17 +473,3 @@ def _add_phases(session: Session, plan_id: int, plan: PlanSpec) -> None:
                 weeks=phase.weeks,
             )
         )
-
-
-def _stored_plan(plan: CarePlan, phases: list[PlanPhase]) -> tuple[PlanSpec, tuple[str, ...]]:
-    """The stored plan in the shape the file describes, so the two compare field by field."""
-    spec = PlanSpec(
-        start_date=plan.start_date,
-        end_date=plan.end_date,
-        phases=tuple(Phase(parse_weekdays(p.weekdays), p.session_time, p.weeks) for p in phases),
-        foot_check_time=plan.foot_check_time,
-        exercise_days=parse_weekdays(plan.exercise_days),
-        exercise_time=plan.exercise_time,
-    )
-    exercises = tuple(line.strip() for line in plan.exercises.splitlines() if line.strip())
-    return spec, exercises

@@ -18,15 +18,15 @@ from outreach.accounts import audit
 from outreach.accounts.users import Staff
 from outreach.config import ConfigError, Settings
 from outreach.db.engine import session_scope
-from outreach.db.tables import appointment_table, care_plans, patients, plan_phases
+from outreach.db.tables import appointment_table, patients
 from outreach.outbox import commands
 from outreach.patients import consent
 from outreach.patients import csvfile as csvimport
 from outreach.patients.enrolment import FieldError, PatientSpec, validate_patient
 from outreach.patients.form import PatientForm, spec_columns
+from outreach.patients.storedplan import stored_spec
 from outreach.planning import planner
 from outreach.rules.localtime import at_local, parse_hhmm
-from outreach.rules.schedule import Phase, PlanSpec, parse_weekdays
 from outreach.rules.vocabulary import AppointmentStatus, SkipReason
 
 LIVE = (
@@ -106,41 +106,6 @@ def _save(
         return [FieldError(0, "phone", spec.phone, reason)]
     planner.plan_due(engine, settings, now)
     return Saved(spec.external_id, "created" if new else "updated")
-
-
-def stored_spec(conn: Connection, external_id: str) -> PatientSpec | None:
-    """A stored patient and plan in the shape the form and the import describe."""
-    patient = conn.execute(select(patients).where(patients.c.external_id == external_id)).first()
-    if patient is None:
-        return None
-    plan = conn.execute(select(care_plans).where(care_plans.c.patient_id == patient.id)).first()
-    phases = []
-    if plan is not None:
-        rows = conn.execute(
-            select(plan_phases).where(plan_phases.c.plan_id == plan.id).order_by(plan_phases.c.seq)
-        ).all()
-        phases = [Phase(parse_weekdays(p.weekdays), p.session_time, p.weeks) for p in rows]
-    return PatientSpec(
-        external_id=patient.external_id,
-        first_name=patient.first_name,
-        last_name=patient.last_name,
-        phone=patient.phone,
-        timezone=patient.timezone,
-        language=patient.language,
-        plan=PlanSpec(
-            start_date=plan.start_date if plan else patient.created_at.date(),
-            end_date=plan.end_date if plan else None,
-            phases=tuple(phases),
-            foot_check_time=plan.foot_check_time if plan else None,
-            exercise_days=parse_weekdays(plan.exercise_days) if plan else (),
-            exercise_time=plan.exercise_time if plan else None,
-        ),
-        exercises=tuple(e.strip() for e in plan.exercises.splitlines() if e.strip())
-        if plan
-        else (),
-        pain_baseline=patient.pain_baseline,
-        quiet_hours=patient.quiet_hours,
-    )
 
 
 def stored_columns(engine: Engine, external_id: str) -> dict[str, str] | None:

@@ -21,7 +21,7 @@ from outreach.config import LANGUAGES, ConfigError, Settings
 from outreach.rules.localtime import QuietHours, parse_hhmm, parse_quiet_hours, patient_quiet_hours
 from outreach.rules.plaintext import has_control_characters
 from outreach.rules.privacy import diagnosis_words
-from outreach.rules.schedule import Phase, PlanSpec, parse_weekdays
+from outreach.rules.schedule import Phase, PlanSpec, exercise_names, parse_weekdays
 
 COLUMNS = (
     "patient_id",
@@ -348,7 +348,7 @@ def _exercises(
     elif time_text or names_text:
         row.fail("exercise_days", "must not be blank when exercise_time or exercises is set")
     at = _send_time(row, "exercise_time", quiet)
-    names = tuple(n.strip() for n in names_text.split(";") if n.strip())
+    names = exercise_names(names_text)
     if names_text and not names:
         row.fail("exercises", "lists no exercise names (separate them with ';')")
     if len(names) > EXERCISES_MAX:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import time
 
 from outreach.patients.enrolment import COLUMNS, FieldError, PatientSpec
-from outreach.rules.schedule import WEEKDAYS, parse_weekdays
+from outreach.rules.schedule import WEEKDAYS, exercise_names, parse_weekdays
 
 # The columns typed into a plain field; sessions, exercise days and exercises have their own.
 TEXT_COLUMNS = tuple(c for c in COLUMNS if c not in ("sessions", "exercise_days", "exercises"))
@@ -99,23 +99,21 @@ class PatientForm:
             days, _, rest = part.partition(" at ")
             at, _, weeks = rest.partition(" for ")
             phases.append(PhaseRow(_weekdays(days.split()), at, weeks.split(" ")[0]))
-        names = (n.strip() for n in columns.get("exercises", "").split(";"))
         return cls(
             values={c: columns.get(c, "") for c in TEXT_COLUMNS},
             exercise_days=_weekdays(columns.get("exercise_days", "").split()),
-            exercises="\n".join(n for n in names if n),
+            exercises="\n".join(exercise_names(columns.get("exercises", ""))),
             phases=phases,
         )
 
     def columns(self) -> dict[str, str]:
         """The values as one CSV row; incomplete phase rows are left to `problems`."""
         complete = [row for row in self.phases if not row.missing()]
-        lines = (line.strip() for line in self.exercises.splitlines())
         return {
             **self.values,
             "sessions": "; ".join(row.text() for row in complete),
             "exercise_days": " ".join(self.exercise_days),
-            "exercises": "; ".join(line for line in lines if line),
+            "exercises": "; ".join(exercise_names(self.exercises, per_line=True)),
         }
 
     def problems(self) -> dict[str, list[str]]:

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, or_, select
 
-from outreach.db.tables import care_plans, patients, plan_phases, reminders
-from outreach.rules.schedule import WEEKDAYS, parse_weekdays
+from outreach.db.tables import patients, reminders
+from outreach.patients.storedplan import read_plan
+from outreach.rules.schedule import WEEKDAYS, exercise_names, parse_weekdays
 from outreach.rules.vocabulary import ConsentState, ReminderState
 
 
@@ -56,16 +57,7 @@ def plan_view(engine: Engine, key: str, now: datetime, until: datetime) -> dict[
         ).first()
         if patient is None:
             return None
-        plan = conn.execute(select(care_plans).where(care_plans.c.patient_id == patient.id)).first()
-        phases = (
-            conn.execute(
-                select(plan_phases)
-                .where(plan_phases.c.plan_id == plan.id)
-                .order_by(plan_phases.c.seq)
-            ).all()
-            if plan is not None
-            else []
-        )
+        plan, phases = read_plan(conn, patient.id)
         coming = conn.execute(
             select(reminders)
             .where(
@@ -106,7 +98,7 @@ def plan_view(engine: Engine, key: str, now: datetime, until: datetime) -> dict[
             else None,
             "exercise_days": _days(plan.exercise_days) if plan.exercise_days else None,
             "exercise_time": plan.exercise_time.strftime("%H:%M") if plan.exercise_time else None,
-            "exercises": [e for e in plan.exercises.splitlines() if e.strip()],
+            "exercises": list(exercise_names(plan.exercises, per_line=True)),
             "planned_until": plan.planned_until.isoformat() if plan.planned_until else None,
         },
         "reminders": [

@@ -40,6 +40,13 @@ def format_weekdays(days: tuple[int, ...]) -> str:
     return ",".join(WEEKDAYS[d] for d in days)
 
 
+def exercise_names(text: str, *, per_line: bool = False) -> tuple[str, ...]:
+    """The names in an exercise list, stripped, blanks dropped: "a; b; c" as a CSV column
+    holds it, or one per line (`per_line`) as a plan stores it and the form's box sends it."""
+    parts = text.splitlines() if per_line else text.split(";")
+    return tuple(name for name in (part.strip() for part in parts) if name)
+
+
 @dataclass(frozen=True)
 class Phase:
     weekdays: tuple[int, ...]
