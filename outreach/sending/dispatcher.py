@@ -62,7 +62,7 @@ class Dispatcher:
         self.breaker = Breaker(settings.outage_pause_seconds)
         # Told each attempt's outcome and, for a failure or skip, its reason (metrics).
         self.on_outcome = on_outcome
-        # Every SQLite transaction takes the database's one write lock at BEGIN (db.py). A
+        # Every SQLite transaction takes the database's one write lock at BEGIN (db/engine.py). A
         # send thread queued there waits in SQLite's busy handler, which sleeps in steps of
         # up to 100 ms and cut throughput by a third at 48 threads; queued on this lock it
         # wakes as soon as the transaction before it ends.
@@ -202,10 +202,8 @@ class Dispatcher:
             if unwanted is not None:
                 return unwanted
         result = send.attempt(self.transport, prepared)
-        if isinstance(result, send.Refused) and result.error.permanent:
+        if isinstance(result, send.Taken) or result.error.permanent:
             self.breaker.succeeded()  # the provider answered: it is up
-        elif isinstance(result, send.Taken):
-            self.breaker.succeeded()
         else:
             self.breaker.failed()
         return self.settler.record(reminder_id, prepared, result)

@@ -1,8 +1,8 @@
 """Outbound texts' rows: the only module that writes `outbound_messages`.
 
 The row is written before the provider is called and completed after, so a crash in between
-leaves evidence to reconcile from (DESIGN.md, "write the row first"); sending/send.py runs
-that protocol, and everyone else changes a row through the named functions here.
+leaves evidence to reconcile from; sending/send.py runs that protocol, and everyone else
+changes a row through the named functions here.
 """
 
 from __future__ import annotations
