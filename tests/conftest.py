@@ -123,8 +123,8 @@ def enrol(
     from sqlalchemy import select, update
 
     from outreach.db.tables import patients, reminders
-    from outreach.patients.csvfile import import_specs
     from outreach.patients.enrolment import validate_patient
+    from outreach.patients.upsert import import_specs
 
     spec = validate_patient(patient_row(**overrides), settings, 2)
     assert not isinstance(spec, list), spec

@@ -15,8 +15,10 @@ from sqlmodel import col, select
 from outreach.config import Settings
 from outreach.db import engine as db
 from outreach.db.tables import CarePlan, ConsentEvent, Patient, PlanPhase, Reminder
-from outreach.patients.csvfile import CsvFormatError, import_file, import_specs, read_csv
-from outreach.patients.enrolment import FieldError, PatientSpec, validate_patient
+from outreach.patients.csvfile import CsvFormatError, read_csv
+from outreach.patients.enrolment import PatientSpec, validate_patient
+from outreach.patients.fields import FieldError
+from outreach.patients.upsert import import_file, import_specs
 from outreach.planning import planner
 from outreach.rules.localtime import QuietHours
 from outreach.rules.schedule import Phase

@@ -21,8 +21,8 @@ from outreach.config import REPO_ROOT, Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.db.tables import appointment_table, care_plans, patients, reminders
 from outreach.outbox.commands import replan, skip_pending
-from outreach.patients.csvfile import import_specs
 from outreach.patients.enrolment import validate_patient
+from outreach.patients.upsert import import_specs
 from outreach.planning import planner
 from outreach.planning.lock import planning_lock
 from outreach.planning.planner import horizon_end, plan_due

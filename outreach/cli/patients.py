@@ -32,7 +32,8 @@ def import_patients(ctx: Context, file: Path) -> None:
     """
     from rich.progress import Progress
 
-    from outreach.patients.csvfile import CsvFormatError, import_specs, read_csv
+    from outreach.patients.csvfile import CsvFormatError, read_csv
+    from outreach.patients.upsert import import_specs
 
     settings = ctx.settings
     engine = ctx.engine()

@@ -27,8 +27,8 @@ from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients, reminders
-from outreach.patients.csvfile import import_specs
 from outreach.patients.enrolment import PatientSpec, validate_patient
+from outreach.patients.upsert import import_specs
 from outreach.replies import inbound
 from outreach.rules.privacy import mask_phone
 from outreach.rules.vocabulary import OutboundStatus, ReminderState, Severity

@@ -20,9 +20,9 @@ from outreach.config import ConfigError, Settings
 from outreach.db.engine import session_scope
 from outreach.db.tables import appointment_table, patients
 from outreach.outbox import commands
-from outreach.patients import consent
-from outreach.patients import csvfile as csvimport
-from outreach.patients.enrolment import FieldError, PatientSpec, validate_patient
+from outreach.patients import consent, upsert
+from outreach.patients.enrolment import PatientSpec, validate_patient
+from outreach.patients.fields import FieldError
 from outreach.patients.form import PatientForm, spec_columns
 from outreach.patients.storedplan import stored_spec
 from outreach.planning import planner
@@ -84,7 +84,7 @@ def _save(
                 return [FieldError(0, "patient_id", spec.external_id, reason)]
             if not new and before is None:
                 raise PatientNotFound(spec.external_id)
-            report = csvimport.import_into(session, settings, [(0, spec)], now, source="staff")
+            report = upsert.import_into(session, settings, [(0, spec)], now, source="staff")
             if report.errors:
                 session.rollback()
                 return report.errors

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time
 
-from outreach.patients.enrolment import COLUMNS, FieldError, PatientSpec
+from outreach.patients.enrolment import COLUMNS, PatientSpec
+from outreach.patients.fields import FieldError
 from outreach.rules.schedule import WEEKDAYS, exercise_names, parse_weekdays
 
 # The columns typed into a plain field; sessions, exercise days and exercises have their own.

@@ -12,9 +12,9 @@ from outreach.accounts import audit
 from outreach.accounts.users import Staff
 from outreach.config import Settings
 from outreach.db.engine import session_scope
-from outreach.patients import csvfile as csvimport
-from outreach.patients.csvfile import ImportReport, PreviewRow
-from outreach.patients.enrolment import FieldError
+from outreach.patients import csvfile, upsert
+from outreach.patients.fields import FieldError
+from outreach.patients.upsert import ImportReport, PreviewRow
 from outreach.planning import planner
 
 
@@ -34,8 +34,8 @@ class Preview:
 def preview_upload(engine: Engine, settings: Settings, data: bytes, name: str) -> Preview:
     """What importing this file would do. Raises CsvFormatError for a file that cannot be
     read at all."""
-    specs, errors = csvimport.read_csv_bytes(data, settings, name)
-    rows, refused = csvimport.preview(engine, settings, specs)
+    specs, errors = csvfile.read_csv_bytes(data, settings, name)
+    rows, refused = upsert.preview(engine, settings, specs)
     return Preview(rows, sorted(errors + refused, key=lambda e: e.line))
 
 
@@ -44,9 +44,9 @@ def import_upload(
 ) -> ImportReport:
     """Import the file's good rows in one transaction with its audit entry, then plan.
     Raises CsvFormatError like `preview_upload`."""
-    specs, errors = csvimport.read_csv_bytes(data, settings, name)
+    specs, errors = csvfile.read_csv_bytes(data, settings, name)
     with session_scope(engine) as session:
-        report = csvimport.import_into(session, settings, specs, now)
+        report = upsert.import_into(session, settings, specs, now)
         report.errors = sorted(errors + report.errors, key=lambda e: e.line)
         report.total_rows = len(specs) + len({e.line for e in errors})
         counts = {
