@@ -15,7 +15,8 @@ from sqlalchemy import select
 from outreach.config import Settings
 from outreach.db.engine import make_engine
 from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients
-from outreach.demo.week import END, START, run_demo
+from outreach.demo.clinic import END, START
+from outreach.demo.week import run_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,1 +1,1 @@
-"""outreach demo: a small clinic's week, simulated in seconds."""
+"""outreach demo: a small clinic's week, simulated in seconds (week.py runs it)."""

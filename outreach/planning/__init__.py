@@ -1,1 +1,2 @@
-"""Planning: care plans become reminder rows, idempotently, on SQLite and on PostgreSQL."""
+"""Planning: deciding what care plans make and which plans are due, on SQLite and on
+PostgreSQL; the outbox writes the reminder rows it decides on."""

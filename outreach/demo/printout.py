@@ -1,0 +1,84 @@
+"""The demo's printout: each patient's conversation as a transcript, and the week in numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import Engine, select
+from sqlalchemy.engine import Connection
+
+from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients
+from outreach.demo.tally import DemoResult
+from outreach.rules.privacy import mask_phone
+from outreach.rules.vocabulary import Severity
+
+SEVERITIES = tuple(s.value for s in Severity)
+
+
+def print_transcripts(console: Console, engine: Engine) -> None:
+    with engine.begin() as conn:
+        people = conn.execute(select(patients).order_by(patients.c.id)).all()
+        for person in people:
+            zone = ZoneInfo(person.timezone)
+            console.rule(
+                f"[bold]{person.first_name} {person.last_name}[/] · {person.language} · "
+                f"{person.timezone} · {mask_phone(person.phone)}"
+            )
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(no_wrap=True, style="dim")
+            grid.add_column(no_wrap=True)
+            grid.add_column()
+            for when, arrow, text, note in _conversation(conn, person.id):
+                grid.add_row(when.astimezone(zone).strftime("%a %d %b %H:%M"), arrow, text)
+                if note:
+                    grid.add_row("", "", f"[bold red]{note}[/]")
+            console.print(grid, highlight=False)
+            console.print()
+
+
+def _conversation(conn: Connection, patient_id: int) -> list[tuple[datetime, str, str, str]]:
+    lines: list[tuple[datetime, str, str, str]] = []
+    for row in conn.execute(
+        select(outbound_messages.c.created_at, outbound_messages.c.body).where(
+            outbound_messages.c.patient_id == patient_id
+        )
+    ):
+        lines.append((row.created_at, "→", escape(row.body), ""))
+    flagged = {
+        row.inbound_id: row
+        for row in conn.execute(select(escalations).where(escalations.c.patient_id == patient_id))
+    }
+    for row in conn.execute(
+        select(inbound_messages).where(inbound_messages.c.patient_id == patient_id)
+    ):
+        note = ""
+        if row.id in flagged:
+            esc = flagged[row.id]
+            note = f"⚑ {esc.severity} escalation: {esc.reason} ({esc.detail})"
+        elif row.needs_review:
+            note = "⚑ needs a look from staff"
+        lines.append((row.received_at, "←", escape(row.body), escape(note)))
+    return sorted(lines, key=lambda line: (line[0], line[1] == "→"))
+
+
+def print_summary(console: Console, result: DemoResult) -> None:
+    table = Table(title="The week in numbers", title_justify="left")
+    for column in ("patient", "sent", "skipped (reason)", "replies", "confirmed", "escalations"):
+        table.add_column(
+            column, justify="left" if column in ("patient", "skipped (reason)") else "right"
+        )
+    for tally in [*result.patients, result.total]:
+        table.add_row(
+            tally.name,
+            str(tally.sent),
+            ", ".join(f"{n} {reason}" for reason, n in sorted(tally.skipped.items())) or "0",
+            str(tally.replies),
+            str(tally.confirmations),
+            ", ".join(f"{tally.escalations[s]} {s}" for s in SEVERITIES if tally.escalations[s])
+            or "0",
+        )
+    console.print(table)

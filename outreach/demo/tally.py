@@ -1,0 +1,68 @@
+"""The simulated week counted per patient: texts sent, skips by reason, replies,
+confirmations and escalations, read back from the database."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients, reminders
+from outreach.demo.clinic import END
+from outreach.rules.vocabulary import OutboundStatus, ReminderState
+
+
+@dataclass
+class DemoResult:
+    database: Path
+    patients: list[PatientTally]
+
+    @property
+    def total(self) -> PatientTally:
+        total = PatientTally("all patients")
+        for tally in self.patients:
+            total.sent += tally.sent
+            total.replies += tally.replies
+            total.confirmations += tally.confirmations
+            total.skipped.update(tally.skipped)
+            total.escalations.update(tally.escalations)
+        return total
+
+
+@dataclass
+class PatientTally:
+    name: str
+    sent: int = 0
+    replies: int = 0
+    confirmations: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    escalations: Counter[str] = field(default_factory=Counter)
+
+
+def summarise(engine: Engine, database: Path) -> DemoResult:
+    """Count the simulated week (reminders planned beyond it are left out)."""
+    tallies: dict[int, PatientTally] = {}
+    with engine.begin() as conn:
+        for row in conn.execute(select(patients).order_by(patients.c.id)):
+            tallies[row.id] = PatientTally(f"{row.first_name} {row.last_name}")
+        for row in conn.execute(
+            select(outbound_messages.c.patient_id).where(
+                outbound_messages.c.status == OutboundStatus.SENT
+            )
+        ):
+            tallies[row.patient_id].sent += 1
+        for row in conn.execute(select(inbound_messages.c.patient_id, inbound_messages.c.intent)):
+            tallies[row.patient_id].replies += 1
+            meanings = (row.intent or "").split(",")
+            tallies[row.patient_id].confirmations += "session_confirm" in meanings
+        for row in conn.execute(
+            select(reminders.c.patient_id, reminders.c.skip_reason).where(
+                reminders.c.state == ReminderState.SKIPPED, reminders.c.send_at < END
+            )
+        ):
+            tallies[row.patient_id].skipped[row.skip_reason] += 1
+        for row in conn.execute(select(escalations.c.patient_id, escalations.c.severity)):
+            tallies[row.patient_id].escalations[row.severity] += 1
+    return DemoResult(database, list(tallies.values()))
