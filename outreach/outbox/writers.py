@@ -69,7 +69,7 @@ def insert_planned(
 ) -> int:
     """Write each (plan, occurrence) as a reminder of that plan's patient and version; returns
     the rows inserted or revived."""
-    return upsert_reminders(conn, [_reminder_row(plan, occ, now) for plan, occ in planned])
+    return _upsert_reminders(conn, [_reminder_row(plan, occ, now) for plan, occ in planned])
 
 
 def _reminder_row(plan: Any, occ: Occurrence, now: datetime) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def _reminder_row(plan: Any, occ: Occurrence, now: datetime) -> dict[str, Any]:
     }
 
 
-def upsert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> int:
+def _upsert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert-or-ignore on the natural key; a row skipped for a revivable reason comes back."""
     if not rows:
         return 0
