@@ -268,3 +268,24 @@ def test_serve_refuses_to_start_without_what_it_would_serve(
 
     code, output = outreach(config, "serve", "--webhooks-only")
     assert code == 1 and "nothing to serve: sms.provider is not 'twilio'" in output
+
+
+def test_the_help_loads_no_database_web_or_output_library() -> None:
+    """`outreach --help` must start fast (bench/startup.py): the commands import what they
+    use when they run."""
+    probe = (
+        "import sys\n"
+        "from outreach.cli.main import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('sqlalchemy', 'sqlmodel', 'alembic', 'fastapi', 'uvicorn', 'apscheduler',\n"
+        "         'twilio', 'httpx', 'rich', 'jinja2', 'rapidfuzz', 'phonenumbers', 'argon2')\n"
+        "print(' '.join(name for name in heavy if name in sys.modules) or 'none')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+
+    assert done.stdout.splitlines()[-1] == "none"
