@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from sqlalchemy import Engine
 
-# Named, not __name__: run as `python -m outreach.cli` the commands live outside the
-# "outreach" logger whose level the long-running commands raise to INFO.
+# Named, not __name__: operators filter the JSON logs by "outreach.cli", the name the
+# commands have always logged under, whichever module of this package logs.
 log = logging.getLogger("outreach.cli")
 
 
