@@ -7,7 +7,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,9 @@ from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.texts.render import Renderer
+from tests.support.patients import T0
 
 PG_URL = os.environ.get("OUTREACH_TEST_DATABASE_URL")
-# A Monday, 12:00 UTC: 07:00 in New York, inside quiet hours until 08:00.
-T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def pytest_report_header() -> str:
@@ -94,99 +92,10 @@ def renderer(settings: Settings) -> Renderer:
     return Renderer(settings.templates_dir, settings)
 
 
-def patient_row(**overrides: Any) -> dict[str, str]:
-    """A valid enrolment row; tests override what they care about."""
-    row = {
-        "patient_id": "P-1",
-        "first_name": "Ana",
-        "last_name": "Torres",
-        "phone": "+16175550142",
-        "timezone": "America/New_York",
-        "language": "en",
-        "plan_start": "2026-11-01",
-        "sessions": "mon wed fri at 10:00 for 4 weeks; tue thu at 10:00 for 2 weeks",
-        "foot_check_time": "08:30",
-        "exercise_days": "tue thu sat",
-        "exercise_time": "17:00",
-        "exercises": "seated calf stretch; heel raises",
-        "pain_baseline": "2",
-    }
-    row.update(overrides)
-    return row
-
-
-def enrol(
-    engine: Engine, settings: Settings, now: datetime, *, consent: bool = True, **overrides: str
-) -> int:
-    """Enrol one patient through the real validation and import; optionally as if they had
-    already answered YES. Returns the patient's row id."""
-    from sqlalchemy import select, update
-
-    from outreach.db.tables import patients, reminders
-    from outreach.patients.enrolment import validate_patient
-    from outreach.patients.upsert import import_specs
-
-    spec = validate_patient(patient_row(**overrides), settings, 2)
-    assert not isinstance(spec, list), spec
-    report = import_specs(engine, settings, [(2, spec)], now)
-    assert not report.errors, report.errors
-    with engine.begin() as conn:
-        patient_id = int(
-            conn.execute(
-                select(patients.c.id).where(patients.c.external_id == spec.external_id)
-            ).scalar_one()
-        )
-        if consent:  # as if the consent text went out and was answered YES
-            conn.execute(
-                update(patients).where(patients.c.id == patient_id).values(consent_state="granted")
-            )
-            conn.execute(
-                update(reminders)
-                .where(reminders.c.patient_id == patient_id, reminders.c.kind == "consent")
-                .values(state="sent")
-            )
-    return patient_id
-
-
-class RecordingTransport:
-    """Stands in for the provider at the network boundary: records, and can fail on cue."""
-
-    name = "test"
-
-    def __init__(self) -> None:
-        from outreach.transports import Outgoing, SendError
-
-        self.sent: list[Outgoing] = []
-        self.failures: list[SendError] = []
-        self.on_send: Any = None
-
-    def send(self, message: Any) -> Any:
-        from outreach.transports import Receipt, SendError
-
-        if self.on_send is not None:
-            self.on_send(message)
-        if self.failures:
-            failure = self.failures.pop(0)
-            if failure.uncertain and failure.code == "accepted":  # taken, answer lost
-                self.sent.append(message)
-                raise SendError("timed out", permanent=False, code="network", uncertain=True)
-            raise failure
-        self.sent.append(message)
-        return Receipt(provider_sid=f"SM{message.message_id:032d}", status="queued")
-
-    def find_sent(self, message: Any, since: datetime) -> Any:
-        from outreach.transports import Receipt
-
-        for sent in self.sent:
-            if (sent.to, sent.body) == (message.to, message.body):
-                return Receipt(provider_sid=f"SM{sent.message_id:032d}", status="sent")
-        return None
-
-
 @pytest.fixture
 def staff(engine: Engine, clock: ManualClock) -> None:
-    """Two staff users (tests/admin_harness.py USERS), password PASSWORD."""
-    from tests.admin_harness import add_staff
+    """Two staff users (tests/support/admin.py USERS), password PASSWORD."""
+    from tests.support.admin import add_staff
 
     add_staff(engine, clock.now())
 
@@ -201,7 +110,7 @@ def _signed_in_client(
     engine: Engine, settings: Settings, renderer: Renderer, clock: ManualClock, username: str
 ) -> Any:
     from outreach.web.admin.app import SESSION_COOKIE
-    from tests.admin_harness import admin_client
+    from tests.support.admin import admin_client
 
     client = admin_client(engine, settings, renderer, clock)
     if username not in _SIGNED_IN:
@@ -230,3 +139,11 @@ def therapist(
 ) -> Any:
     """A client signed in as the therapist user."""
     return _signed_in_client(engine, settings, renderer, clock, "terry")
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Path:
+    """A config.toml on the test's database, ticking every second: for the `outreach` command."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[database]\nurl = "{database_url}"\n\n[scheduler]\ntick_seconds = 1\n')
+    return path

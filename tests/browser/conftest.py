@@ -25,9 +25,10 @@ from outreach.testing.ports import free_port
 from outreach.texts.render import Renderer
 from outreach.web.app import create_app
 from outreach.web.server import serve
-from tests.admin_harness import PASSWORD, SECRET, TOKEN, add_staff
-from tests.browser.clinic import PHONE, send_until, signed_reply
-from tests.conftest import RecordingTransport, enrol
+from tests.support.admin import PASSWORD, SECRET, TOKEN, add_staff
+from tests.support.clinic import PHONE, send_until, signed_reply
+from tests.support.patients import enrol
+from tests.support.transport import RecordingTransport
 
 CHROMIUM = Path("/usr/bin/chromium")
 # No sandbox: CI runs as root, where Chromium refuses to start with one. The rest keeps a

@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 
 from outreach.db.tables import escalations, patients
 from outreach.rules.vocabulary import Severity
-from tests.browser.clinic import PHONE
 from tests.browser.conftest import Live
-from tests.test_admin_escalations import LATER  # ten texts after the one that raised it
+from tests.support.clinic import PHONE
+from tests.support.escalations import LATER  # ten texts after the one that raised it
 
 
 def urgent_escalation(live: Live) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.admin_harness import PASSWORD
 from tests.browser.conftest import Live
 from tests.browser.test_escalations import urgent_escalation
+from tests.support.admin import PASSWORD
 
 # What the focused element looks like: it must match :focus-visible and draw an outline or
 # a focus ring (box-shadow) that differs from how it looks unfocused.

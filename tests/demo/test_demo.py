@@ -1,0 +1,98 @@
+"""`outreach demo`: the simulated week does what it says, fast, on the embedded defaults."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from sqlalchemy import select
+
+from outreach.config import Settings
+from outreach.db.engine import make_engine
+from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients
+from outreach.demo.clinic import END, START
+from outreach.demo.week import run_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
+    out = io.StringIO()
+    result = run_demo(Console(file=out, width=120), tmp_path / "demo.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    with engine.begin() as conn:
+        people = {p.external_id: p for p in conn.execute(select(patients))}
+        sent = conn.execute(
+            select(outbound_messages).order_by(outbound_messages.c.created_at)
+        ).all()
+        flags = conn.execute(select(escalations)).all()
+        replies = conn.execute(select(inbound_messages)).all()
+    engine.dispose()
+
+    by_patient = {key: [m for m in sent if m.patient_id == p.id] for key, p in people.items()}
+    ana, luis, grace = by_patient["DEMO-1"], by_patient["DEMO-2"], by_patient["DEMO-3"]
+
+    # Everyone was asked for consent first.
+    assert all(messages[0].template == "consent" for messages in by_patient.values())
+    # Ana's foot problem went through the follow-up to an urgent escalation and the safety
+    # text; her pain of 8 got the stop-for-today text.
+    assert [m.template for m in ana].count("foot_followup") == 1
+    assert "foot_urgent" in [m.template for m in ana]
+    assert "exercise_pain" in [m.template for m in ana]
+    assert sorted((f.severity, f.reason) for f in flags) == [
+        ("routine", "fall"),
+        ("routine", "reschedule"),
+        ("urgent", "bleeding"),
+        ("urgent", "foot_open_sore"),
+        ("urgent", "pain"),
+    ]
+    # Ana's "done 3 but I fell yesterday" is both an exercise done (pain 3) and a fall.
+    [two] = [r for r in replies if r.body == "done 3 but I fell yesterday"]
+    assert two.intent == "exercise_done,symptom"
+    # Luis reports a sore that bleeds in his own words, in Spanish: urgent, and the
+    # keep-weight-off text in Spanish instead of a menu.
+    [sore] = [f for f in flags if f.reason == "bleeding"]
+    assert "llaga" in sore.detail and "sangrando" in sore.detail
+    assert any(m.template == "foot_urgent" and "No apoye ese pie" in m.body for m in luis)
+    # Luis is texted in Spanish; his question is kept for staff.
+    assert any("Revise sus pies" in m.body for m in luis)
+    assert any(r.body == "a que hora abren el sabado" and r.needs_review for r in replies)
+    # Grace said STOP: the confirmation is the last text she ever got.
+    assert people["DEMO-3"].opted_out
+    assert grace[-1].template == "opted_out"
+    # No reminder went out in quiet hours or outside the simulated week.
+    for key, messages in by_patient.items():
+        zone = ZoneInfo(people[key].timezone)
+        for message in messages:
+            assert START <= message.created_at <= END
+            if message.reminder_id is not None:
+                assert 8 <= message.created_at.astimezone(zone).hour < 21
+    # The printout has a transcript per patient and the summary.
+    text = out.getvalue()
+    for name in ("Ana Torres", "Luis Ramírez", "Grace Kim"):
+        assert name in text
+    assert "The week in numbers" in text and "opted_out" in text
+    assert result.total.sent == sum(len(m) for m in by_patient.values())
+    assert result.total.escalations == {"urgent": 3, "routine": 2}
+
+
+def test_the_demo_command_runs_on_a_fresh_checkout_in_under_30_seconds(tmp_path: Path) -> None:
+    started = time.monotonic()
+    finished = subprocess.run(
+        [sys.executable, "-m", "outreach.cli", "demo"],
+        cwd=tmp_path,  # no config.toml here: the embedded defaults
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    elapsed = time.monotonic() - started
+
+    assert finished.returncode == 0, finished.stderr
+    assert elapsed < 30
+    assert "The week in numbers" in finished.stdout
+    assert Settings().database_url not in finished.stdout
