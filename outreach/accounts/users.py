@@ -10,6 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,8 +29,6 @@ LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
-# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a real password, only a timing equaliser")
 
 
 class UserError(ValueError):
@@ -142,6 +141,8 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime) ->
     """The active user with this username and password, or None. Raises LockedOut after
     LOCKOUT_FAILURES wrong passwords within LOCKOUT_WINDOW. Every failure is audited."""
     name = username.strip().lower()[:64]
+    # Made before the lookup, so the first sign-in pays for it whether the name is known.
+    dummy = _dummy_hash()
     with engine.begin() as conn:
         failures = conn.execute(
             select(func.count())
@@ -155,7 +156,7 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime) ->
         if failures >= LOCKOUT_FAILURES:
             raise LockedOut(name)
         row = conn.execute(select(staff_users).where(staff_users.c.username == name)).first()
-        ok = _verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        ok = _verify(row.password_hash if row is not None else dummy, password)
         if row is None or not ok or not row.active:
             conn.execute(
                 insert(audit_events).values(
@@ -168,6 +169,14 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime) ->
             values["password_hash"] = _hasher.hash(password)
         conn.execute(update(staff_users).where(staff_users.c.id == row.id).values(**values))
         return _staff(conn, row.id)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the username is unknown, so a wrong name costs as long as a wrong
+    password. Made at the first sign-in, not at import: hashing takes a tenth of a second,
+    which every command that imports this module would otherwise pay."""
+    return _hasher.hash("not a real password, only a timing equaliser")
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -143,7 +143,7 @@ def _show_try(trial: Trial, result: dict[str, Any], as_json: bool, where: str = 
     from rich.markup import escape
 
     from outreach.replies.trial import dumps
-    from outreach.staff.escalations import reason_words
+    from outreach.rules.reasonwords import reason_words
 
     if as_json:
         click.echo(dumps(result))

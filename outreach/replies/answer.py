@@ -1,13 +1,12 @@
-"""The text sent back to a patient: composed from the outcome's templates, sent by the one
-send path (sending/send.py), and, when its send had no answer, looked up at the provider
-before it is sent again."""
+"""The text sent back to a patient (composed by texts/compose.py): sent by the one send path
+(sending/send.py), and, when its send had no answer, looked up at the provider before it is
+sent again."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -16,31 +15,11 @@ from outreach.config import Settings
 from outreach.db.tables import outbound_messages
 from outreach.sending import outbound as messages
 from outreach.sending import send
-from outreach.texts.render import Rendered, Renderer
-from outreach.texts.smslength import measure
-from outreach.texts.templatecheck import MAX_SEGMENTS
 from outreach.transports import Outgoing, Transport
 
 log = logging.getLogger("outreach.inbound")
 
 OUT = outbound_messages
-
-
-def compose(
-    renderer: Renderer, templates: tuple[str, ...], language: str, context: dict[str, Any]
-) -> Rendered:
-    """One text from the outcome's templates, the most important first. Each later part
-    is added without its clinic name while the whole still fits in MAX_SEGMENTS."""
-    first = renderer.render(templates[0], language, **context)
-    body = first.body
-    prefix = f"{renderer.clinic.short}: "
-    for template in templates[1:]:
-        part = renderer.render(template, language, **context).body.removeprefix(prefix)
-        joined = f"{body} {part}"
-        if measure(joined).segments > MAX_SEGMENTS:
-            break
-        body = joined
-    return Rendered(first.template, language, body, measure(body))
 
 
 def send_text(engine: Engine, transport: Transport, outgoing: Outgoing, now: datetime) -> bool:

@@ -3,7 +3,8 @@
 `store` commits the text verbatim before anything else looks at it; `process` interprets
 and applies in one transaction (the patient's history from replies/history.py, the actions
 of replies/actions.py), so a bug there leaves the reply stored and unprocessed, with the
-error recorded, to be retried. The text sent back is replies/answer.py's.
+error recorded, to be retried. The text sent back is composed by texts/compose.py and sent
+by replies/answer.py.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from outreach.rules.conversation import (
 from outreach.rules.privacy import mask_phone
 from outreach.rules.vocabulary import ConsentState, Question
 from outreach.sending import outbound as messages
+from outreach.texts.compose import compose
 from outreach.texts.render import Renderer, TemplateError
 from outreach.transports import Outgoing, Transport
 
@@ -201,7 +203,7 @@ def _queue_reply(
         ).scalar_one()
         values["starts_at"] = starts_at.astimezone(ZoneInfo(patient.timezone))
     try:
-        rendered = answer.compose(renderer, outcome.replies, patient.language, values)
+        rendered = compose(renderer, outcome.replies, patient.language, values)
     except TemplateError:
         log.exception("reply %s failed to render; the reply is stored for staff", outcome.replies)
         return None

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outreach.config import LANGUAGES
-from outreach.replies.answer import compose
 from outreach.rules.conversation import (
     Escalate,
     GrantConsent,
@@ -22,6 +21,7 @@ from outreach.rules.conversation import (
 )
 from outreach.rules.screen import Rules
 from outreach.rules.vocabulary import Question
+from outreach.texts.compose import compose
 from outreach.texts.render import Renderer
 from outreach.texts.templatecheck import sample_context
 
