@@ -8,9 +8,9 @@ environment beside the project's for this run only.
 
 Both methods judge the same danger signs. For each reply of the labelled corpus
 (tests/corpus/replies_*.jsonl) the reply is read by its own language's rules and every
-danger-sign match is taken as `outreach.screen` takes it before negation: `find_signs()`,
-less matches overlapping a [not-danger] phrase ("blood sugar") and needs=body signs with no
-body word and no foot question open. Each match is then judged negated or not:
+danger-sign match is taken as `outreach.rules.replies.screen` takes it before negation:
+`find_signs()`, less matches overlapping a [not-danger] phrase ("blood sugar") and needs=body
+signs with no body word and no foot question open. Each match is then judged negated or not:
 
 - outreach: `Reading.negated` (the rules' negation-before, negation-after, not-negation,
   scope-end and clause-break sections);
@@ -63,22 +63,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outreach.rules.conversation import FOOT_QUESTIONS
 from outreach.rules.privacy import fold
-from outreach.rules.replyrules import Language, load
-from outreach.rules.screen import (
+from outreach.rules.replies.answers import FOOT_QUESTIONS
+from outreach.rules.replies.language import Language
+from outreach.rules.replies.reading import (
     _CLAUSE_END,
     _EMOJI_MODIFIERS,
     _PIECES,
     _SENTENCE_END,
-    Corrector,
     Match,
     Reading,
     Rules,
     _prepare,
     overlaps,
-    screen,
 )
+from outreach.rules.replies.rulefile import load
+from outreach.rules.replies.screen import screen
+from outreach.rules.replies.spelling import Corrector
 
 ROOT = Path(__file__).parent.parent
 CORPUS = ROOT / "tests" / "corpus"
@@ -335,8 +336,8 @@ def screen_agrees(cases: list[Case]) -> int:
 _OURS_STARTUP = """
 import json, time
 t0 = time.perf_counter()
-from outreach.replyrules import load
-from outreach.screen import Reading, Rules
+from outreach.rules.replies.reading import Reading, Rules
+from outreach.rules.replies.rulefile import load
 t1 = time.perf_counter()
 rules = Rules(load(__import__("pathlib").Path({rules!r})))
 t2 = time.perf_counter()

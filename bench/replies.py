@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from outreach.replies.trial import Trial, run, summary
-from outreach.rules.conversation import default_rules
+from outreach.rules.replies.conversation import default_rules
 from outreach.rules.vocabulary import Severity
 
 CORPUS = sorted((Path(__file__).parent.parent / "tests" / "corpus").glob("replies_*.jsonl"))

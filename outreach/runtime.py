@@ -26,7 +26,7 @@ from outreach.monitoring import metrics, workers
 from outreach.planning.planner import plan_due
 from outreach.planning.report import PlanReport
 from outreach.replies import inbound
-from outreach.rules.conversation import default_rules
+from outreach.rules.replies.conversation import default_rules
 from outreach.sending import oncall
 from outreach.sending.dispatcher import Dispatcher
 from outreach.sending.outcome import DispatchReport

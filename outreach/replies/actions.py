@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 
 from outreach.db.tables import appointment_table, escalations, observations
 from outreach.patients import consent
-from outreach.rules.conversation import (
-    REPLY_WINDOW_HOURS,
+from outreach.rules.replies.answers import REPLY_WINDOW_HOURS
+from outreach.rules.replies.outcome import (
     Escalate,
     GrantConsent,
     Observe,

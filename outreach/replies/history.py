@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from outreach.db.tables import observations, outbound_messages
-from outreach.rules.conversation import Prompt
+from outreach.rules.replies.outcome import Prompt
 from outreach.rules.vocabulary import OutboundStatus
 
 OUT = outbound_messages

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection
 from outreach.config import Settings
 from outreach.db.tables import appointment_table, care_plans, outbound_messages, reminders
 from outreach.outbox import claims
-from outreach.rules.conversation import REPLY_WINDOW_HOURS
 from outreach.rules.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
 from outreach.rules.localtime import at_local, patient_quiet_hours
+from outreach.rules.replies.answers import REPLY_WINDOW_HOURS
 from outreach.rules.vocabulary import (
     AppointmentStatus,
     ConsentState,

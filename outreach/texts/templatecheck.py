@@ -143,7 +143,7 @@ def check_templates(renderer: Renderer) -> list[CheckRow]:
 def check_reply_rules(folder: Path) -> list[CheckRow]:
     """One row per reply-rules file (templates/replies/*.rules): its danger signs counted,
     or the error naming its file and line."""
-    from outreach.rules.replyrules import RulesError, load
+    from outreach.rules.replies.rulefile import RulesError, load
 
     if not folder.is_dir():
         return [

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from outreach.clock import SystemClock
 from outreach.config import ConfigError, Settings, session_secret, twilio_credentials
 from outreach.db.engine import make_engine
-from outreach.rules.conversation import default_rules
+from outreach.rules.replies.conversation import default_rules
 from outreach.texts.render import Renderer
 from outreach.web.app import create_app
 

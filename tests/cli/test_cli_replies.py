@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from outreach.cli.main import main
 from outreach.config import Settings
-from outreach.rules.conversation import Intent
+from outreach.rules.replies.outcome import Intent
 from outreach.rules.vocabulary import Question
 from outreach.texts.render import Renderer
 from outreach.texts.templatecheck import sample_context

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db.tables import escalations, inbound_messages, patients
-from outreach.rules.conversation import normalise
+from outreach.rules.replies.keywords import normalise
 from outreach.sending import oncall
 from outreach.texts.render import Renderer
 from tests.support.admin import Admin

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.rules.conversation import (
-    STOP_WORDS,
+from outreach.rules.replies.conversation import interpret
+from outreach.rules.replies.keywords import STOP_WORDS, normalise
+from outreach.rules.replies.outcome import (
     Escalate,
     GrantConsent,
     Intent,
@@ -25,10 +26,9 @@ from outreach.rules.conversation import (
     PatientContext,
     Prompt,
     SetAppointment,
-    interpret,
-    normalise,
 )
-from outreach.rules.screen import Screen, pain_severity
+from outreach.rules.replies.pain import pain_severity
+from outreach.rules.replies.screen import Screen
 from outreach.rules.vocabulary import Severity
 
 CONSENTED = PatientContext(consent_granted=True, opted_out=False)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from outreach.config import REPO_ROOT
-from outreach.rules.conversation import PatientContext, interpret
-from outreach.rules.replyrules import RulesError, load, parse_language
-from outreach.rules.screen import Rules
+from outreach.rules.replies.conversation import interpret
+from outreach.rules.replies.outcome import PatientContext
+from outreach.rules.replies.reading import Rules
+from outreach.rules.replies.rulefile import RulesError, load, parse_language
 from outreach.rules.vocabulary import Severity
 
 GOOD_SIGNS = """\

@@ -15,17 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.rules.conversation import (
-    Escalate,
-    Intent,
-    OptOut,
-    Outcome,
-    PatientContext,
-    Prompt,
-    default_rules,
-    interpret,
-)
-from outreach.rules.screen import pain_score, screen
+from outreach.rules.replies.conversation import default_rules, interpret
+from outreach.rules.replies.outcome import Escalate, Intent, OptOut, Outcome, PatientContext, Prompt
+from outreach.rules.replies.pain import pain_score
+from outreach.rules.replies.screen import screen
 from outreach.rules.vocabulary import Severity
 
 EMERGENCY, URGENT, ROUTINE, REVIEW = (
