@@ -101,8 +101,8 @@ def _given(parameter: str) -> bool:
 
 def _reply_trier(settings: Settings) -> Callable[[Trial], dict[str, Any]]:
     from outreach.replies.trial import attempt
-    from outreach.rules.conversation import default_rules
-    from outreach.rules.replyrules import RulesError
+    from outreach.rules.replies.conversation import default_rules
+    from outreach.rules.replies.rulefile import RulesError
     from outreach.texts.render import Renderer, TemplateError
 
     try:

@@ -29,14 +29,10 @@ from outreach.db.tables import (
     patients,
 )
 from outreach.replies import actions, answer, history
-from outreach.rules.conversation import (
-    REPLY_WINDOW_HOURS,
-    Outcome,
-    PatientContext,
-    default_rules,
-    interpret,
-)
 from outreach.rules.privacy import mask_phone
+from outreach.rules.replies.answers import REPLY_WINDOW_HOURS
+from outreach.rules.replies.conversation import default_rules, interpret
+from outreach.rules.replies.outcome import Outcome, PatientContext
 from outreach.rules.vocabulary import ConsentState, Question
 from outreach.sending import outbound as messages
 from outreach.texts.compose import compose

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outreach.config import LANGUAGES
-from outreach.rules.conversation import (
+from outreach.rules.replies.conversation import interpret
+from outreach.rules.replies.outcome import (
     Escalate,
     GrantConsent,
     OptIn,
@@ -17,9 +18,8 @@ from outreach.rules.conversation import (
     Outcome,
     PatientContext,
     Prompt,
-    interpret,
 )
-from outreach.rules.screen import Rules
+from outreach.rules.replies.reading import Rules
 from outreach.rules.vocabulary import Question
 from outreach.texts.compose import compose
 from outreach.texts.render import Renderer

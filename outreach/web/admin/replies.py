@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from outreach.config import LANGUAGES, Settings
 from outreach.replies import trial as replytry
-from outreach.rules.conversation import default_rules
 from outreach.rules.reasonwords import reason_words
+from outreach.rules.replies.conversation import default_rules
 from outreach.rules.vocabulary import Question
 from outreach.texts.render import Renderer, TemplateError
 from outreach.web.admin.pages import Pages
