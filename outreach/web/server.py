@@ -60,7 +60,7 @@ def serve(app: FastAPI, host: str, port: int, stop: threading.Event) -> None:
         host=host,
         port=port,
         log_level="warning",
-        # uvicorn's records go through our handlers (outreach.logs: format, phone masking).
+        # uvicorn's records go through our handlers (monitoring/logs.py: format, phone masking).
         log_config=None,
         # An access log would carry search terms and patient ids in its URLs.
         access_log=False,

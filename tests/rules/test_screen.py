@@ -4,7 +4,8 @@ Cases are written from DOMAIN.md's "Danger signs in the patient's own words" (ti
 negations, false friends), not from the rules or the corpus: each row is what a patient
 might text and what must happen. The screen is tried through `interpret`, because what
 matters is the escalation staff get and the text the patient gets; a few tests read
-`outreach.screen` directly for what it reports to staff (the words) and for pain scores.
+`outreach.rules.replies.screen` directly for what it reports to staff (the words) and for pain
+scores.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def utc(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
 
 
 class Clinic:
-    """Patients, the real planner and dispatcher, and replies through outreach.inbound."""
+    """Patients, the real planner and dispatcher, and replies through outreach.replies.inbound."""
 
     def __init__(
         self, engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
