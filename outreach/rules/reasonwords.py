@@ -1,5 +1,5 @@
 """The words staff read for an escalation's reason: each code the conversation and the safety
-screen raise, as staff would say it on the phone."""
+screen (rules/replies/) raise, as staff would say it on the phone."""
 
 from __future__ import annotations
 
