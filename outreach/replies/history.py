@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from outreach.db.tables import observations, outbound_messages
 from outreach.rules.replies.outcome import Prompt
-from outreach.rules.vocabulary import OutboundStatus
+from outreach.rules.vocabulary import EXERCISE_ANSWERS, ObservationKind, OutboundStatus
 
 OUT = outbound_messages
 OPEN_PROMPTS = 5
@@ -38,7 +38,7 @@ LATEST_EXERCISE_ANSWERS = (
     select(observations.c.kind)
     .where(
         observations.c.patient_id == bindparam("patient_id"),
-        observations.c.kind.in_(("exercise_done", "exercise_skipped")),
+        observations.c.kind.in_(EXERCISE_ANSWERS),
     )
     .order_by(observations.c.at.desc(), observations.c.id.desc())
     .limit(SKIPS_LOOKED_AT)
@@ -55,7 +55,7 @@ def skipped_in_a_row(conn: Connection, patient_id: int) -> int:
     latest = conn.execute(LATEST_EXERCISE_ANSWERS, {"patient_id": patient_id}).scalars().all()
     count = 0
     for kind in latest:
-        if kind != "exercise_skipped":
+        if kind != ObservationKind.EXERCISE_SKIPPED:
             break
         count += 1
     return count
@@ -70,7 +70,7 @@ def pain_baseline(conn: Connection, patient: Any) -> int | None:
             select(observations.c.value)
             .where(
                 observations.c.patient_id == patient.id,
-                observations.c.kind == "exercise_done",
+                observations.c.kind == ObservationKind.EXERCISE_DONE,
                 observations.c.value.is_not(None),
             )
             .order_by(observations.c.at.desc())

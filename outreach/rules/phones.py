@@ -8,17 +8,22 @@ import phonenumbers
 _DIALABLE = frozenset("+0123456789")
 
 
-def readable_phone(e164: str, home_region: str) -> str:
+def readable_phone(e164: str, home_region: str | None = None) -> str:
     """How a person at the clinic reads it aloud: national format for a number of the
     clinic's own country ('(617) 555-0142' in the US), international for any other
-    ('+44 7911 123456'). A number phonenumbers cannot read is shown as stored."""
+    ('+44 7911 123456'). Without `home_region`, national: how patients write the clinic's
+    own number in a text. A number phonenumbers cannot read is shown as stored."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
     # Country codes, not regions: +1 555 numbers belong to no region, and a Canadian
     # number dials the same way from a US clinic.
-    home = phonenumbers.country_code_for_region(home_region)
+    home = (
+        number.country_code
+        if home_region is None
+        else phonenumbers.country_code_for_region(home_region)
+    )
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL
         if number.country_code == home

@@ -42,6 +42,23 @@ class Question(StrEnum):
     EXERCISE = "exercise"
 
 
+class ObservationKind(StrEnum):
+    """What a reply told us (observation.kind); the value of a follow-up or exercise answer
+    (the follow-up's number, the pain score) is stored beside it."""
+
+    SESSION_CONFIRMED = "session_confirmed"
+    RESCHEDULE_REQUESTED = "reschedule_requested"
+    FOOT_OK = "foot_ok"
+    FOOT_PROBLEM = "foot_problem"
+    FOOT_FOLLOWUP = "foot_followup"
+    EXERCISE_DONE = "exercise_done"
+    EXERCISE_SKIPPED = "exercise_skipped"
+
+
+FOOT_ANSWERS = (ObservationKind.FOOT_OK, ObservationKind.FOOT_PROBLEM)
+EXERCISE_ANSWERS = (ObservationKind.EXERCISE_DONE, ObservationKind.EXERCISE_SKIPPED)
+
+
 class ConsentState(StrEnum):
     PENDING = "pending"
     GRANTED = "granted"

@@ -19,6 +19,7 @@ from outreach.outbox import claims
 from outreach.rules.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
 from outreach.rules.localtime import at_local, patient_quiet_hours
 from outreach.rules.replies.answers import REPLY_WINDOW_HOURS
+from outreach.rules.schedule import exercise_names
 from outreach.rules.vocabulary import (
     AppointmentStatus,
     ConsentState,
@@ -198,7 +199,7 @@ def context(
         text = conn.execute(
             select(care_plans.c.exercises).where(care_plans.c.patient_id == row.patient_id)
         ).scalar()
-        values["exercises"] = [line for line in (text or "").splitlines() if line.strip()]
+        values["exercises"] = list(exercise_names(text or "", per_line=True))
     return values
 
 

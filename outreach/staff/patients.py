@@ -34,6 +34,8 @@ from outreach.rules.adherence import (
     weekly_completion,
 )
 from outreach.rules.vocabulary import (
+    EXERCISE_ANSWERS,
+    FOOT_ANSWERS,
     AppointmentStatus,
     ConsentState,
     Direction,
@@ -47,8 +49,6 @@ IN = inbound_messages
 THREAD_LIMIT = 200
 LIST_LIMIT = 500
 UNSENT = (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)
-FOOT_ANSWERS = ("foot_ok", "foot_problem")
-EXERCISE_ANSWERS = ("exercise_done", "exercise_skipped")
 
 STATUS_FILTERS = {
     "active": and_(

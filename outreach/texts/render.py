@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import phonenumbers
 from jinja2.sandbox import SandboxedEnvironment
 
 from outreach.config import Settings
+from outreach.rules.phones import readable_phone
 from outreach.rules.privacy import diagnosis_words
+from outreach.rules.schedule import exercise_names
 from outreach.texts.smslength import SmsMeasure, measure
 
 SUFFIX = ".txt.j2"
@@ -135,23 +136,18 @@ def exercise_list(
 ) -> str:
     """'calf stretch, heel raises and marching'; past `limit` names, or past `budget`
     characters, the rest become 'and more' (at least one name is always shown)."""
-    lines = items.splitlines() if isinstance(items, str) else items  # a plan stores one per line
-    names = [name.strip() for name in lines if name.strip()]
+    # A plan stores one name per line.
+    names = list(
+        exercise_names(items, per_line=True)
+        if isinstance(items, str)
+        else (name.strip() for name in items if name.strip())
+    )
     for count in range(min(limit, len(names)), 0, -1):
         shown = names[:count] + ([fmt.more] if count < len(names) else [])
         text = f"{', '.join(shown[:-1])} {fmt.and_word} {shown[-1]}" if len(shown) > 1 else shown[0]
         if budget is None or len(text) <= budget or count == 1:
             return text
     return ""
-
-
-def display_phone(e164: str) -> str:
-    """'+15555550100' -> '(555) 555-0100': how patients write the clinic's number."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
 
 
 def _environment(folder: Path, fmt: TextFormat) -> SandboxedEnvironment:
@@ -176,7 +172,7 @@ class Renderer:
         self.clinic = Clinic(
             name=settings.clinic_name,
             short=settings.clinic_short_name,
-            phone=display_phone(settings.clinic_phone),
+            phone=readable_phone(settings.clinic_phone),
         )
         self._environments: dict[str, SandboxedEnvironment] = {}
 

@@ -20,9 +20,9 @@ from outreach.rules.replies.outcome import (
 )
 from outreach.rules.replies.reading import Rules, overlaps
 from outreach.rules.replies.screen import screen
-from outreach.rules.vocabulary import Severity
+from outreach.rules.vocabulary import AppointmentStatus, ObservationKind, Question, Severity
 
-FOOT_QUESTIONS = frozenset({"foot_check", "foot_followup"})
+FOOT_QUESTIONS = frozenset({Question.FOOT_CHECK, Question.FOOT_FOLLOWUP})
 FOOT_FOLLOWUP = {
     1: ("foot_open_sore", "open sore, bleeding or pus", Severity.URGENT),
     2: ("foot_red_hot_swollen", "red, hot or swollen", Severity.URGENT),
@@ -43,7 +43,12 @@ FILLER = frozenset(
 
 
 # How long an answer still binds to the question it answers.
-REPLY_WINDOW_HOURS = {"consent": 24 * 30, "foot_check": 18, "foot_followup": 24, "exercise": 18}
+REPLY_WINDOW_HOURS = {
+    Question.CONSENT: 24 * 30,
+    Question.FOOT_CHECK: 18,
+    Question.FOOT_FOLLOWUP: 24,
+    Question.EXERCISE: 18,
+}
 
 
 class Answers:
@@ -65,7 +70,7 @@ class Answers:
         self.actions: list[Action] = []
         self.replies: list[str] = []
         self.answers: Prompt | None = None
-        self.asks: str | None = None
+        self.asks: Question | None = None
         self.options_of: str | None = None
         self.review = False
         self.used: set[str] = set()  # danger reasons an answer already carries
@@ -135,7 +140,7 @@ class Answers:
     # --- answers to each question ----------------------------------------------------------
 
     def consent(self) -> None:
-        consent = next((p for p in self.prompts if p.kind == "consent"), None)
+        consent = next((p for p in self.prompts if p.kind == Question.CONSENT), None)
         agreed = not self.reacted and (  # consent is given in words, not with a tap
             self.words in START_WORDS
             or self.says("consent")
@@ -155,13 +160,13 @@ class Answers:
 
     def answer(self, prompt: Prompt) -> bool:
         kind = prompt.kind
-        if kind == "session" and prompt.ref is not None:
+        if kind == Question.SESSION and prompt.ref is not None:
             return self.session(prompt.ref)
-        if kind == "foot_check":
+        if kind == Question.FOOT_CHECK:
             return self.foot_check()
-        if kind == "foot_followup":
+        if kind == Question.FOOT_FOLLOWUP:
             return self.foot_followup()
-        if kind == "exercise":
+        if kind == Question.EXERCISE:
             return self.exercise()
         return False
 
@@ -170,8 +175,8 @@ class Answers:
         if letter == "r" or self.says("reschedule"):
             self.intents.append(Intent.SESSION_RESCHEDULE)
             self.actions += [
-                SetAppointment(appointment, "reschedule_requested"),
-                Observe("reschedule_requested"),
+                SetAppointment(appointment, AppointmentStatus.RESCHEDULE_REQUESTED),
+                Observe(ObservationKind.RESCHEDULE_REQUESTED),
                 Escalate(Severity.ROUTINE, "reschedule", "asked to reschedule a session"),
             ]
             self.replies.append("session_reschedule")
@@ -179,7 +184,10 @@ class Answers:
             return True
         if letter == "c" or self.says("confirm") or (self.says("yes") and not self.strict):
             self.intents.append(Intent.SESSION_CONFIRM)
-            self.actions += [SetAppointment(appointment, "confirmed"), Observe("session_confirmed")]
+            self.actions += [
+                SetAppointment(appointment, AppointmentStatus.CONFIRMED),
+                Observe(ObservationKind.SESSION_CONFIRMED),
+            ]
             self.replies.append("session_confirmed")
             return True
         return False
@@ -190,12 +198,12 @@ class Answers:
         all_clear = self.says("foot_ok") or self.screen.cleared  # "no blisters today"
         if number == 1 or (number is None and not foot_signs and all_clear):
             self.intents.append(Intent.FOOT_OK)
-            self.actions.append(Observe("foot_ok"))
+            self.actions.append(Observe(ObservationKind.FOOT_OK))
             self.replies.append("foot_ok")
             return True
         if number == 2 or (number is None and (foot_signs or self.says("foot_new"))):
             self.intents.append(Intent.FOOT_PROBLEM)
-            self.actions.append(Observe("foot_problem"))
+            self.actions.append(Observe(ObservationKind.FOOT_PROBLEM))
             if foot_signs:  # they told us what it is: no need to ask
                 return True
             # Staff hear of it now: a patient who never answers the follow-up is not lost.
@@ -204,7 +212,7 @@ class Answers:
                 Escalate(Severity.REVIEW, "foot_problem", "something new on a foot; details asked")
             )
             self.replies.append("foot_followup")
-            self.asks = "foot_followup"
+            self.asks = Question.FOOT_FOLLOWUP
             return True
         return False
 
@@ -228,7 +236,10 @@ class Answers:
             severity, words = worse.severity, f"{words}; {worse.reason.replace('_', ' ')}"
         detail = words + (f'; said "{said[0].said}"' if said else "")
         self.intents.append(Intent.FOOT_OTHER if number == 4 else Intent.FOOT_PROBLEM)
-        self.actions += [Observe("foot_followup", number), Escalate(severity, reason, detail)]
+        self.actions += [
+            Observe(ObservationKind.FOOT_FOLLOWUP, number),
+            Escalate(severity, reason, detail),
+        ]
         self.replies.append(
             {
                 Severity.EMERGENCY: "emergency",
@@ -247,7 +258,7 @@ class Answers:
             keyword or not self.says("done")
         ):  # "... before I did them, SKIP"
             self.intents.append(Intent.EXERCISE_SKIP)
-            self.actions.append(Observe("exercise_skipped", pain))
+            self.actions.append(Observe(ObservationKind.EXERCISE_SKIPPED, pain))
             self.replies.append("exercise_skipped")
             skipped = self.context.skipped_in_a_row + 1
             if skipped >= SKIPS_TO_ESCALATE:  # DOMAIN.md: three days skipped in a row
@@ -257,7 +268,7 @@ class Answers:
             return True
         if self.says("done") or pain is not None:
             self.intents.append(Intent.EXERCISE_DONE)
-            self.actions.append(Observe("exercise_done", pain))
+            self.actions.append(Observe(ObservationKind.EXERCISE_DONE, pain))
             self.replies.append("exercise_done")
             return True
         return False

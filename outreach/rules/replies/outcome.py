@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from outreach.rules.replies.screen import Screen
-from outreach.rules.vocabulary import Severity
+from outreach.rules.vocabulary import Question, Severity
 
 
 class Intent(StrEnum):
@@ -74,7 +74,7 @@ class SetAppointment:
 
 @dataclass(frozen=True)
 class Observe:
-    kind: str  # session_confirmed, foot_ok, foot_problem, exercise_done, exercise_skipped...
+    kind: str  # an ObservationKind (str: the tests compare with the stored text)
     value: int | None = None
 
 
@@ -95,7 +95,7 @@ class Outcome:
     replies: tuple[str, ...] = ()  # template names, the most important first
     answers: Prompt | None = None  # the open question this reply closes
     also_answers: tuple[Prompt, ...] = ()  # others it answers in words
-    asks: str | None = None  # a new question the reply opens (foot_followup)
+    asks: Question | None = None  # a new question the reply opens (a foot follow-up)
     prompt_for_options: str | None = None  # for `unknown`: whose options to list
     needs_review: bool = False
     screen: Screen = field(default_factory=Screen)

@@ -34,7 +34,14 @@ from outreach.db.tables import (
     outbound_messages,
 )
 from outreach.rules.durations import median_duration
-from outreach.rules.vocabulary import AppointmentStatus, ConsentEventKind, OutboundStatus, Question
+from outreach.rules.vocabulary import (
+    EXERCISE_ANSWERS,
+    AppointmentStatus,
+    ConsentEventKind,
+    ObservationKind,
+    OutboundStatus,
+    Question,
+)
 
 # A text in one of these states never reached, or may never have reached, the phone.
 NOT_SENT = (
@@ -60,20 +67,20 @@ def _sent_at() -> ColumnElement[datetime]:
 def _exercise_answers(lo: datetime) -> Subquery:
     """Per question answered since `lo`, whether the answer was exercise DONE or SKIP."""
 
-    def saw(kind: str) -> ColumnElement[int]:
+    def saw(kind: ObservationKind) -> ColumnElement[int]:
         return func.max(case((OBS.c.kind == kind, 1), else_=0))
 
     return (
         select(
             IN.c.prompt_id,
-            saw("exercise_done").label("done"),
-            saw("exercise_skipped").label("skipped"),
+            saw(ObservationKind.EXERCISE_DONE).label("done"),
+            saw(ObservationKind.EXERCISE_SKIPPED).label("skipped"),
         )
         .join(OBS, OBS.c.inbound_id == IN.c.id)
         .where(
             IN.c.prompt_id.is_not(None),
             IN.c.received_at >= lo,  # an answer comes after its question
-            OBS.c.kind.in_(("exercise_done", "exercise_skipped")),
+            OBS.c.kind.in_(EXERCISE_ANSWERS),
         )
         .group_by(IN.c.prompt_id)
         .subquery("exercise_answers")
@@ -88,7 +95,9 @@ def _confirmed_by_reply() -> Subquery:
         select(reminder.c.prompt_ref.label("appointment_id"))
         .join(IN, IN.c.prompt_id == reminder.c.id)
         .join(OBS, OBS.c.inbound_id == IN.c.id)
-        .where(reminder.c.prompt == Question.SESSION, OBS.c.kind == "session_confirmed")
+        .where(
+            reminder.c.prompt == Question.SESSION, OBS.c.kind == ObservationKind.SESSION_CONFIRMED
+        )
         .distinct()
         .subquery("confirmed_by_reply")
     )
