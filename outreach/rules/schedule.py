@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from outreach.rules.localtime import QuietHours, at_local, place_outside_quiet
 from outreach.rules.privacy import fold
+from outreach.rules.vocabulary import ReminderKind, SkipReason
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SPANISH_WEEKDAYS = ("lun", "mar", "mie", "jue", "vie", "sab", "dom")
@@ -165,9 +166,9 @@ def _daily(
     for day in days:
         wanted: list[tuple[str, time]] = []
         if foot_check_time is not None:
-            wanted.append(("foot_check", foot_check_time))
+            wanted.append((ReminderKind.FOOT_CHECK, foot_check_time))
         if exercise_time is not None and day.weekday() in exercise_days:
-            wanted.append(("exercise", exercise_time))
+            wanted.append((ReminderKind.EXERCISE, exercise_time))
         for kind, at in wanted:
             nominal = at_local(day, at, zone)
             if not start <= nominal < end or nominal < now:
@@ -207,7 +208,9 @@ def session_reminders(
             continue
         placed = place_outside_quiet(nominal, zone, quiet, not_after=starts_at, not_before=now)
         key = f"appt:{appointment_id}:{lead}h"
-        found.append(_occurrence("session", key, nominal, placed, starts_at, appointment_id))
+        found.append(
+            _occurrence(ReminderKind.SESSION, key, nominal, placed, starts_at, appointment_id)
+        )
     return found
 
 
@@ -220,5 +223,7 @@ def _occurrence(
     appointment_id: int | None = None,
 ) -> Occurrence:
     if placed is None:
-        return Occurrence(kind, key, nominal, nominal, expires, appointment_id, "quiet_hours")
+        return Occurrence(
+            kind, key, nominal, nominal, expires, appointment_id, SkipReason.QUIET_HOURS
+        )
     return Occurrence(kind, key, nominal, placed, expires, appointment_id)
