@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +196,24 @@ def test_every_intent_the_json_can_name_is_documented() -> None:
     documented = re.findall(r"^- `(\w+)`", section, re.MULTILINE)
 
     assert documented == [str(intent) for intent in Intent]
+
+
+def test_trying_a_reply_loads_no_database_web_or_password_library(nowhere: Path) -> None:
+    """`replies try` must start fast (bench/startup.py): it needs no database, so it loads
+    neither SQLAlchemy nor the password hasher a sign-in uses."""
+    probe = (
+        "import sys\n"
+        "from outreach.cli.main import main\n"
+        "try:\n"
+        "    main(['replies', 'try', 'my heel is bleeding', '--asked', 'foot_check'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "heavy = ('sqlalchemy', 'sqlmodel', 'alembic', 'psycopg', 'fastapi', 'uvicorn',\n"
+        "         'apscheduler', 'twilio', 'httpx', 'argon2')\n"
+        "print(' '.join(name for name in heavy if name in sys.modules) or 'none')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=nowhere, check=True
+    )
+
+    assert done.stdout.splitlines()[-1] == "none"
