@@ -108,7 +108,7 @@ def attempt(trial: Trial, renderer: Renderer, rules: Rules | None = None) -> dic
 
 
 def reply_text(outcome: Outcome, renderer: Renderer, language: str) -> str | None:
-    """The one text the patient would get (as outreach.inbound composes it), or None when
+    """The one text the patient would get (as replies/inbound.py composes it), or None when
     nothing is sent. A try has no patient: the name and appointment are the samples of
     `templates check`."""
     if not outcome.replies:

@@ -50,7 +50,7 @@ class PatientContext:
     skipped_in_a_row: int = 0  # exercise days reported skipped, back to the last one done
 
 
-# Actions: what should happen, applied by outreach.inbound.
+# Actions: what should happen, applied by outreach/replies/actions.py.
 @dataclass(frozen=True)
 class GrantConsent:
     pass
