@@ -17,4 +17,11 @@ class Action(StrEnum):
     ESCALATION_ACKNOWLEDGED = "escalation_acknowledged"
     ESCALATION_RESOLVED = "escalation_resolved"
     REPLY_REVIEWED = "reply_reviewed"
+    STAFF_TEXT_SENT = "staff_text_sent"
+    BROADCAST_SENT = "broadcast_sent"
+    CONVERSATION_ASSIGNED = "conversation_assigned"
+    CONVERSATION_CLOSED = "conversation_closed"
+    CONVERSATION_REOPENED = "conversation_reopened"
+    QUICK_REPLY_SAVED = "quick_reply_saved"
+    QUICK_REPLY_DELETED = "quick_reply_deleted"
     SIGN_IN_FAILED = "sign_in_failed"  # no user: the username typed is kept

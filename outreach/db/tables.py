@@ -295,6 +295,68 @@ class SendRate(SQLModel, table=True):
     next_slot: float = 0.0
 
 
+class Conversation(SQLModel, table=True):
+    """A patient's conversation with the clinic as the inbox sees it: open while something
+    they wrote waits for a person, closed by staff. One row per patient, ever; reopened when
+    they write something that needs a person again. Written by outreach/inbox/threads.py."""
+
+    __table_args__ = (Index("ix_conversation_closed_last_in", "closed_at", "last_in_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", unique=True)
+    opened_at: datetime = utc_field()
+    last_in_at: datetime = utc_field()  # the patient's latest text that needs a person
+    closed_at: datetime | None = utc_field(default=None)
+    closed_by: int | None = Field(default=None, foreign_key="staffuser.id")
+    assigned_to: int | None = Field(default=None, foreign_key="staffuser.id", index=True)
+    updated_at: datetime = utc_field()
+
+
+class Broadcast(SQLModel, table=True):
+    """A message to many ("the clinic is closed tomorrow"): one per previewed form, so a
+    form sent twice sends once (`token` is unique)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, max_length=64)
+    audience: str = Field(max_length=40)  # "active", or "sessions:2026-10-27"
+    texts: str = Field(sa_type=Text)  # JSON: language -> text
+    recipients: int = 0
+    created_by: int = Field(foreign_key="staffuser.id")
+    created_at: datetime = utc_field()
+
+
+class StaffMessage(SQLModel, table=True):
+    """A text a member of staff wrote to one patient, alone or in a message to many. It goes
+    out through the outbox like any reminder (`reminder_id`), under the same rules."""
+
+    __table_args__ = (
+        Index("ix_staffmessage_patient_created", "patient_id", "created_at"),
+        UniqueConstraint("broadcast_id", "patient_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    author_id: int = Field(foreign_key="staffuser.id")
+    body: str = Field(sa_type=Text)
+    created_at: datetime = utc_field()
+    # It answers the patient's text of this instant, and may go in quiet hours until an
+    # hour after it; None: it waits for the morning like a reminder.
+    quiet_exempt_until: datetime | None = utc_field(default=None)
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id", unique=True)
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id")
+
+
+class QuickReply(SQLModel, table=True):
+    """A canned text staff start from, per language; a Jinja2 template rendered in the
+    sandbox with the patient's first name and the clinic's."""
+
+    __table_args__ = (UniqueConstraint("name", "language"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60)
+    language: str = Field(max_length=8)
+    body: str = Field(sa_type=Text)
+    updated_at: datetime = utc_field()
+    updated_by: int | None = Field(default=None, foreign_key="staffuser.id")
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, typed, for bulk statements."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -314,3 +376,7 @@ staff_users = table(StaffUser)
 audit_events = table(AuditEvent)
 worker_processes = table(WorkerProcess)
 send_rates = table(SendRate)
+conversations = table(Conversation)
+broadcasts = table(Broadcast)
+staff_messages = table(StaffMessage)
+quick_replies = table(QuickReply)

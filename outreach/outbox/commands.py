@@ -17,6 +17,7 @@ from outreach.config import Settings
 from outreach.db import dialect
 from outreach.db.tables import Patient, appointment_table, care_plans, reminders
 from outreach.rules.localtime import patient_quiet_hours, place_outside_quiet
+from outreach.rules.stafftexts import EXPIRES_AFTER as STAFF_TEXT_EXPIRES_AFTER
 from outreach.rules.vocabulary import AppointmentStatus, ReminderKind, ReminderState, SkipReason
 
 CONSENT_REPLY_DAYS = 30
@@ -58,10 +59,14 @@ def skip_pending(
     conn: Connection, patient_id: int, reason: str, now: datetime, *, keep_consent: bool
 ) -> int:
     """Skip a patient's pending reminders (opt-out, pause, plan edit). Claimed rows are
-    already in flight, and the dispatcher re-checks its guards before it sends."""
+    already in flight, and the dispatcher re-checks its guards before it sends. A text staff
+    wrote is no reminder: only an opt-out stops it (the planner would never bring it back)."""
     query = update(R).where(R.c.patient_id == patient_id, R.c.state == ReminderState.PENDING)
-    if keep_consent:
-        query = query.where(R.c.kind != ReminderKind.CONSENT)
+    kept = [ReminderKind.CONSENT] if keep_consent else []
+    if reason != SkipReason.OPTED_OUT:
+        kept.append(ReminderKind.STAFF)
+    if kept:
+        query = query.where(R.c.kind.notin_(kept))
     result = conn.execute(
         query.values(state=ReminderState.SKIPPED, skip_reason=reason, updated_at=now)
     )
@@ -122,4 +127,27 @@ def restore_appointment(conn: Connection, appointment_id: int, now: datetime) ->
             R.c.skip_reason == SkipReason.CANCELLED,
         )
         .values(skip_reason=SkipReason.SUPERSEDED, updated_at=now)
+    )
+
+
+def queue_staff_text(
+    conn: Connection, patient_id: int, message_id: int, send_at: datetime, now: datetime
+) -> int:
+    """Put a text staff wrote (staffmessage `message_id`) in the outbox, to go at `send_at`
+    through the same claims, rate, guards and record as every reminder. Returns its id."""
+    return int(
+        conn.execute(
+            R.insert()
+            .values(
+                patient_id=patient_id,
+                kind=ReminderKind.STAFF,
+                occurrence=f"staff:{message_id}",
+                send_at=send_at,
+                expires_at=now + STAFF_TEXT_EXPIRES_AFTER,
+                state=ReminderState.PENDING,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(R.c.id)
+        ).scalar_one()
     )

@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from outreach.rules.localtime import QuietHours, place_outside_quiet
+from outreach.rules.stafftexts import may_go_in_quiet_hours
 from outreach.rules.vocabulary import ReminderKind, SkipReason
 
 # Lower number wins a contested slot under the daily cap.
@@ -19,7 +20,12 @@ PRIORITY = {
     ReminderKind.SESSION: 1,
     ReminderKind.FOOT_CHECK: 2,
     ReminderKind.EXERCISE: 3,
+    # A person wrote it: it takes no reminder's place under the cap and is not capped.
+    ReminderKind.STAFF: 4,
 }
+# Staff texts were checked when written (rules/stafftexts.py): consent or a text from the
+# patient, and they go to paused patients (a pause stops reminders) and past the cap.
+UNCAPPED = (ReminderKind.CONSENT, ReminderKind.STAFF)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,8 @@ class Facts:
     sent_today: int  # reminders already sent to this patient on their local today
     reserved_today: int  # higher-priority reminders still due later on their local today
     daily_cap: int
+    # A staff text answering the patient's latest text may go in quiet hours until then.
+    quiet_exempt_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -71,17 +79,19 @@ def decide(f: Facts) -> Decision:
     if f.kind == ReminderKind.CONSENT:
         if f.consent_granted:
             return Skip(SkipReason.ALREADY_CONSENTED)
-    elif not f.consent_granted:
+    elif not f.consent_granted and f.kind != ReminderKind.STAFF:
         return Skip(SkipReason.NO_CONSENT)
-    if f.paused:
+    if f.paused and f.kind != ReminderKind.STAFF:
         return Skip(SkipReason.PAUSED)
     if not f.appointment_live:
         return Skip(SkipReason.APPOINTMENT_CANCELLED)
     if f.now >= f.expires_at:
         return Skip(_passed(f.kind))
-    if f.kind != ReminderKind.CONSENT and f.sent_today + f.reserved_today >= f.daily_cap:
+    if f.kind not in UNCAPPED and f.sent_today + f.reserved_today >= f.daily_cap:
         return Skip(SkipReason.DAILY_CAP)
-    if f.quiet.contains(f.now.astimezone(f.zone).time()):
+    if f.quiet.contains(f.now.astimezone(f.zone).time()) and not may_go_in_quiet_hours(
+        f.now, f.quiet_exempt_until
+    ):
         # A worker that was down, or a retry, can land in the night: wait for morning.
         # not_before=now, not now + a margin: at 07:59:30 the 08:00 edge is still ahead of us.
         later = place_outside_quiet(
@@ -106,6 +116,7 @@ class Waited:
     quiet: QuietHours
     opted_out: bool
     paused: bool
+    quiet_exempt_until: datetime | None = None
 
 
 def recheck(f: Waited) -> Send | Skip | GiveBack:
@@ -115,11 +126,13 @@ def recheck(f: Waited) -> Send | Skip | GiveBack:
     `decide` moves it to the morning)."""
     if f.opted_out:
         return Skip(SkipReason.OPTED_OUT)
-    if f.paused:
+    if f.paused and f.kind != ReminderKind.STAFF:
         return Skip(SkipReason.PAUSED)
     if f.now >= f.expires_at:
         return Skip(_passed(f.kind))
-    if f.quiet.contains(f.now.astimezone(f.zone).time()):
+    if f.quiet.contains(f.now.astimezone(f.zone).time()) and not may_go_in_quiet_hours(
+        f.now, f.quiet_exempt_until
+    ):
         return GiveBack(SkipReason.QUIET_HOURS)
     return Send()
 

@@ -76,6 +76,7 @@ class ReminderKind(StrEnum):
     SESSION = "session"
     FOOT_CHECK = "foot_check"
     EXERCISE = "exercise"
+    STAFF = "staff"  # a text a member of staff wrote (staffmessage), sent like any reminder
 
 
 class ReminderState(StrEnum):

@@ -14,7 +14,13 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 
 from outreach.config import Settings
-from outreach.db.tables import appointment_table, care_plans, outbound_messages, reminders
+from outreach.db.tables import (
+    appointment_table,
+    care_plans,
+    outbound_messages,
+    reminders,
+    staff_messages,
+)
 from outreach.outbox import claims
 from outreach.rules.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
 from outreach.rules.localtime import at_local, patient_quiet_hours
@@ -29,7 +35,7 @@ from outreach.rules.vocabulary import (
 )
 from outreach.sending import outbound
 from outreach.sending.outcome import DEFERRED, LOST, SENT, Outcome, failed, skipped
-from outreach.texts.render import Renderer, TemplateError
+from outreach.texts.render import Rendered, Renderer, TemplateError, as_written
 from outreach.transports import Outgoing
 
 log = logging.getLogger("outreach.dispatcher")
@@ -102,6 +108,8 @@ def prepare(
         message = Outgoing(earlier[0].id, earlier[0].to_phone, earlier[0].body)
         return Uncertain(message, earlier[0].created_at)
     zone = ZoneInfo(row.timezone)
+    if row.kind == ReminderKind.STAFF:
+        return _prepare_staff_text(conn, settings, provider, row, zone, now)
     starts_at = appointment_start(conn, row.appointment_id)
     decision = decide(facts(conn, settings, row, zone, now, starts_at))
     if not isinstance(decision, Send):
@@ -117,6 +125,18 @@ def prepare(
         if row.kind == ReminderKind.SESSION and starts_at is not None
         else now + timedelta(hours=REPLY_WINDOW_HOURS[row.kind])
     )
+    return _queue(conn, provider, row, rendered, now, reply_until)
+
+
+def _queue(
+    conn: Connection,
+    provider: str,
+    row: Any,
+    rendered: Rendered,
+    now: datetime,
+    reply_until: datetime | None,
+) -> Outgoing:
+    staff = row.kind == ReminderKind.STAFF
     message_id = outbound.queue(
         conn,
         patient_id=row.patient_id,
@@ -124,13 +144,34 @@ def prepare(
         rendered=rendered,
         provider=provider,
         now=now,
-        counts_toward_cap=True,
-        reminder_id=reminder_id,
-        prompt=row.kind,
+        counts_toward_cap=not staff,
+        reminder_id=row.id,
+        prompt=None if staff else row.kind,
         prompt_ref=row.appointment_id,
         reply_until=reply_until,
     )
     return Outgoing(message_id=message_id, to=row.phone, body=rendered.body)
+
+
+def _prepare_staff_text(
+    conn: Connection, settings: Settings, provider: str, row: Any, zone: ZoneInfo, now: datetime
+) -> Outgoing | Outcome:
+    """A text a member of staff wrote: the same guards, with its own exemptions (a staff
+    text is not capped, and an answer the patient waits for may go in quiet hours)."""
+    text = staff_text(conn, row.id)
+    decision = decide(facts(conn, settings, row, zone, now, None, text.quiet_exempt_until))
+    if not isinstance(decision, Send):
+        return settle(conn, row.id, decision, now)
+    return _queue(conn, provider, row, as_written(text.body, row.language), now, None)
+
+
+def staff_text(conn: Connection, reminder_id: int) -> Any:
+    """The staff text an outbox row sends: its body and until when it may go in quiet hours."""
+    return conn.execute(
+        select(staff_messages.c.body, staff_messages.c.quiet_exempt_until).where(
+            staff_messages.c.reminder_id == reminder_id
+        )
+    ).one()
 
 
 def facts(
@@ -140,6 +181,7 @@ def facts(
     zone: ZoneInfo,
     now: datetime,
     starts_at: datetime | None,
+    quiet_exempt_until: datetime | None = None,
 ) -> Facts:
     today = now.astimezone(zone).date()
     day_start = at_local(today, time(0), zone)
@@ -177,6 +219,7 @@ def facts(
         sent_today=int(sent_today),
         reserved_today=int(reserved),
         daily_cap=settings.daily_cap,
+        quiet_exempt_until=quiet_exempt_until,
     )
 
 

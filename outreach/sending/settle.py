@@ -25,10 +25,10 @@ from outreach.rules.guards import GiveBack, Send, Waited, recheck
 from outreach.rules.localtime import patient_quiet_hours
 from outreach.rules.privacy import mask_phone
 from outreach.rules.retry import failure_reason, next_try
-from outreach.rules.vocabulary import OutboundStatus, ReminderState
+from outreach.rules.vocabulary import OutboundStatus, ReminderKind, ReminderState
 from outreach.sending import outbound, send
 from outreach.sending.outcome import DEFERRED, LOST, SENT, Outcome, failed, skipped
-from outreach.sending.prepare import Uncertain
+from outreach.sending.prepare import Uncertain, staff_text
 from outreach.transports import Outgoing, SendError, Transport
 from outreach.transports.twilio_errors import OPTED_OUT
 
@@ -190,6 +190,9 @@ class Settler:
                     quiet=patient_quiet_hours(row.quiet_hours, self.settings.quiet_hours),
                     opted_out=row.opted_out,
                     paused=row.paused,
+                    quiet_exempt_until=staff_text(conn, reminder_id).quiet_exempt_until
+                    if row.kind == ReminderKind.STAFF
+                    else None,
                 )
             )
             if isinstance(decision, Send):

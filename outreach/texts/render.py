@@ -74,6 +74,12 @@ def clean(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+def as_written(body: str, language: str) -> Rendered:
+    """A text a person wrote, cleaned and measured like a rendered one (template "staff")."""
+    text = clean(body)
+    return Rendered("staff", language, text, measure(text))
+
+
 @dataclass(frozen=True)
 class TextFormat:
     """How one language writes a date, a time and a short list. No babel: two tables do."""

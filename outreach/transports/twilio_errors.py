@@ -22,3 +22,7 @@ def error_meaning(code: str | None) -> str:
     if not code:
         return ""
     return ERROR_MEANINGS.get(code, f"provider error {code}")
+
+
+# The number itself cannot take texts: staff are told so before they write to it again.
+NUMBER_CANNOT_TAKE_TEXTS = frozenset({"21211", "21614", "30005", "30006"})
