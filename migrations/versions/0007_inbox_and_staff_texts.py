@@ -132,6 +132,7 @@ def upgrade() -> None:
         sa.Column("quiet_exempt_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("reminder_id", sa.Integer(), nullable=True),
         sa.Column("broadcast_id", sa.Integer(), nullable=True),
+        sa.Column("token", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["author_id"],
             ["staffuser.id"],
@@ -151,6 +152,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("broadcast_id", "patient_id"),
         sa.UniqueConstraint("reminder_id"),
+        sa.UniqueConstraint("token"),
     )
     with op.batch_alter_table("staffmessage", schema=None) as batch_op:
         batch_op.create_index(

@@ -342,6 +342,8 @@ class StaffMessage(SQLModel, table=True):
     quiet_exempt_until: datetime | None = utc_field(default=None)
     reminder_id: int | None = Field(default=None, foreign_key="reminder.id", unique=True)
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id")
+    # The form's one-time token: a Send clicked twice, or a form sent again, texts once.
+    token: str | None = Field(default=None, unique=True, max_length=64)
 
 
 class QuickReply(SQLModel, table=True):

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from outreach.db.tables import observations, outbound_messages
 from outreach.rules.replies.outcome import Prompt
+from outreach.rules.stafftexts import STAFF_TEMPLATE
 from outreach.rules.vocabulary import EXERCISE_ANSWERS, ObservationKind, OutboundStatus
 
 OUT = outbound_messages
@@ -43,6 +44,19 @@ LATEST_EXERCISE_ANSWERS = (
     .order_by(observations.c.at.desc(), observations.c.id.desc())
     .limit(SKIPS_LOOKED_AT)
 )
+
+LATEST_STAFF_TEXT = (
+    select(OUT.c.created_at)
+    .where(OUT.c.patient_id == bindparam("patient_id"), OUT.c.template == STAFF_TEMPLATE)
+    .order_by(OUT.c.created_at.desc())
+    .limit(1)
+)
+
+
+def last_staff_text_at(conn: Connection, patient_id: int) -> datetime | None:
+    """When staff last texted the patient (the text went out), or None."""
+    at: datetime | None = conn.execute(LATEST_STAFF_TEXT, {"patient_id": patient_id}).scalar()
+    return at
 
 
 def open_prompts(conn: Connection, patient_id: int, now: datetime) -> list[Prompt]:

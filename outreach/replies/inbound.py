@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,11 +28,13 @@ from outreach.db.tables import (
     outbound_messages,
     patients,
 )
+from outreach.inbox import threads
 from outreach.replies import actions, answer, history
+from outreach.rules import stafftexts
 from outreach.rules.privacy import mask_phone
 from outreach.rules.replies.answers import REPLY_WINDOW_HOURS
 from outreach.rules.replies.conversation import default_rules, interpret
-from outreach.rules.replies.outcome import Outcome, PatientContext
+from outreach.rules.replies.outcome import Intent, Outcome, PatientContext
 from outreach.rules.vocabulary import ConsentState, Question
 from outreach.sending import outbound as messages
 from outreach.texts.compose import compose
@@ -116,11 +118,15 @@ def process(
     except Exception as exc:
         log.exception("reply %s could not be processed; it stays stored for a retry", inbound_id)
         with engine.begin() as conn:
-            conn.execute(
+            failed = conn.execute(
                 update(IN)
                 .where(IN.c.id == inbound_id)
                 .values(error=f"{type(exc).__name__}: {exc}"[:500], needs_review=True)
-            )
+                .returning(IN.c.patient_id, IN.c.received_at)
+            ).first()
+            if failed is not None and failed.patient_id is not None:
+                # A person reads what the rules could not.
+                threads.open_for(conn, failed.patient_id, failed.received_at, now)
         return None
 
 
@@ -150,17 +156,23 @@ def _process(
     )
     rules = default_rules(settings.templates_dir / "replies")
     outcome = interpret(context, prompts, message.body, rules)
+    talking = stafftexts.answers_staff(history.last_staff_text_at(conn, patient.id), now)
+    if talking and outcome.intents == (Intent.UNKNOWN,):
+        # An answer to a person: the person reads it; no "reply 1 or 2" from the bot.
+        outcome = replace(outcome, replies=(), prompt_for_options=None, needs_review=True)
     for action in outcome.actions:
         actions.apply(conn, action, patient.id, inbound_id, now)
     for answered in (outcome.answers, *outcome.also_answers):
         if answered is not None:
             messages.mark_answered(conn, answered.id, now)
+    if stafftexts.needs_a_person(outcome.intents, outcome.needs_review, talking):
+        threads.open_for(conn, patient.id, message.received_at, now)
     _mark(
         conn,
         inbound_id,
         now,
         intent=stored_intents(outcome),
-        needs_review=outcome.needs_review,
+        needs_review=outcome.needs_review or talking,
         prompt_id=outcome.answers.id if outcome.answers else None,
         patient_id=patient.id,
     )

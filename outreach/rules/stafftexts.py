@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from outreach.rules.localtime import QuietHours, is_quiet, place_outside_quiet
+from outreach.rules.replies.outcome import Intent
 
 ANSWER_WINDOW = timedelta(minutes=60)
 # A staff text not sent within this (an outage) is not sent late: the thread shows it skipped.
 EXPIRES_AFTER = timedelta(days=2)
+# A patient's text within this of a staff text answers that person, not the bot.
+IN_CONVERSATION_FOR = timedelta(days=7)
 # Longer than any text a person writes at a front desk; 10 segments of GSM-7.
 MAX_CHARS = 1530
 
@@ -72,3 +75,25 @@ def send_time(
 
 def may_go_in_quiet_hours(now: datetime, exempt_until: datetime | None) -> bool:
     return exempt_until is not None and now < exempt_until
+
+
+# What a reply asks of a person even when the rules handled it: to stop (staff confirm and
+# note why), to move a session (only a person can), or unclear words about stopping.
+ASKS_A_PERSON = frozenset(
+    {Intent.OPT_OUT, Intent.STOP_REQUEST, Intent.STOP_UNCLEAR, Intent.SESSION_RESCHEDULE}
+)
+# The template name an outbound row of a staff text carries (texts/render.as_written).
+STAFF_TEMPLATE = "staff"
+
+
+def needs_a_person(intents: tuple[str, ...], needs_review: bool, answers_staff: bool) -> bool:
+    """Does this reply open (or reopen) the patient's conversation in the inbox? Yes when the
+    rules could not fully handle it, when it asks something only a person can do, and when it
+    comes after a text staff wrote (they are talking to that person now)."""
+    return needs_review or answers_staff or any(i in ASKS_A_PERSON for i in intents)
+
+
+def answers_staff(last_staff_text_at: datetime | None, now: datetime) -> bool:
+    """Did staff text the patient in the last days? Then what they write now is for a
+    person, whatever else the bot answered in between."""
+    return last_staff_text_at is not None and now - last_staff_text_at <= IN_CONVERSATION_FOR

@@ -13,6 +13,7 @@ from outreach.accounts import audit
 from outreach.accounts.actions import Action
 from outreach.accounts.users import Staff
 from outreach.db.tables import inbound_messages, outbound_messages, patients, reminders
+from outreach.inbox import threads
 from outreach.rules.localtime import day_bounds, local_date
 from outreach.rules.vocabulary import OutboundStatus, ReminderKind, ReminderState
 from outreach.transports.twilio_errors import error_meaning
@@ -191,4 +192,7 @@ def mark_seen(engine: Engine, inbound_id: int, staff: Staff, now: datetime) -> b
             conn, staff, Action.REPLY_REVIEWED, now, patient_id=taken.patient_id,
             detail={"reply": inbound_id},
         )  # fmt: skip
+        if taken.patient_id is not None:
+            # Nothing else of theirs waits: their conversation leaves the inbox too.
+            threads.close_if_all_seen(conn, taken.patient_id, staff, now)
     return True

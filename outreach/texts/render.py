@@ -22,6 +22,7 @@ from outreach.config import Settings
 from outreach.rules.phones import readable_phone
 from outreach.rules.privacy import diagnosis_words
 from outreach.rules.schedule import exercise_names
+from outreach.rules.stafftexts import STAFF_TEMPLATE
 from outreach.texts.smslength import SmsMeasure, measure
 
 SUFFIX = ".txt.j2"
@@ -77,7 +78,7 @@ def clean(text: str) -> str:
 def as_written(body: str, language: str) -> Rendered:
     """A text a person wrote, cleaned and measured like a rendered one (template "staff")."""
     text = clean(body)
-    return Rendered("staff", language, text, measure(text))
+    return Rendered(STAFF_TEMPLATE, language, text, measure(text))
 
 
 @dataclass(frozen=True)
@@ -218,16 +219,25 @@ class Renderer:
             raise TemplateError(f"{where}: missing variable: {exc.message}") from exc
         except jinja2.TemplateError as exc:
             raise TemplateError(f"{where}: {exc}") from exc
+        return self.finish(template, language, text, where)
+
+    def finish(self, template: str, language: str, text: str, where: str = "") -> Rendered:
+        """Clean and measure a rendered text; PrivacyError if it names a diagnosis."""
         body = clean(text)
         rendered = Rendered(template, language, body, measure(body))
         words = diagnosis_words(body)
         if words:
             raise PrivacyError(
-                f"{where}: the text would disclose a diagnosis ({', '.join(words)})",
+                f"{where or template}: the text would disclose a diagnosis ({', '.join(words)})",
                 words,
                 rendered,
             )
         return rendered
+
+    def environment(self, language: str, where: str) -> SandboxedEnvironment:
+        """The sandboxed environment of one language's templates (its date and list
+        formats); TemplateError if the language has none."""
+        return self._environment_for(language, where)
 
     def _environment_for(self, language: str, where: str) -> SandboxedEnvironment:
         if language not in self._environments:

@@ -1,0 +1,159 @@
+"""A text a member of staff writes to one patient. The only writer of staffmessage rows.
+
+The text is checked here (rules/stafftexts.py decides: never after an opt-out, never to a
+number that cannot take texts, no diagnosis words), written with its author, put in the
+outbox for the time it may go, and audited, all in one transaction. The dispatcher sends it
+like every reminder: the shared rate, the claims that stop a double send, the guards checked
+again just before the send, the delivery status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.engine import Connection
+
+from outreach.accounts import audit
+from outreach.accounts.actions import Action
+from outreach.accounts.users import Staff
+from outreach.config import Settings
+from outreach.db.tables import inbound_messages, outbound_messages, patients, staff_messages
+from outreach.outbox.commands import queue_staff_text
+from outreach.rules import stafftexts
+from outreach.rules.localtime import patient_quiet_hours
+from outreach.rules.privacy import diagnosis_words
+from outreach.rules.vocabulary import ConsentState
+from outreach.texts.render import clean
+from outreach.transports.twilio_errors import NUMBER_CANNOT_TAKE_TEXTS, error_meaning
+
+SM = staff_messages
+IN = inbound_messages
+OUT = outbound_messages
+
+
+class Refused(Exception):
+    """The text may not go; the message says why, in words for staff."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    message_id: int
+    reminder_id: int
+    send_at: datetime
+    waits: bool  # it waits for the end of the patient's quiet hours
+    repeated: bool = False  # this form was sent before: nothing new was queued
+
+
+def text_patient(
+    conn: Connection,
+    settings: Settings,
+    staff: Staff,
+    patient_id: int,
+    body: str,
+    now: datetime,
+    *,
+    token: str | None = None,
+    broadcast_id: int | None = None,
+) -> Queued:
+    """Check, write, queue and audit one staff text; Refused says why it may not go."""
+    text = clean(body)
+    problem = stafftexts.body_problem(text)
+    if problem is not None:
+        raise Refused(problem)
+    words = diagnosis_words(text)
+    if words:
+        raise Refused(
+            f"the text names a diagnosis ({', '.join(words)}): anyone who sees the phone "
+            "can read a text; call the patient instead"
+        )
+    if token is not None:
+        earlier = _by_token(conn, token)
+        if earlier is not None:
+            return earlier
+    # Locked, so that an opt-out arriving now is either before this check or after the
+    # text is queued (and then skip_pending skips it).
+    patient = conn.execute(
+        select(patients).where(patients.c.id == patient_id).with_for_update()
+    ).one()
+    reason = stafftexts.refusal(recipient(conn, patient))
+    if reason is not None:
+        raise Refused(reason)
+    zone = ZoneInfo(patient.timezone)
+    exempt_until = stafftexts.quiet_exempt_until(now, last_text_in(conn, patient_id))
+    quiet = patient_quiet_hours(patient.quiet_hours, settings.quiet_hours)
+    send_at = stafftexts.send_time(now, zone, quiet, exempt_until)
+    message_id = int(
+        conn.execute(
+            SM.insert()
+            .values(
+                patient_id=patient_id,
+                author_id=staff.id,
+                body=text,
+                created_at=now,
+                quiet_exempt_until=exempt_until,
+                broadcast_id=broadcast_id,
+                token=token,
+            )
+            .returning(SM.c.id)
+        ).scalar_one()
+    )
+    reminder_id = queue_staff_text(conn, patient_id, message_id, send_at, now)
+    conn.execute(update(SM).where(SM.c.id == message_id).values(reminder_id=reminder_id))
+    if broadcast_id is None:  # a message to many is audited once, as a whole
+        audit.record(
+            conn, staff, Action.STAFF_TEXT_SENT, now, patient_id=patient_id,
+            detail={"text": text, "staff_message": message_id, "send_at": send_at},
+        )  # fmt: skip
+    return Queued(message_id, reminder_id, send_at, waits=send_at > now)
+
+
+def recipient(conn: Connection, patient: Any) -> stafftexts.Recipient:
+    """The facts rules/stafftexts.py decides on, for one patient row."""
+    has_written = conn.execute(select(exists().where(IN.c.patient_id == patient.id))).scalar()
+    return stafftexts.Recipient(
+        opted_out=bool(patient.opted_out),
+        consent_granted=patient.consent_state == ConsentState.GRANTED,
+        has_written=bool(has_written),
+        number_problem=number_problem(conn, patient.id, patient.phone),
+    )
+
+
+def number_problem(conn: Connection, patient_id: int, phone: str) -> str | None:
+    """Why this number cannot take texts, or None: it is not a valid number, or the provider
+    said so about the latest text we sent it."""
+    try:
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(phone, None))
+    except phonenumbers.NumberParseException:
+        valid = False
+    if not valid:
+        return "it is not a valid phone number; correct it on the patient's page"
+    latest = conn.execute(
+        select(OUT.c.error_code)
+        .where(OUT.c.patient_id == patient_id, OUT.c.to_phone == phone)
+        .order_by(OUT.c.id.desc())
+        .limit(1)
+    ).first()
+    if latest is not None and latest.error_code in NUMBER_CANNOT_TAKE_TEXTS:
+        return f"the last text to it failed: {error_meaning(latest.error_code)}"
+    return None
+
+
+def last_text_in(conn: Connection, patient_id: int) -> datetime | None:
+    latest: datetime | None = conn.execute(
+        select(func.max(IN.c.received_at)).where(IN.c.patient_id == patient_id)
+    ).scalar()
+    return latest
+
+
+def _by_token(conn: Connection, token: str) -> Queued | None:
+    row = conn.execute(
+        select(SM.c.id, SM.c.reminder_id, SM.c.created_at).where(SM.c.token == token)
+    ).first()
+    if row is None:
+        return None
+    return Queued(row.id, row.reminder_id, row.created_at, waits=False, repeated=True)
