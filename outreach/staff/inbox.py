@@ -299,6 +299,7 @@ def _received(row: Any) -> dict[str, Any]:
         "at": row.received_at,
         "order": (row.received_at, 0, row.id),
         "body": row.body,
+        "staff": False,
         "understood": intent_words(row.intent),
         "needs_review": row.needs_review,
     }
