@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Engine, exists, func, select, update
 from sqlalchemy.engine import Connection
 
 from outreach.accounts import audit
@@ -24,6 +24,7 @@ from outreach.accounts.users import Staff
 from outreach.config import Settings
 from outreach.db.tables import inbound_messages, outbound_messages, patients, staff_messages
 from outreach.outbox.commands import queue_staff_text
+from outreach.patients.lookup import patient_id_for
 from outreach.rules import stafftexts
 from outreach.rules.localtime import patient_quiet_hours
 from outreach.rules.privacy import diagnosis_words
@@ -157,3 +158,34 @@ def _by_token(conn: Connection, token: str) -> Queued | None:
     if row is None:
         return None
     return Queued(row.id, row.reminder_id, row.created_at, waits=False, repeated=True)
+
+
+class NoSuchPatient(LookupError):
+    """No patient has this id or phone number."""
+
+
+def send(
+    engine: Engine,
+    settings: Settings,
+    staff: Staff,
+    reference: str,
+    body: str,
+    now: datetime,
+    *,
+    token: str | None = None,
+) -> Queued:
+    """Text the patient named by their id or any spelling of their number, in one
+    transaction; NoSuchPatient or Refused say why not."""
+    with engine.begin() as conn:
+        patient_id = patient_id_for(conn, reference, settings.clinic_phone)
+        if patient_id is None:
+            raise NoSuchPatient(f"no patient with id or phone {reference!r}")
+        return text_patient(conn, settings, staff, patient_id, body, now, token=token)
+
+
+def why_not(engine: Engine, patient_id: int) -> str | None:
+    """Why staff may not text this patient now, in words; None if they may (shown before
+    they type, so nobody writes a text that cannot go)."""
+    with engine.connect() as conn:
+        patient = conn.execute(select(patients).where(patients.c.id == patient_id)).one()
+        return stafftexts.refusal(recipient(conn, patient))

@@ -21,15 +21,19 @@ from outreach.staff.today import ReplyNotFound
 from outreach.texts.render import Renderer
 from outreach.web.admin import (
     audit,
+    broadcast,
     escalations,
+    inbox,
     messages,
     patientactions,
     patientform,
     patientimport,
     patients,
+    quickreplies,
     replies,
     report,
     signin,
+    stafftexts,
     templates,
     today,
 )
@@ -43,6 +47,10 @@ SESSION_HOURS = 8  # a shift; each page view extends it
 
 ROUTERS = (
     today.router,
+    inbox.router,
+    stafftexts.router,
+    quickreplies.router,
+    broadcast.router,
     # Before patients.router, whose /patients/{external_id} would take "new" and "import".
     patientform.router,
     patientimport.router,

@@ -29,6 +29,7 @@ _rendering_token: ContextVar[str] = ContextVar("csrf_token", default="")
 SHIPPED = REPO_ROOT / "templates" / "web"
 NAV = (
     ("/", "Today"),
+    ("/inbox", "Inbox"),
     ("/patients", "Patients"),
     ("/escalations", "Escalations"),
     ("/messages", "Messages"),

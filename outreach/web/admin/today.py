@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach.staff import escalations
+from outreach.staff import inbox as inboxview
 from outreach.staff import today as inbox
 from outreach.web.admin.auth import local_path
 from outreach.web.admin.escalations import ROW_HELPERS
@@ -31,6 +32,7 @@ def today(
         "failed_texts": texts,
         "failed_reminders": reminders,
         "replies": inbox.replies_to_review(engine, now),
+        "inbox_open": inboxview.open_count(engine),
     }
     return pages.render(request, "today.html", context)
 
