@@ -188,6 +188,15 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+def staff_by_username(engine: Engine, username: str) -> Staff | None:
+    """An active user by name, for commands run at a terminal on a user's behalf."""
+    with engine.connect() as conn:
+        user_id = conn.execute(
+            select(staff_users.c.id).where(staff_users.c.username == username.strip())
+        ).scalar()
+        return None if user_id is None else _staff(conn, user_id)
+
+
 def load_staff(conn: Connection, user_id: int) -> Staff | None:
     """The signed-in user for a session, if the account is still active."""
     return _staff(conn, user_id)

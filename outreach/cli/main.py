@@ -13,7 +13,18 @@ from pathlib import Path
 
 import click
 
-from outreach.cli import db, demo, patients, replies, service, staff, status, templates, users
+from outreach.cli import (
+    db,
+    demo,
+    messaging,  # noqa: F401 (adds `messages send` to staff.messages_group)
+    patients,
+    replies,
+    service,
+    staff,
+    status,
+    templates,
+    users,
+)
 from outreach.cli.context import Context
 from outreach.monitoring import logs
 

@@ -47,6 +47,7 @@ class Queued:
     reminder_id: int
     send_at: datetime
     waits: bool  # it waits for the end of the patient's quiet hours
+    timezone: str = "UTC"  # the patient's, to tell staff when it goes
     repeated: bool = False  # this form was sent before: nothing new was queued
 
 
@@ -110,7 +111,7 @@ def text_patient(
             conn, staff, Action.STAFF_TEXT_SENT, now, patient_id=patient_id,
             detail={"text": text, "staff_message": message_id, "send_at": send_at},
         )  # fmt: skip
-    return Queued(message_id, reminder_id, send_at, waits=send_at > now)
+    return Queued(message_id, reminder_id, send_at, waits=send_at > now, timezone=patient.timezone)
 
 
 def recipient(conn: Connection, patient: Any) -> stafftexts.Recipient:

@@ -25,7 +25,6 @@ from outreach.db.tables import (
     staff_users,
 )
 from outreach.rules.intentwords import intent_words, skip_words
-from outreach.rules.responsetime import median_first_reply_minutes
 from outreach.rules.vocabulary import Direction, ReminderState
 from outreach.transports.twilio_errors import error_meaning
 
@@ -318,24 +317,3 @@ def _unsent(row: Any) -> dict[str, Any]:
         "waits_until": row.send_at if waiting else None,
         "problem": "" if waiting else skip_words(row.skip_reason),
     }
-
-
-def first_reply_minutes(engine: Engine, start: datetime, end: datetime) -> float | None:
-    """The median time, in minutes, from a patient's text to the first staff text that
-    answers it (rules/responsetime.py), for patients' texts received in [start, end).
-    None when staff answered none."""
-    with engine.connect() as conn:
-        waits = conn.execute(
-            select(IN.c.patient_id, IN.c.received_at)
-            .where(IN.c.received_at >= start, IN.c.received_at < end, IN.c.patient_id.is_not(None))
-            .order_by(IN.c.patient_id, IN.c.received_at)
-        ).all()
-        answers = conn.execute(
-            select(SM.c.patient_id, SM.c.created_at)
-            .where(SM.c.created_at >= start, SM.c.broadcast_id.is_(None))
-            .order_by(SM.c.patient_id, SM.c.created_at)
-        ).all()
-    return median_first_reply_minutes(
-        [(r.patient_id, r.received_at) for r in waits],
-        [(a.patient_id, a.created_at) for a in answers],
-    )

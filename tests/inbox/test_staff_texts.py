@@ -193,3 +193,22 @@ def test_a_staff_text_does_not_use_up_the_days_reminders(desk: Desk, ana: int) -
 
     assert all(f"Message {n}" in sent for n in range(desk.settings.daily_cap + 1))
     assert staff_bodies(desk) == [f"Message {n}" for n in range(desk.settings.daily_cap + 1)]
+
+
+def test_the_report_shows_the_median_time_to_the_first_staff_reply(desk: Desk, ana: int) -> None:
+    from datetime import date
+
+    from outreach.staff import report
+    from outreach.staff.report import DateRange
+
+    desk.patient_writes("can I come thursday at 3 instead?")
+    desk.clock.advance(timedelta(minutes=12))
+    desk.text(ana, "Yes, Thursday at 3 is yours.")
+
+    day = date(2026, 11, 23)
+    built = report.build(
+        desk.engine, desk.settings.clinic_zone, DateRange(day, day), desk.clock.now()
+    )
+
+    assert built.median_staff_reply == timedelta(minutes=12) and built.staff_replies == 1
+    assert "median_time_to_first_staff_reply" in report.to_csv(built)

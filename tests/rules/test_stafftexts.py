@@ -13,7 +13,8 @@ from outreach.rules.guards import Defer, Facts, Send, Skip, decide
 from outreach.rules.intentwords import INTENT_WORDS, intent_words, skip_words
 from outreach.rules.localtime import QuietHours
 from outreach.rules.replies.outcome import Intent
-from outreach.rules.responsetime import median_first_reply_minutes
+from outreach.rules.durations import median_duration
+from outreach.rules.responsetime import first_reply_waits
 from outreach.rules.stafftexts import Recipient
 from outreach.rules.vocabulary import SkipReason
 
@@ -137,4 +138,5 @@ def t(minutes: int) -> datetime:
 def test_the_median_wait_for_a_staff_reply(
     texts_in: list[tuple[int, datetime]], staff: list[tuple[int, datetime]], median: float | None
 ) -> None:
-    assert median_first_reply_minutes(texts_in, staff) == median
+    found = median_duration(first_reply_waits(texts_in, staff))
+    assert (None if found is None else found.total_seconds() / 60) == median

@@ -45,6 +45,7 @@ def to_csv(report: Report) -> str:
     rate(whole, "escalations_without_action", report.without_action)
     acted = report.without_action.total - report.without_action.count
     minutes("median_time_to_first_action", report.median_first_action, acted)
+    minutes("median_time_to_first_staff_reply", report.median_staff_reply, report.staff_replies)
     counts("opt_outs", report.opt_outs)
     counts("undeliverable", report.undeliverable)
     for p in report.periods:

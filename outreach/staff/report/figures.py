@@ -63,6 +63,10 @@ DEFINITIONS = {
     "first_action": "Time from an escalation being raised to the first staff action on it"
     " (acknowledged or resolved, whichever came first), over those acted on; and the share"
     " with no action yet.",
+    "staff_reply": "Time from a patient's text in the range to the first text a member of"
+    " staff wrote back (from the inbox, the patient page or `outreach messages send`),"
+    " counted from the earliest text they had not been answered on; messages to many"
+    " are not answers.",
     "opt_outs": "Opt-outs in the range, by where they came from: sms (the patient texted"
     " STOP or asked to stop), provider (the carrier holds a STOP), staff or import.",
     "undeliverable": "Texts from the range the provider failed or could not deliver, by"
@@ -109,6 +113,8 @@ class Report:
     escalations: dict[str, int]
     without_action: Rate
     median_first_action: timedelta | None
+    median_staff_reply: timedelta | None
+    staff_replies: int  # patients' texts a person answered by text
     opt_outs: dict[str, int]
     undeliverable: dict[str, int]
     periods: list[Period]
@@ -129,6 +135,7 @@ def build(engine: Engine, zone: ZoneInfo, span: DateRange, now: datetime) -> Rep
         raised = queries.raised_escalations(conn, lo, hi)
         opt_outs = queries.opt_outs(conn, lo, hi)
         undeliverable = queries.undeliverable(conn, lo, hi)
+        staff_waits = queries.staff_reply_waits(conn, lo, hi)
 
     def rate(rows: Iterable[Any], flag: str = "answered") -> Rate:
         listed = list(rows)
@@ -165,6 +172,8 @@ def build(engine: Engine, zone: ZoneInfo, span: DateRange, now: datetime) -> Rep
         },
         without_action=Rate(len(raised) - len(acted), len(raised)),
         median_first_action=median_duration(acted),
+        median_staff_reply=median_duration(staff_waits),
+        staff_replies=len(staff_waits),
         opt_outs=opt_outs,
         undeliverable=undeliverable,
         periods=[

@@ -32,8 +32,10 @@ from outreach.db.tables import (
     inbound_messages,
     observations,
     outbound_messages,
+    staff_messages,
 )
 from outreach.rules.durations import median_duration
+from outreach.rules.responsetime import first_reply_waits
 from outreach.rules.vocabulary import (
     EXERCISE_ANSWERS,
     AppointmentStatus,
@@ -303,3 +305,24 @@ def undeliverable(conn: Connection, lo: datetime, hi: datetime) -> dict[str, int
         .order_by(code)
     ).all()
     return {str(c): int(n) for c, n in rows}
+
+
+def staff_reply_waits(conn: Connection, lo: datetime, hi: datetime) -> list[timedelta]:
+    """How long each patient's texts of [lo, hi) waited for a person to answer them
+    (rules/responsetime.py): only patients staff texted, not messages to many."""
+    SM = staff_messages
+    answered = select(SM.c.patient_id).where(SM.c.created_at >= lo, SM.c.broadcast_id.is_(None))
+    texts_in = conn.execute(
+        select(IN.c.patient_id, IN.c.received_at).where(
+            IN.c.received_at >= lo, IN.c.received_at < hi, IN.c.patient_id.in_(answered)
+        )
+    ).all()
+    staff_texts = conn.execute(
+        select(SM.c.patient_id, SM.c.created_at).where(
+            SM.c.created_at >= lo, SM.c.broadcast_id.is_(None)
+        )
+    ).all()
+    return first_reply_waits(
+        [(r.patient_id, r.received_at) for r in texts_in],
+        [(r.patient_id, r.created_at) for r in staff_texts],
+    )

@@ -45,8 +45,9 @@ def test_the_report_shows_each_figure_and_how_it_is_counted(answered_monday: Adm
     # Monday's 10:00 session had started, was never reminded and never confirmed.
     assert "Unconfirmed sessions (not no-shows) 100% 1 of 1 sessions" in words
     assert "about 10% of US outpatient physical-therapy visits are missed" in words
-    assert words.count("How this is counted:") == 10
+    assert words.count("How this is counted:") == 11
     assert "Confirmation rate – 0 of 0 sessions reminded were confirmed" in words
+    assert "Median time to the first staff reply – over 0 patient texts answered by a person" in words
 
 
 def test_each_chart_comes_with_a_table_of_its_numbers(answered_monday: Admin) -> None:
