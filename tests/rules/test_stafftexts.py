@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from outreach.rules import stafftexts
+from outreach.rules.durations import median_duration
 from outreach.rules.guards import Defer, Facts, Send, Skip, decide
 from outreach.rules.intentwords import INTENT_WORDS, intent_words, skip_words
 from outreach.rules.localtime import QuietHours
 from outreach.rules.replies.outcome import Intent
-from outreach.rules.durations import median_duration
 from outreach.rules.responsetime import first_reply_waits
 from outreach.rules.stafftexts import Recipient
 from outreach.rules.vocabulary import SkipReason
