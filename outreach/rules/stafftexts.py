@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from outreach.rules.localtime import QuietHours, is_quiet, place_outside_quiet
+from outreach.rules.plaintext import has_control_characters
 from outreach.rules.replies.outcome import Intent
 
 ANSWER_WINDOW = timedelta(minutes=60)
@@ -49,6 +50,8 @@ def body_problem(body: str) -> str | None:
         return "the text is empty"
     if len(body) > MAX_CHARS:
         return f"the text is {len(body)} characters long; at most {MAX_CHARS} go in one message"
+    if has_control_characters(body, allowed="\n"):
+        return "the text holds control characters (pasted from another program?); retype it"
     return None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import jinja2
 
+from outreach.rules.plaintext import has_control_characters
 from outreach.texts.render import PrivacyError, Rendered, Renderer, TemplateError
 
 MAX_SOURCE = 1000
@@ -47,6 +48,8 @@ def quick_problem(renderer: Renderer, source: str, language: str) -> str | None:
     """What is wrong with a quick reply an admin typed, in words; None if it renders."""
     if not source.strip():
         return "the text is empty"
+    if has_control_characters(source, allowed="\n\r"):
+        return "the text holds control characters (pasted from another program?); retype it"
     try:
         render_quick(renderer, source, language, SAMPLE_FIRST_NAME.get(language, "Maria"))
     except PrivacyError as exc:

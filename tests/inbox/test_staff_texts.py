@@ -7,6 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, update
 
 from outreach.clock import ManualClock
@@ -20,7 +23,7 @@ from outreach.db.tables import (
 )
 from outreach.inbox.texting import Refused
 from outreach.staff import inbox as inboxview
-from outreach.texts.render import Renderer
+from outreach.texts.render import Renderer, clean
 from tests.inbox.support import Desk
 from tests.support.patients import enrol
 
@@ -212,3 +215,20 @@ def test_the_report_shows_the_median_time_to_the_first_staff_reply(desk: Desk, a
 
     assert built.median_staff_reply == timedelta(minutes=12) and built.staff_replies == 1
     assert "median_time_to_first_staff_reply" in report.to_csv(built)
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=st.text(max_size=1600) | st.text(st.characters(codec="utf-8"), max_size=200))
+def test_any_text_is_refused_with_a_reason_or_queued_exactly_as_measured(
+    desk: Desk, ana: int, body: str
+) -> None:
+    before = len(desk.rows(staff_messages))
+    try:
+        desk.text(ana, body)
+    except Refused as exc:
+        assert str(exc) and len(desk.rows(staff_messages)) == before
+        return
+    stored = desk.rows(staff_messages)[-1]
+    assert stored.body == clean(body) and stored.body.strip()

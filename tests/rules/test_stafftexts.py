@@ -140,3 +140,17 @@ def test_the_median_wait_for_a_staff_reply(
 ) -> None:
     found = median_duration(first_reply_waits(texts_in, staff))
     assert (None if found is None else found.total_seconds() / 60) == median
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("See you Thursday.\nRiverside PT", None),
+        ("", "empty"),
+        ("a\x00b", "control characters"),
+        ("x" * 1531, "1531 characters long"),
+    ],
+)
+def test_what_is_wrong_with_a_text_staff_typed(body: str, problem: str | None) -> None:
+    found = stafftexts.body_problem(body)
+    assert found is None if problem is None else problem in (found or "")

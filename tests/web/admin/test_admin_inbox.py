@@ -247,3 +247,10 @@ def test_closing_a_patient_with_nothing_in_the_inbox_says_so(
     page = admin.post("/inbox/P-1/close", {})
 
     assert "nothing in the inbox to close" in page.text and rows(engine, conversations) == []
+
+
+def test_the_admins_fuzzing_posts_every_form_of_the_inbox() -> None:
+    from tests.web.admin.test_admin_fuzz import POSTS
+
+    for path in [path for path, _ in FORMS]:
+        assert path.replace("P-1", "{external_id}").replace("/1/", "/{reply_id}/") in POSTS
