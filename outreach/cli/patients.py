@@ -11,6 +11,8 @@ from pathlib import Path
 import click
 
 from outreach.cli.context import Context, console, err, pass_context
+from outreach.cli.lookup import patient_keys
+from outreach.cli.times import utc_option
 from outreach.clock import SystemClock
 
 
@@ -102,22 +104,28 @@ def plan() -> None:
 @click.argument("patient")
 @click.option("--days", default=14, show_default=True, type=click.IntRange(1, 60))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@utc_option
 @pass_context
-def show_plan(ctx: Context, patient: str, days: int, as_json: bool) -> None:
-    """Show a patient's plan and their coming reminders with local send times and states.
+def show_plan(ctx: Context, patient: str, days: int, as_json: bool, utc: bool) -> None:
+    """Show a patient's plan and their coming reminders with send times in the patient's
+    own time (labelled, e.g. 20:00 CDT) and states.
 
-    PATIENT is the clinic's patient id or the phone number.
+    PATIENT is the clinic's patient id or the phone number in any spelling.
 
-    Example: outreach plan show DEMO-1 --days 7
+    Example: outreach plan show "(617) 555-0142" --days 7
     """
     from outreach.cli.plan_table import print_plan
     from outreach.patients import plans as views
 
     now = SystemClock().now()
-    found = views.plan_view(ctx.engine(), patient, now, now + timedelta(days=days))
-    if found is None:
+    engine = ctx.engine()
+    for key in patient_keys(patient, ctx.settings):
+        found = views.plan_view(engine, key, now, now + timedelta(days=days))
+        if found is not None:
+            break
+    else:
         raise click.ClickException(f"no patient with id or phone {patient!r}")
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False, default=str))
         return
-    print_plan(console(), found)
+    print_plan(console(), found, utc)

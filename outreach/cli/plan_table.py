@@ -7,8 +7,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from outreach.cli.times import shown_time
 
-def print_plan(console: Console, view: dict[str, Any]) -> None:
+
+def print_plan(console: Console, view: dict[str, Any], utc: bool = False) -> None:
+    """The plan, then the coming reminders in the patient's own time, labelled (20:00 CDT),
+    or with `utc` in ISO-8601 UTC."""
     console.print(
         f"[bold]{view['name']}[/] ({view['patient_id']}) · {view['language']} · "
         f"{view['timezone']} · {view['status']}"
@@ -17,7 +21,8 @@ def print_plan(console: Console, view: dict[str, Any]) -> None:
     if plan is None:
         console.print("No care plan.")
         return
-    console.print(f"Plan v{plan['version']} from {plan['start_date']} to {plan['end_date'] or '-'}")
+    until = f"to {plan['end_date']}" if plan["end_date"] else "with no end date"
+    console.print(f"Plan version {plan['version']}, from {plan['start_date']} {until}")
     for index, phase in enumerate(plan["sessions"], start=1):
         console.print(
             f"  sessions, phase {index}: {phase['days']} at {phase['time']} "
@@ -30,11 +35,14 @@ def print_plan(console: Console, view: dict[str, Any]) -> None:
             f"  exercises: {plan['exercise_days']} at {plan['exercise_time']}: "
             + "; ".join(plan["exercises"])
         )
-    table = Table(title="Coming reminders (patient's local time)", title_justify="left")
+    zone = view["timezone"]
+    where = "UTC" if utc else f"the patient's time, {zone}"
+    table = Table(title=f"Coming reminders ({where})", title_justify="left")
     for column in ("send at", "kind", "state", "reason"):
         table.add_column(column)
     for row in view["reminders"]:
-        table.add_row(row["send_at_local"], row["kind"], row["state"], row["skip_reason"] or "")
+        at = shown_time(row["send_at_utc"], zone, utc) if utc else row["send_at_local"]
+        table.add_row(at, row["kind"], row["state"], row["skip_reason"] or "")
     console.print(table)
     if not view["reminders"]:
         if view["status"] == "awaiting consent":

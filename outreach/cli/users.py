@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import cast
 
 import click
 
 from outreach.cli.context import Context, console, pass_context
+from outreach.cli.times import shown_time, utc_option
 from outreach.clock import SystemClock
 
 
@@ -54,9 +56,11 @@ def add_user(
 
 @users.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@utc_option
 @pass_context
-def list_users(ctx: Context, as_json: bool) -> None:
-    """List staff users and when each last signed in.
+def list_users(ctx: Context, as_json: bool, utc: bool) -> None:
+    """List staff users, whether each may sign in (active or disabled) and when each last
+    signed in, in clinic time.
 
     Example: outreach users list
     """
@@ -70,10 +74,17 @@ def list_users(ctx: Context, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table()
-    for column in ("username", "name", "role", "active", "last sign-in"):
+    for column in ("username", "name", "role", "state", "last sign-in"):
         table.add_column(column)
+    zone = ctx.settings.clinic_timezone
     for row in rows:
-        table.add_row(*(escape(str(v if v is not None else "-")) for v in row.values()))
+        table.add_row(
+            escape(str(row["username"])),
+            escape(str(row["name"] or "-")),
+            str(row["role"]),
+            "active" if row["active"] else "[dim]disabled[/]",
+            shown_time(cast(str | None, row["last_sign_in"]), zone, utc),
+        )
     console().print(table)
 
 

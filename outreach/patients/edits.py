@@ -27,6 +27,7 @@ from outreach.patients.form import PatientForm, spec_columns
 from outreach.patients.storedplan import stored_spec
 from outreach.planning import planner
 from outreach.rules.localtime import at_local, parse_hhmm
+from outreach.rules.readabletime import readable_time
 from outreach.rules.vocabulary import AppointmentStatus, SkipReason
 
 LIVE = (
@@ -164,7 +165,8 @@ def add_session(
             conn.execute(A.insert().values(patient_id=patient.id, starts_at=starts_at, **values))
         # The planner makes session reminders for appointments in the window it plans next.
         commands.replan(conn, patient.id, now)
-        local = f"{day.isoformat()} {at:%H:%M}"
+        # The patient's wall clock, labelled: the audit log is read in clinic time.
+        local = readable_time(starts_at, patient.timezone, "%Y-%m-%d %H:%M")
         audit.record(conn, who, "session_added", now, patient.id, {"starts_at": local})
     planner.plan_due(engine, settings, now)
     return {}
@@ -208,8 +210,8 @@ def cancel_session(
         if cancelled is None:
             return False
         commands.cancel_appointment(conn, appointment_id, now)
-        local = cancelled.starts_at.astimezone(ZoneInfo(patient.timezone))
-        detail = {"starts_at": local.strftime("%Y-%m-%d %H:%M")}
+        local = readable_time(cancelled.starts_at, patient.timezone, "%Y-%m-%d %H:%M")
+        detail = {"starts_at": local}
         audit.record(conn, who, "session_cancelled", now, patient.id, detail)
     return True
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, or_, select
 
 from outreach.db.tables import patients, reminders
 from outreach.patients.storedplan import read_plan
+from outreach.rules.readabletime import readable_time
 from outreach.rules.schedule import WEEKDAYS, exercise_names, parse_weekdays
 from outreach.rules.vocabulary import ConsentState, ReminderState
 
@@ -104,7 +105,7 @@ def plan_view(engine: Engine, key: str, now: datetime, until: datetime) -> dict[
         "reminders": [
             {
                 "kind": row.kind,
-                "send_at_local": row.send_at.astimezone(zone).strftime("%a %Y-%m-%d %H:%M"),
+                "send_at_local": readable_time(row.send_at, zone, "%a %Y-%m-%d %H:%M"),
                 "send_at_utc": row.send_at.isoformat(),
                 "state": row.state,
                 "skip_reason": row.skip_reason,

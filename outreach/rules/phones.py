@@ -35,3 +35,18 @@ def readable_phone(e164: str, home_region: str | None = None) -> str:
 def tel_href(e164: str) -> str:
     """'+16175550142' -> 'tel:+16175550142', for a link a phone or softphone dials."""
     return "tel:" + "".join(ch for ch in e164 if ch in _DIALABLE)
+
+
+def as_e164(text: str, home_region: str) -> str | None:
+    """A number typed as staff write it ('(617) 555-0142', '617.555.0142', '+1 617 555 0142')
+    in E.164, the form it is stored in; one written without '+' is read in `home_region`.
+    None when it cannot be a phone number: the text is then likely a patient id."""
+    try:
+        number = phonenumbers.parse(text, home_region)
+    except phonenumbers.NumberParseException:
+        return None
+    # Possible, not valid: finding a stored number needs only its digits in order, and the
+    # fictional 555 numbers of tests and demos are not valid.
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

@@ -289,9 +289,11 @@ def escalation_rows(
             "patient_id": row.external_id,
             "patient": f"{row.first_name} {row.last_name}".strip(),
             "reported_at": row.created_at.isoformat(),
-            "minutes_open": int((now - row.created_at).total_seconds() // 60),
+            # A resolved one was open until it was resolved, not until now.
+            "minutes_open": int(((row.resolved_at or now) - row.created_at).total_seconds() // 60),
             "state": state_of(row.acknowledged_at, row.resolved_at),
             "on_call_texted_at": row.notified_at.isoformat() if row.notified_at else None,
+            "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None,
         }
         for row in rows
     ]

@@ -190,22 +190,30 @@ def _narrow(query: Any, at: Any, wanted: MessageFilter, zone: ZoneInfo) -> Any:
 # What `outreach messages list` shows, as plain rows (and as JSON).
 
 
+class PatientNotFound(LookupError):
+    """No patient has this clinic id or phone."""
+
+
 def message_rows(
-    engine: Engine, limit: int = 50, patient: str | None = None
+    engine: Engine, limit: int = 50, patient: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
-    """The newest texts both ways, newest first; replies show what we understood."""
+    """The newest texts both ways, newest first; replies show what we understood. `patient`:
+    only the patient with the first of these clinic ids or phones that is one (raises
+    PatientNotFound if none is); empty: everyone's. Times are ISO-8601 UTC."""
     out = outbound_messages
     inn = inbound_messages
     with engine.begin() as conn:
         patient_id = None
-        if patient is not None:
+        for key in patient:
             patient_id = conn.execute(
                 select(patients.c.id).where(
-                    (patients.c.external_id == patient) | (patients.c.phone == patient)
+                    (patients.c.external_id == key) | (patients.c.phone == key)
                 )
             ).scalar()
-            if patient_id is None:
-                return []
+            if patient_id is not None:
+                break
+        if patient and patient_id is None:
+            raise PatientNotFound(patient[0])
         sent = (
             select(out, patients.c.external_id)
             .outerjoin(patients, patients.c.id == out.c.patient_id)

@@ -36,11 +36,14 @@ OUT = outbound_messages
 IN = inbound_messages
 
 
+# Each row carries its patient's timezone: a reminder is shown at the patient's own wall
+# time ("20:00 CDT"), not at the clinic's ("21:00"), which would read as a quiet-hours breach.
 @dataclass(frozen=True)
 class Due:
     send_at: datetime
     patient_id: str
     kind: str
+    timezone: str
 
 
 @dataclass(frozen=True)
@@ -73,13 +76,13 @@ def outgoing_today(engine: Engine, now: datetime, zone: ZoneInfo, upcoming: int 
             shown = _SHOWN_STATE.get(state, state)
             by_state[shown] = by_state.get(shown, 0) + n
         rows = conn.execute(
-            select(R.c.send_at, R.c.kind, patients.c.external_id)
+            select(R.c.send_at, R.c.kind, patients.c.external_id, patients.c.timezone)
             .join(patients, patients.c.id == R.c.patient_id)
             .where(*today, R.c.state == ReminderState.PENDING, R.c.send_at >= now)
             .order_by(R.c.send_at, R.c.id)
             .limit(upcoming)
         ).all()
-    return Outgoing(counts, [Due(r.send_at, r.external_id, r.kind) for r in rows])
+    return Outgoing(counts, [Due(r.send_at, r.external_id, r.kind, r.timezone) for r in rows])
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class FailedText:
     status: str
     error_code: str | None
     error_message: str | None
+    timezone: str | None  # the patient's; None: not a patient
 
     @property
     def meaning(self) -> str:
@@ -103,6 +107,7 @@ class FailedReminder:
     patient_id: str
     kind: str
     reason: str | None
+    timezone: str
 
 
 def failed_recently(
@@ -112,14 +117,20 @@ def failed_recently(
     since = now - FAILED_WITHIN
     with engine.begin() as conn:
         texts = conn.execute(
-            select(OUT, patients.c.external_id)
+            select(OUT, patients.c.external_id, patients.c.timezone)
             .outerjoin(patients, patients.c.id == OUT.c.patient_id)
             .where(OUT.c.status.in_(UNSENT), OUT.c.created_at >= since)
             .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
             .limit(limit)
         ).all()
         failed = conn.execute(
-            select(R.c.send_at, R.c.kind, R.c.skip_reason, patients.c.external_id)
+            select(
+                R.c.send_at,
+                R.c.kind,
+                R.c.skip_reason,
+                patients.c.external_id,
+                patients.c.timezone,
+            )
             .join(patients, patients.c.id == R.c.patient_id)
             .where(R.c.state == ReminderState.FAILED, R.c.updated_at >= since)
             .order_by(R.c.send_at.desc(), R.c.id.desc())
@@ -129,11 +140,14 @@ def failed_recently(
         [
             FailedText(
                 r.created_at, r.external_id, r.to_phone, r.template, r.status, r.error_code,
-                r.error_message,
+                r.error_message, r.timezone,
             )
             for r in texts
         ],
-        [FailedReminder(r.send_at, r.external_id, r.kind, r.skip_reason) for r in failed],
+        [
+            FailedReminder(r.send_at, r.external_id, r.kind, r.skip_reason, r.timezone)
+            for r in failed
+        ],
     )  # fmt: skip
 
 
@@ -147,6 +161,7 @@ class ReplyToReview:
     intent: str | None  # None: not interpreted yet
     error: str | None  # why interpreting it failed
     needs_review: bool  # False: only listed because it is stuck unprocessed
+    timezone: str | None  # the patient's; None: not a patient
 
 
 def replies_to_review(engine: Engine, now: datetime, limit: int = 100) -> list[ReplyToReview]:
@@ -155,7 +170,7 @@ def replies_to_review(engine: Engine, now: datetime, limit: int = 100) -> list[R
     stuck = IN.c.processed_at.is_(None) & (IN.c.received_at < now - STUCK_AFTER)
     with engine.begin() as conn:
         rows = conn.execute(
-            select(IN, patients.c.external_id)
+            select(IN, patients.c.external_id, patients.c.timezone)
             .outerjoin(patients, patients.c.id == IN.c.patient_id)
             .where(or_(IN.c.needs_review.is_(True), stuck))
             .order_by(IN.c.received_at, IN.c.id)
@@ -164,7 +179,7 @@ def replies_to_review(engine: Engine, now: datetime, limit: int = 100) -> list[R
     return [
         ReplyToReview(
             r.id, r.received_at, r.external_id, r.from_phone, r.body, r.intent, r.error,
-            r.needs_review,
+            r.needs_review, r.timezone,
         )
         for r in rows
     ]  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.rules.phones import readable_phone, tel_href
+from outreach.rules.phones import as_e164, readable_phone, tel_href
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,25 @@ def test_a_phone_reads_nationally_at_home_and_internationally_otherwise(
 )  # fmt: skip
 def test_a_tel_link_carries_only_the_digits_and_the_plus(e164: str, href: str) -> None:
     assert tel_href(e164) == href
+
+
+@pytest.mark.parametrize(
+    ("typed", "home", "e164"),
+    [
+        ("(617) 555-0142", "US", "+16175550142"),
+        ("617-555-0142", "US", "+16175550142"),
+        ("617.555.0142", "US", "+16175550142"),
+        ("+1 617 555 0142", "US", "+16175550142"),
+        ("1 (617) 555-0142", "US", "+16175550142"),
+        ("+16175550142", "US", "+16175550142"),
+        ("612 34 56 78", "ES", "+34612345678"),
+        ("+1 617 555 0142", "ES", "+16175550142"),
+        ("RPT-1001", "US", None),
+        ("1001", "US", None),
+        ("", "US", None),
+    ],
+)  # fmt: skip
+def test_a_number_typed_in_any_spelling_is_read_as_e164(
+    typed: str, home: str, e164: str | None
+) -> None:
+    assert as_e164(typed, home) == e164

@@ -20,6 +20,7 @@ from outreach.config import REPO_ROOT, Settings
 from outreach.patients.enrolment import clinic_region
 from outreach.rules.durations import spoken_duration
 from outreach.rules.phones import readable_phone, tel_href
+from outreach.rules.readabletime import DEFAULT_FORMAT, readable_time
 from outreach.web.admin.auth import CSRF_FIELD, CSRF_HEADER, csrf_token
 
 # The token of the page being rendered, for form macros imported without context (which
@@ -57,7 +58,7 @@ class Pages:
         )
         env = self.templates.env
         env.filters["when"] = self.when
-        env.filters["local"] = local_time
+        env.filters["local"] = self.local
         env.filters["ago"] = lambda then: since(then, self.clock.now())
         region = clinic_region(settings.clinic_phone)
         env.filters["phone"] = lambda e164: readable_phone(e164, region)
@@ -68,11 +69,18 @@ class Pages:
         env.globals["csrf_header"] = CSRF_HEADER
         env.globals["current_csrf_token"] = _rendering_token.get
 
-    def when(self, instant: datetime | None, fmt: str = "%a %d %b %H:%M") -> str:
-        """An instant in the clinic's timezone."""
+    def when(self, instant: datetime | None, fmt: str = DEFAULT_FORMAT) -> str:
+        """An instant in the clinic's timezone, labelled ('Mon 26 Oct 21:00 EDT'): for the
+        clinic-wide lists (message log, escalations, audit, patient list)."""
+        return "" if instant is None else readable_time(instant, self.zone, fmt)
+
+    def local(self, instant: datetime | None, zone: str | None, fmt: str = DEFAULT_FORMAT) -> str:
+        """An instant in a patient's own timezone, labelled ('Mon 26 Oct 20:00 CDT'): for
+        what concerns the patient's day. None for `zone` (a number that is not a
+        patient's) falls back to the clinic's time, labelled as such."""
         if instant is None:
             return ""
-        return instant.astimezone(self.zone).strftime(fmt)
+        return readable_time(instant, zone or self.zone, fmt)
 
     def render(
         self,
@@ -92,13 +100,6 @@ class Pages:
             **(context or {}),
         }
         return self.templates.TemplateResponse(request, name, values, status_code=status_code)
-
-
-def local_time(instant: datetime | None, zone: str, fmt: str = "%a %d %b %H:%M") -> str:
-    """An instant in a patient's own timezone."""
-    if instant is None:
-        return ""
-    return instant.astimezone(ZoneInfo(zone)).strftime(fmt)
 
 
 def flash(request: Request, message: str) -> None:

@@ -364,8 +364,8 @@ def test_a_session_added_by_hand_gets_reminders_and_cancelling_it_skips_them(
     own = rows(engine, reminders, reminders.c.appointment_id == session.id)
     assert {(r.state, r.skip_reason) for r in own} == {("skipped", "cancelled")}
     assert audit_actions(engine) == [
-        ("session_added", {"starts_at": "2026-11-28 11:30"}),
-        ("session_cancelled", {"starts_at": "2026-11-28 11:30"}),
+        ("session_added", {"starts_at": "2026-11-28 11:30 EST"}),
+        ("session_cancelled", {"starts_at": "2026-11-28 11:30 EST"}),
     ]
 
 

@@ -206,7 +206,7 @@ def test_what_goes_out_today_counts_by_kind_and_lists_the_next_ones(
     foot = re.search(r'data-kind="foot_check">(.*?)</tr>', html, re.DOTALL)
     assert foot and re.findall(r"<td>(\d+)</td>", foot.group(1)) == ["1", "0", "0", "0"]
     assert re.search(
-        r"<td>08:30</td><td><a href=\"/patients/P-1\">P-1</a></td><td>foot check", html
+        r"<td>08:30 EST</td><td><a href=\"/patients/P-1\">P-1</a></td><td>foot check", html
     )
 
 
