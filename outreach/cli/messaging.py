@@ -34,6 +34,7 @@ def send_message(ctx: Context, patient: str, text: str, username: str) -> None:
     from outreach.accounts.users import staff_by_username
     from outreach.clock import SystemClock
     from outreach.inbox import texting
+    from outreach.rules.readabletime import readable_time
 
     engine = ctx.engine()
     staff = staff_by_username(engine, username)
@@ -47,10 +48,10 @@ def send_message(ctx: Context, patient: str, text: str, username: str) -> None:
     except texting.Refused as exc:
         raise click.ClickException(f"not sent: {exc}") from None
     if queued.waits:
-        goes = queued.send_at.astimezone(ZoneInfo(queued.timezone))
+        goes = readable_time(queued.send_at, ZoneInfo(queued.timezone))
         click.echo(
-            f"Queued: it waits for the end of the patient's quiet hours "
-            f"({goes:%a %d %b %H:%M %Z}, the patient's time); a running worker sends it then."
+            f"Queued: it waits for the end of the patient's quiet hours ({goes}, the "
+            "patient's time); a running worker sends it then."
         )
     else:
         click.echo("Queued: a running worker (`outreach worker`) sends it now.")
