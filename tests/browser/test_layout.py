@@ -22,6 +22,10 @@ PAGES = {
     "report": "/report",
     "audit": "/audit",
     "patients-import": "/patients/import",
+    "inbox": "/inbox",
+    "conversation": "/inbox/P-1",
+    "quick-replies": "/quick-replies",
+    "broadcast": "/broadcast",
 }
 DESKTOP = ("today", "patient", "report")
 

@@ -136,8 +136,10 @@ def twilio_clinic(
     clock: ManualClock,
     renderer: Renderer,
     auto_status: list[str] | None = None,
+    session_secret: str | None = None,
 ) -> Iterator[Clinic]:
-    """FakeTwilio and the webhook app, both up, and a service sending through Twilio."""
+    """FakeTwilio and the webhook app, both up, and a service sending through Twilio; with
+    `session_secret`, the admin too (for the browser tests)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     fake = FakeTwilio(webhook_base_url=base_url, auto_status=auto_status, clock=clock).start()
@@ -156,7 +158,7 @@ def twilio_clinic(
             # The limiter sleeps in real time; these tests count messages, not pace them.
             send_rate=1000.0,
         )
-        app = create_app(engine, settings, fake.auth_token, renderer, clock)
+        app = create_app(engine, settings, fake.auth_token, renderer, clock, session_secret)
         web = threading.Thread(
             target=serve, args=(app, "127.0.0.1", port, stop), name="webhooks", daemon=True
         )

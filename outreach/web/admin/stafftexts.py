@@ -56,10 +56,9 @@ def reply_context(
     }
 
 
-def _reply_form(
-    request: Request, pages: Pages, context: dict[str, Any], status_code: int = 200
-) -> Response:
-    return pages.render(request, "_reply_form.html", context, status_code=status_code)
+def _reply_form(request: Request, pages: Pages, context: dict[str, Any]) -> Response:
+    """The reply box alone. Always 200, a refusal too: htmx swaps in no 4xx answer."""
+    return pages.render(request, "_reply_form.html", context)
 
 
 @router.get("/patients/{external_id}/reply", response_class=HTMLResponse)
@@ -93,9 +92,8 @@ async def send_text(
         )  # fmt: skip
     except Refused as exc:
         error = f"Not sent: {exc}."
-        if htmx:
-            context = reply_context(engine, patient, body, error=error)
-            return _reply_form(request, pages, context, status_code=422)
+        if htmx:  # 200: htmx swaps in no 4xx answer, and staff must read why
+            return _reply_form(request, pages, reply_context(engine, patient, body, error=error))
         flash(request, error)
         return RedirectResponse(local_path(next, f"/inbox/{patient['patient_id']}"), 303)
     if htmx:
@@ -124,13 +122,13 @@ def fill_quick_reply(
         chosen = quickreplies.find(conn, reply_id)
     if chosen is None:
         context = reply_context(engine, patient, error="That quick reply no longer exists.")
-        return _reply_form(request, pages, context, status_code=404)
+        return _reply_form(request, pages, context)
     first_name = str(patient["name"]).split(" ")[0]
     try:
         body = render_quick(renderer, chosen.body, chosen.language, first_name).body
     except TemplateError as exc:
         context = reply_context(engine, patient, error=f"That quick reply is broken: {exc}")
-        return _reply_form(request, pages, context, status_code=422)
+        return _reply_form(request, pages, context)
     return _reply_form(request, pages, reply_context(engine, patient, body))
 
 

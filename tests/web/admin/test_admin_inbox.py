@@ -152,7 +152,7 @@ def test_a_refused_text_says_why_and_keeps_what_was_typed(
 
     refused = admin.post("/patients/P-1/texts", {"body": "Are you OK?", "token": "b"}, headers=HTMX)
 
-    assert refused.status_code == 422
+    assert refused.status_code == 200  # htmx swaps in no 4xx answer
     assert "Not sent: the patient opted out of texts" in refused.text
     assert "Are you OK?" in refused.text
     assert rows(engine, staff_messages) == []
