@@ -15,6 +15,7 @@ from outreach.accounts.users import Staff
 from outreach.inbox import threads
 from outreach.staff import inbox as view
 from outreach.staff.inbox import State, Who
+from outreach.web.admin.formvalues import row_id
 from outreach.web.admin.pages import flash
 from outreach.web.admin.stafftexts import reply_context
 from outreach.web.deps import CurrentUser, EngineDep, NowDep, PagesDep, PatientDep
@@ -109,7 +110,7 @@ async def assign(
     to: Annotated[str, Form()] = "",
 ) -> Response:
     """`to`: a colleague's id, "me", or "" for nobody."""
-    user_id = staff.id if to == "me" else int(to) if to.isdigit() else None
+    user_id = staff.id if to == "me" else row_id(to)
     if to and user_id is None:
         flash(request, "Choose a colleague from the list.")
     else:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from outreach.inbox import quickreplies
 from outreach.inbox.quickreplies import QuickReplyError
 from outreach.texts.quick import VARIABLES
+from outreach.web.admin.formvalues import row_id
 from outreach.web.admin.pages import Pages, flash
 from outreach.web.deps import AdminUser, EngineDep, NowDep, PagesDep, RendererDep
 
@@ -46,12 +47,13 @@ def quick_replies(
     engine: EngineDep,
     renderer: RendererDep,
     pages: PagesDep,
-    edit: int = 0,
+    edit: str = "",
 ) -> Response:
     form = None
-    if edit:
+    edited = row_id(edit)
+    if edited is not None:
         with engine.connect() as conn:
-            chosen = quickreplies.find(conn, edit)
+            chosen = quickreplies.find(conn, edited)
         if chosen is not None:
             form = {"name": chosen.name, "language": chosen.language, "body": chosen.body,
                     "reply_id": str(chosen.id)}  # fmt: skip
@@ -76,7 +78,7 @@ def save_quick_reply(
         with engine.begin() as conn:
             quickreplies.save(
                 conn, renderer, staff, now, name=name, language=language, body=body,
-                reply_id=int(reply_id) if reply_id.isdigit() else None,
+                reply_id=row_id(reply_id),
             )  # fmt: skip
     except QuickReplyError as exc:
         return _page(request, pages, engine, renderer, form, exc.errors, status_code=422)
@@ -86,9 +88,10 @@ def save_quick_reply(
 
 @router.post("/quick-replies/{reply_id}/delete")
 def delete_quick_reply(
-    request: Request, staff: AdminUser, engine: EngineDep, now: NowDep, reply_id: int
+    request: Request, staff: AdminUser, engine: EngineDep, now: NowDep, reply_id: str
 ) -> Response:
+    chosen = row_id(reply_id)
     with engine.begin() as conn:
-        removed = quickreplies.remove(conn, staff, reply_id, now)
+        removed = chosen is not None and quickreplies.remove(conn, staff, chosen, now)
     flash(request, "Quick reply deleted." if removed else "That quick reply was already gone.")
     return RedirectResponse("/quick-replies", status_code=303)

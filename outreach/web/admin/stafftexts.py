@@ -20,6 +20,7 @@ from outreach.texts.quick import render_quick
 from outreach.texts.render import TemplateError, clean
 from outreach.texts.smslength import measure
 from outreach.web.admin.auth import local_path
+from outreach.web.admin.formvalues import row_id
 from outreach.web.admin.pages import Pages, flash
 from outreach.web.deps import (
     CurrentUser,
@@ -114,12 +115,13 @@ def fill_quick_reply(
     renderer: RendererDep,
     pages: PagesDep,
     patient: PatientDep,
-    reply_id: Annotated[int, Form()],
+    reply_id: Annotated[str, Form()] = "",
 ) -> Response:
     """The reply box with a quick reply filled in for this patient, to read and edit
     before sending."""
+    chosen_id = row_id(reply_id)
     with engine.connect() as conn:
-        chosen = quickreplies.find(conn, reply_id)
+        chosen = None if chosen_id is None else quickreplies.find(conn, chosen_id)
     if chosen is None:
         context = reply_context(engine, patient, error="That quick reply no longer exists.")
         return _reply_form(request, pages, context)

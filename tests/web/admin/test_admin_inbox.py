@@ -254,3 +254,15 @@ def test_the_admins_fuzzing_posts_every_form_of_the_inbox() -> None:
 
     for path in [path for path, _ in FORMS]:
         assert path.replace("P-1", "{external_id}").replace("/1/", "/{reply_id}/") in POSTS
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "0", "-1", "x", "١٢"])
+def test_an_id_that_names_nothing_is_answered_without_a_server_error(
+    admin: Admin, ana: int, value: str
+) -> None:
+    admin.get("/inbox/P-1")
+
+    assert admin.post("/patients/P-1/quick-reply", {"reply_id": value}).status_code == 200
+    assert admin.post(f"/quick-replies/{value}/delete", {}).status_code in (200, 404)
+    assert admin.post("/inbox/P-1/assign", {"to": value}).status_code == 200
+    assert admin.get(f"/quick-replies?edit={value}").status_code == 200
