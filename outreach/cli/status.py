@@ -94,6 +94,10 @@ def status_json(health: Health, problems: list[str]) -> dict[str, Any]:
         },
         "texts_last_hour": dict(sorted(health.texts_last_hour.items())),
         "workers": [_worker_json(seen, health.at) for seen in health.workers],
+        "inbox": {
+            "open": health.inbox_open,
+            "oldest_waiting_seconds": round(health.oldest_inbox_seconds, 1),
+        },
         "escalations": {
             "open": health.open_escalations,
             "oldest_open_urgent_at": _iso(health.oldest_open_urgent_at),
@@ -128,6 +132,13 @@ def print_status(console: Console, health: Health, problems: list[str]) -> None:
     console.print(_queue_table(health))
     console.print(_workers_table(health))
     console.print(_escalations_table(health))
+    if health.inbox_open:
+        waited = spoken_duration(timedelta(seconds=health.oldest_inbox_seconds))
+        console.print(
+            f"Inbox: {health.inbox_open} conversation(s) wait for a person, the oldest for "
+            f"{waited} (/inbox in the admin)",
+            highlight=False,
+        )
     for problem in problems:
         console.print(f"[bold red]✗[/] {escape(problem)}", highlight=False)
     if not problems:

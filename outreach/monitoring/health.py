@@ -15,7 +15,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, case, func, literal_column, select
 
 from outreach.config import Settings
-from outreach.db.tables import escalations, inbound_messages, outbound_messages, reminders
+from outreach.db.tables import (
+    conversations,
+    escalations,
+    inbound_messages,
+    outbound_messages,
+    reminders,
+)
 from outreach.monitoring import workers
 from outreach.monitoring.workers import WorkerSeen
 from outreach.rules.retry import MAX_ATTEMPTS, backoff
@@ -40,6 +46,12 @@ class Health:
     open_escalations: dict[str, int]  # unresolved, by severity (every severity present)
     oldest_open_urgent_at: datetime | None
     unprocessed_replies: int  # stored, not (yet) interpreted
+    inbox_open: int = 0  # conversations waiting for a person
+    oldest_inbox_at: datetime | None = None  # the longest-waiting patient text among them
+
+    @property
+    def oldest_inbox_seconds(self) -> float:
+        return _age(self.at, self.oldest_inbox_at)
 
     @property
     def oldest_due_seconds(self) -> float:
@@ -71,6 +83,7 @@ def snapshot(engine: Engine, settings: Settings, now: datetime) -> Health:
         texts = _texts_since(conn, now - RECENT_TEXTS)
         open_by_severity, oldest_urgent = _open_escalations(conn)
         unprocessed = _unprocessed_replies(conn)
+        inbox_open, oldest_inbox = _inbox(conn)
     seen = workers.recent(engine, now, settings.tick_seconds)
     return Health(
         at=now,
@@ -85,7 +98,17 @@ def snapshot(engine: Engine, settings: Settings, now: datetime) -> Health:
         open_escalations=open_by_severity,
         oldest_open_urgent_at=oldest_urgent,
         unprocessed_replies=unprocessed,
+        inbox_open=inbox_open,
+        oldest_inbox_at=oldest_inbox,
     )
+
+
+def _inbox(conn: Connection) -> tuple[int, datetime | None]:
+    C = conversations
+    row = conn.execute(
+        select(func.count(), func.min(C.c.last_in_at)).where(C.c.closed_at.is_(None))
+    ).one()
+    return int(row[0]), row[1]
 
 
 def _due(conn: Connection, now: datetime) -> tuple[int, datetime | None]:

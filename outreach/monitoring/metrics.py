@@ -143,6 +143,16 @@ def clinic_gauges(now: health.Health) -> Iterator[Metric]:
         now.unprocessed_replies,
     )
     yield _gauge(
+        "outreach_inbox_open_conversations",
+        "Patients' conversations in the inbox waiting for a person.",
+        now.inbox_open,
+    )
+    yield _gauge(
+        "outreach_oldest_inbox_conversation_age_seconds",
+        "How long the latest text of the longest-waiting open conversation has waited (0: none).",
+        now.oldest_inbox_seconds,
+    )
+    yield _gauge(
         "outreach_oldest_open_urgent_escalation_age_seconds",
         "How long the oldest unresolved urgent escalation has been open (0: none).",
         now.oldest_open_urgent_seconds,

@@ -260,3 +260,23 @@ def test_a_worker_serves_its_own_counts_on_its_metrics_port(
     assert value(samples, "outreach_tick_seconds_count") >= 2
     # The clinic's figures are the web app's to serve.
     assert not any(name == "outreach_reminders_due" for name, _ in samples)
+
+
+def test_the_inbox_is_counted_with_its_longest_wait(
+    engine: Engine, settings: Settings, renderer: Renderer, clock: ManualClock, client: TestClient
+) -> None:
+    from outreach.replies import inbound
+    from tests.support.patients import enrol
+    from tests.support.transport import RecordingTransport
+
+    enrol(engine, settings, clock.now())
+    inbound.receive(
+        engine, settings, renderer, RecordingTransport(), clock.now(),
+        from_phone="+16175550142", body="can I come thursday at 3 instead?",
+    )  # fmt: skip
+    clock.advance(timedelta(minutes=25))
+
+    samples = scrape(client)
+
+    assert value(samples, "outreach_inbox_open_conversations") == 1
+    assert value(samples, "outreach_oldest_inbox_conversation_age_seconds") == 25 * 60
