@@ -101,14 +101,17 @@ FORMATS = {
         and_word="and",
         more="more",
     ),
-    # "otros" rather than "más": one á switches the whole text to UCS-2.
+    # Days and months in full: "mar" is Tuesday, March and the sea. The á of "sábado"
+    # switches a text to UCS-2 (the é of "miércoles" is GSM-7); the longest date, "sábado 30
+    # de septiembre", still keeps the session reminder within 2 segments.
     "es": TextFormat(
-        weekdays="lun mar mié jue vie sáb dom",
-        months="ene feb mar abr may jun jul ago sep oct nov dic",
-        day_pattern="{weekday} {day} {month}",
+        weekdays="lunes martes miércoles jueves viernes sábado domingo",
+        months="enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre"
+        " diciembre",
+        day_pattern="{weekday} {day} de {month}",
         twelve_hour=False,
         and_word="y",
-        more="otros",
+        more="otros",  # rather than "más": one á switches the whole text to UCS-2
     ),
 }
 
@@ -123,7 +126,7 @@ def _aware(value: object, filter_name: str) -> datetime:
 
 
 def day(fmt: TextFormat, value: object) -> str:
-    """en 'Mon Nov 23', es 'lun 23 nov', from the datetime's own wall clock."""
+    """en 'Mon Nov 23', es 'lunes 23 de noviembre', from the datetime's own wall clock."""
     when = _aware(value, "day")
     weekday, month = fmt.weekdays.split()[when.weekday()], fmt.months.split()[when.month - 1]
     return fmt.day_pattern.format(weekday=weekday, month=month, day=when.day)
