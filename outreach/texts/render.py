@@ -89,7 +89,8 @@ class TextFormat:
     day_pattern: str
     twelve_hour: bool
     and_word: str
-    more: str
+    one_more: str  # what stands for one name left out
+    more: str  # ... and for {n} of them
 
 
 FORMATS = {
@@ -99,7 +100,8 @@ FORMATS = {
         day_pattern="{weekday} {month} {day}",
         twelve_hour=True,
         and_word="and",
-        more="more",
+        one_more="1 more",
+        more="{n} more",
     ),
     # Days and months in full: "mar" is Tuesday, March and the sea. The á of "sábado"
     # switches a text to UCS-2 (the é of "miércoles" is GSM-7); the longest date, "sábado 30
@@ -111,7 +113,9 @@ FORMATS = {
         day_pattern="{weekday} {day} de {month}",
         twelve_hour=False,
         and_word="y",
-        more="otros",  # rather than "más": one á switches the whole text to UCS-2
+        # "y otros 4" rather than "y 4 más": one á switches the whole text to UCS-2.
+        one_more="otro",
+        more="otros {n}",
     ),
 }
 
@@ -144,7 +148,7 @@ def exercise_list(
     fmt: TextFormat, items: str | Iterable[str], limit: int = 3, budget: int | None = None
 ) -> str:
     """'calf stretch, heel raises and marching'; past `limit` names, or past `budget`
-    characters, the rest become 'and more' (at least one name is always shown)."""
+    characters, the rest are counted: 'and 4 more' (at least one name is always shown)."""
     # A plan stores one name per line.
     names = list(
         exercise_names(items, per_line=True)
@@ -152,7 +156,10 @@ def exercise_list(
         else (name.strip() for name in items if name.strip())
     )
     for count in range(min(limit, len(names)), 0, -1):
-        shown = names[:count] + ([fmt.more] if count < len(names) else [])
+        left = len(names) - count
+        shown = names[:count] + (
+            [fmt.more.format(n=left) if left > 1 else fmt.one_more] if left else []
+        )
         text = f"{', '.join(shown[:-1])} {fmt.and_word} {shown[-1]}" if len(shown) > 1 else shown[0]
         if budget is None or len(text) <= budget or count == 1:
             return text

@@ -56,7 +56,7 @@ def test_it_renders_a_session_reminder_with_the_clinic_and_the_time(shipped: Ren
 def test_it_injects_the_clinic_phone_for_display_and_the_daily_cap(shipped: Renderer) -> None:
     body = shipped.render("help", "en").body
     assert "(617) 555-0123" in body
-    assert "up to 4 msgs/day" in body
+    assert "up to 4 reminders a day" in body
 
 
 def test_spanish_filters_give_spanish_day_names_and_a_24_hour_clock(shipped: Renderer) -> None:
@@ -124,22 +124,24 @@ def test_a_naive_datetime_is_refused(tmp_path: Path) -> None:
             None,
             "calf stretch, heel raises and marching",
         ),
-        ("en", ["a", "b", "c", "d"], None, "a, b, c and more"),
+        ("en", ["a", "b", "c", "d"], None, "a, b, c and 1 more"),
+        ("en", ["a", "b", "c", "d", "e", "f"], None, "a, b, c and 3 more"),
         (
             "en",
             ["seated calf stretch", "heel raises", "marching"],
             35,
-            "seated calf stretch and more",
+            "seated calf stretch and 2 more",
         ),
         (
             "en",
             ["a very long exercise name indeed", "b"],
             5,
-            "a very long exercise name indeed and more",
+            "a very long exercise name indeed and 1 more",
         ),
         ("en", "calf stretch\n\nheel raises\n", None, "calf stretch and heel raises"),
         ("es", ["pantorrilla", "talones", "marcha"], None, "pantorrilla, talones y marcha"),
-        ("es", ["a", "b", "c", "d"], None, "a, b, c y otros"),
+        ("es", ["a", "b", "c", "d"], None, "a, b, c y otro"),
+        ("es", ["a", "b", "c", "d", "e"], None, "a, b, c y otros 2"),
     ],
 )
 def test_exercise_list_joins_names_and_shortens_long_lists(

@@ -80,3 +80,29 @@ def test_the_consent_text_ends_with_the_rates_line(
     shipped: Renderer, language: str, rates: str
 ) -> None:
     assert body(shipped, "consent", language).endswith(rates)
+
+
+@pytest.mark.parametrize(
+    ("language", "cap"), [("en", "up to 3 reminders a day"), ("es", "3 recordatorios")]
+)
+@pytest.mark.parametrize("template", ["consent", "help"])
+def test_the_daily_cap_is_promised_for_reminders_since_replies_are_exempt(
+    shipped: Renderer, template: str, language: str, cap: str
+) -> None:
+    text = body(shipped, template, language)
+    assert cap in text
+    assert "msgs" not in text and "mensajes diarios" not in text
+
+
+@pytest.mark.parametrize(
+    ("language", "rest"), [("en", r"and (\d+) more\."), ("es", r"y otros (\d+)\.")]
+)
+def test_the_exercise_text_counts_the_exercises_it_leaves_out(
+    shipped: Renderer, language: str, rest: str
+) -> None:
+    context = sample_context("exercise", language)
+    text = shipped.render("exercise", language, **context).body
+    shown = [name for name in context["exercises"] if name in text]
+    found = re.search(rest, text)
+    assert found is not None, text
+    assert len(shown) + int(found[1]) == len(context["exercises"]) == 6
