@@ -43,11 +43,8 @@ def test_0008_fills_the_name_key_of_the_patients_already_there(tmp_path: Path) -
         )  # fmt: skip
     upgrade(url)
     with engine.connect() as conn:
-        keys = dict(
-            conn.execute(
-                select(column("external_id"), column("name_key")).select_from(table("patient"))
-            ).all()
-        )
+        query = select(column("external_id"), column("name_key")).select_from(table("patient"))
+        keys: dict[str, str] = {pid: key for pid, key in conn.execute(query)}
     assert keys == {"P-1": "ramirez luis", "P-2": "angela", "P-3": "nunez jose maria"}
     assert keys == {pid: name_key(first, last) for pid, first, last in people}
 
