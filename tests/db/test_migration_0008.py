@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import column, insert, select, table
+from sqlalchemy import String, column, insert, select, table
 
 from outreach.db.engine import alembic_config, make_engine, upgrade
 from outreach.rules.namekey import name_key
@@ -43,8 +43,8 @@ def test_0008_fills_the_name_key_of_the_patients_already_there(tmp_path: Path) -
         )  # fmt: skip
     upgrade(url)
     with engine.connect() as conn:
-        query = select(column("external_id"), column("name_key")).select_from(table("patient"))
-        keys: dict[str, str] = {pid: key for pid, key in conn.execute(query)}
+        stored = table("patient", column("external_id", String), column("name_key", String))
+        keys = {r.external_id: r.name_key for r in conn.execute(select(stored))}
     assert keys == {"P-1": "ramirez luis", "P-2": "angela", "P-3": "nunez jose maria"}
     assert keys == {pid: name_key(first, last) for pid, first, last in people}
 
