@@ -148,7 +148,7 @@ def _records(data: bytes, name: str) -> Iterator[Record]:
         end = reader.line_num
         # Only the last record can hold a quote left open: the reader takes the rest of the
         # file into it rather than fail.
-        opened = _open_quote(lines[start - 1 :]) if end == len(lines) and end > start else None
+        opened = _open_quote(lines[start - 1 :]) if end == len(lines) else None
         open_quote = None if opened is None else (start + opened[0], opened[1])
         if open_quote is not None or any(cell.strip() for cell in cells):
             yield Record(start, end, cells, open_quote)

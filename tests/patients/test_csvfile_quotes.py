@@ -58,6 +58,20 @@ def test_an_unclosed_quote_is_named_by_the_line_it_opened_on_and_earlier_rows_ar
     ]
 
 
+def test_an_unclosed_quote_on_the_last_line_is_named_too(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "patients.csv"
+    path.write_text(f"{HEADER}\n{MARGARET}\n{GRACE_UNCLOSED}")  # no line end after the last
+    specs, errors = read_csv(path, settings)
+
+    assert [spec.external_id for _, spec in specs] == ["RPT-1001"]
+    assert [str(error) for error in errors] == [
+        'line 3, exercises: opens a quote (") that is never closed, so line 3 was read '
+        "as one cell and not imported: close the quote (or remove it) and import the file again"
+    ]
+
+
 def test_a_quote_closed_rows_later_by_the_next_quote_says_where_the_row_ran(
     tmp_path: Path, settings: Settings
 ) -> None:
