@@ -43,6 +43,8 @@ class Context:
     ) -> Engine:
         from outreach.db import engine as db
 
+        if must_exist:
+            _refuse_a_missing_sqlite_file(self.settings.database_url)
         engine = db.make_engine(self.settings.database_url, application_name, **kwargs)
         if must_exist and not db.has_schema(engine):
             raise click.ClickException(
@@ -50,6 +52,28 @@ class Context:
                 "run `outreach init` first"
             )
         return engine
+
+
+def _refuse_a_missing_sqlite_file(url: str) -> None:
+    """SQLite creates a missing file on first connect: a command run in the wrong folder
+    would leave an empty outreach.db there and then complain it has no tables."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return
+    if name.startswith("file:") or parsed.query.get("uri"):
+        return  # a URI filename: SQLite's own rules, left to it
+    path = Path(name)
+    if path.exists():
+        return
+    where = "" if path.is_absolute() else f", a path relative to this folder, {Path.cwd()}"
+    raise click.ClickException(
+        f"there is no database at {path} (database url {safe_url(url)}{where}). Run the command "
+        "where the database is, point OUTREACH_DATABASE_URL or the config's [database] url "
+        "at it, or create it with `outreach init`."
+    )
 
 
 def safe_url(url: str) -> str:

@@ -17,8 +17,8 @@ def templates() -> None:
 def check_templates(ctx: Context) -> None:
     """Render every template in every language with sample data and measure it.
 
-    Exits 1 on a missing variable, a missing translation, a text over 2 segments, a
-    diagnosis word or a CANCEL reply option.
+    Exits 1 on a missing variable, a missing translation, a text over its segment budget
+    (2; the consent text 4), a diagnosis word or a CANCEL reply option.
 
     Example: outreach templates check
     """
@@ -51,4 +51,6 @@ def check_templates(ctx: Context) -> None:
         raise click.ClickException("some templates have problems (see the table)")
     if has_problems(rules):
         raise click.ClickException("a reply rules file is wrong (see above)")
-    console().print(f"{len(rows)} renderings, all within 2 segments and free of diagnosis words.")
+    console().print(
+        f"{len(rows)} renderings, all within their segment budgets and free of diagnosis words."
+    )

@@ -38,7 +38,7 @@ def twilio_credentials(environ: Mapping[str, str] | None = None) -> TwilioCreden
 
 
 SESSION_SECRET_MIN = 32
-KEY_RECIPE = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+KEY_RECIPE = "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 def session_secret(environ: Mapping[str, str] | None = None) -> str:

@@ -59,6 +59,8 @@ class Patient(SQLModel, table=True):
     external_id: str = Field(unique=True, max_length=64)
     first_name: str = Field(max_length=80)
     last_name: str = Field(default="", max_length=80)
+    # rules/namekey.name_key(first, last): what the patient list searches and sorts by.
+    name_key: str = Field(default="", max_length=170, index=True)
     phone: str = Field(unique=True, max_length=20)
     timezone: str = Field(max_length=64)
     language: str = Field(default="en", max_length=8)

@@ -16,7 +16,7 @@ from outreach.rules.vocabulary import OutboundStatus, ReminderState
 
 @dataclass
 class DemoResult:
-    database: Path
+    database: Path | None  # None once a temporary one is deleted
     patients: list[PatientTally]
 
     @property

@@ -37,9 +37,17 @@ from outreach.transports.console import ConsoleTransport
 def run_demo(
     console: Console, database: Path | None = None, settings: Settings | None = None
 ) -> DemoResult:
-    settings = settings or Settings()
-    workdir = Path(tempfile.mkdtemp(prefix="outreach-demo-"))
-    database = database or workdir / "demo.db"
+    """The week on `database` (new or empty: see demo/database.py), or on a temporary file
+    deleted afterwards, when `database` is None (the result's `database` is None then)."""
+    if database is not None:
+        return _run(console, database, settings or Settings())
+    with tempfile.TemporaryDirectory(prefix="outreach-demo-") as folder:
+        result = _run(console, Path(folder) / "demo.db", settings or Settings())
+    result.database = None
+    return result
+
+
+def _run(console: Console, database: Path, settings: Settings) -> DemoResult:
     url = f"sqlite:///{database}"
     upgrade(url)
     engine = make_engine(url)

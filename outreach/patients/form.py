@@ -17,6 +17,7 @@ from outreach.rules.schedule import WEEKDAYS, exercise_names, parse_weekdays
 # The columns typed into a plain field; sessions, exercise days and exercises have their own.
 TEXT_COLUMNS = tuple(c for c in COLUMNS if c not in ("sessions", "exercise_days", "exercises"))
 PHASE_FIELD = re.compile(r"phase-(?P<index>[0-9]{1,2})-(?P<part>days|time|weeks)")
+PHASE_ROW = re.compile(r"phase-(?P<index>[0-9]{1,2})")
 LABELS = {
     "patient_id": "Patient ID",
     "first_name": "First name",
@@ -34,6 +35,39 @@ LABELS = {
     "pain_baseline": "Usual pain (0-10)",
     "quiet_hours": "Quiet hours",
 }
+
+
+# The fields top to bottom, as the form shows them: the first in error gets the focus.
+FORM_ORDER = (
+    "patient_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "language",
+    "timezone",
+    "quiet_hours",
+    "pain_baseline",
+    "plan_start",
+    "plan_end",
+    "sessions",
+    # the phase rows, phase-0, phase-1, ..., come here
+    "foot_check_time",
+    "exercise_days",
+    "exercise_time",
+    "exercises",
+)
+
+
+def in_form_order(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """`errors` with the field shown first on the page first (templates focus that one)."""
+
+    def position(key: str) -> tuple[int, int]:
+        phase = PHASE_ROW.fullmatch(key)
+        if phase is not None:
+            return FORM_ORDER.index("sessions"), 1 + int(phase["index"])
+        return (FORM_ORDER.index(key), 0) if key in FORM_ORDER else (len(FORM_ORDER), 0)
+
+    return {key: errors[key] for key in sorted(errors, key=position)}
 
 
 @dataclass

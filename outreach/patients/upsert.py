@@ -26,6 +26,7 @@ from outreach.patients.csvfile import read_csv
 from outreach.patients.enrolment import PatientSpec
 from outreach.patients.fields import FieldError
 from outreach.patients.storedplan import stored_plan
+from outreach.rules.namekey import name_key
 from outreach.rules.schedule import PlanSpec, format_weekdays
 from outreach.rules.vocabulary import ConsentEventKind, ConsentState, SkipReason
 
@@ -223,6 +224,7 @@ def _create(
     patient = Patient(
         external_id=spec.external_id,
         **_person_values(spec),
+        name_key=name_key(spec.first_name, spec.last_name),
         consent_state=ConsentState.PENDING,
         created_at=now,
         updated_at=now,
@@ -275,6 +277,8 @@ def _update(
         return False
     for key, value in person.items():
         setattr(patient, key, value)
+    if "first_name" in person or "last_name" in person:
+        patient.name_key = name_key(patient.first_name, patient.last_name)
     patient.updated_at = now
     assert patient.id is not None
     if "phone" in person:

@@ -15,6 +15,7 @@ from outreach.db.tables import inbound_messages, outbound_messages, patients
 from outreach.rules.datefilter import typed_days
 from outreach.rules.localtime import day_bounds
 from outreach.rules.vocabulary import Direction, OutboundStatus
+from outreach.staff.patientlist import patient_matches
 from outreach.transports.twilio_errors import error_meaning
 
 OUT = outbound_messages
@@ -37,7 +38,7 @@ class MessageFilter:
     direction: str | None = None
     since: date | None = None  # clinic-local dates, both included
     until: date | None = None
-    patient: str | None = None  # the clinic's patient id
+    patient: str | None = None  # a name, part of a patient id, or phone digits
     page: int = 1
 
     def query(self, **changes: Any) -> dict[str, str]:
@@ -182,8 +183,9 @@ def _narrow(query: Any, at: Any, wanted: MessageFilter, zone: ZoneInfo) -> Any:
         query = query.where(at >= day_bounds(wanted.since, wanted.since, zone)[0])
     if wanted.until:
         query = query.where(at < day_bounds(wanted.until, wanted.until, zone)[1])
-    if wanted.patient:
-        query = query.where(patients.c.external_id == wanted.patient)
+    found = patient_matches(wanted.patient or "")
+    if found is not None:
+        query = query.where(found)
     return query
 
 

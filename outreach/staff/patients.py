@@ -1,5 +1,5 @@
-"""What the patient pages show: the list, and for one patient their conversation, foot-check
-calendar, exercise completion and pain, consent history and open escalations.
+"""What a patient's page shows: their conversation, foot-check calendar, exercise completion
+and pain, consent history and open escalations. The list of patients is patientlist.py's.
 
 The calendar and the completion are classified by rules/adherence.py, pure over the rows
 read here.
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import Connection, Engine, select
 
 from outreach.db.tables import (
     appointment_table,
@@ -37,7 +37,6 @@ from outreach.rules.vocabulary import (
     EXERCISE_ANSWERS,
     FOOT_ANSWERS,
     AppointmentStatus,
-    ConsentState,
     Direction,
     OutboundStatus,
     Question,
@@ -47,67 +46,7 @@ P = patients
 OUT = outbound_messages
 IN = inbound_messages
 THREAD_LIMIT = 200
-LIST_LIMIT = 500
 UNSENT = (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)
-
-STATUS_FILTERS = {
-    "active": and_(
-        P.c.consent_state == ConsentState.GRANTED, P.c.opted_out.is_(False), P.c.paused.is_(False)
-    ),
-    "awaiting consent": and_(
-        P.c.consent_state != ConsentState.GRANTED, P.c.opted_out.is_(False), P.c.paused.is_(False)
-    ),
-    "paused": and_(P.c.paused.is_(True), P.c.opted_out.is_(False)),
-    "opted out": P.c.opted_out.is_(True),
-}
-
-
-def patient_list(engine: Engine, q: str = "", status: str = "") -> list[dict[str, Any]]:
-    """Patients matching `q` (id, first or last name, or phone digits) and a status, with
-    when each last replied."""
-    # Per listed patient, off the (patient, received_at) index: grouping every reply ever
-    # received by patient cost a scan of the whole inbox on each view of the list.
-    last_reply = (
-        select(func.max(IN.c.received_at))
-        .where(IN.c.patient_id == P.c.id)
-        .correlate(P)
-        .scalar_subquery()
-    )
-    query = select(P, last_reply.label("last_reply")).order_by(P.c.external_id).limit(LIST_LIMIT)
-    q = q.replace("\x00", "").strip()  # PostgreSQL refuses a NUL even in a pattern
-    if q:
-        query = query.where(_matches(q))
-    if status in STATUS_FILTERS:
-        query = query.where(STATUS_FILTERS[status])
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return [
-        {
-            "patient_id": row.external_id,
-            "name": f"{row.first_name} {row.last_name}".strip(),
-            "language": row.language,
-            "status": status_of(row),
-            "consent": row.consent_state,
-            "opted_out": row.opted_out,
-            "paused": row.paused,
-            "last_reply": row.last_reply,
-        }
-        for row in rows
-    ]
-
-
-def _matches(q: str) -> Any:
-    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    found: list[Any] = [
-        P.c.external_id.ilike(like, escape="\\"),
-        P.c.first_name.ilike(like, escape="\\"),
-        P.c.last_name.ilike(like, escape="\\"),
-        (P.c.first_name + " " + P.c.last_name).ilike(like, escape="\\"),
-    ]
-    digits = "".join(ch for ch in q if ch.isdigit())
-    if len(digits) >= 3:  # "617" finds a phone; a single digit would find everyone
-        found.append(P.c.phone.contains(digits))
-    return or_(*found)
 
 
 def header(engine: Engine, external_id: str) -> dict[str, Any] | None:

@@ -90,7 +90,8 @@ class TextFormat:
     day_pattern: str
     twelve_hour: bool
     and_word: str
-    more: str
+    one_more: str  # what stands for one name left out
+    more: str  # ... and for {n} of them
 
 
 FORMATS = {
@@ -100,16 +101,22 @@ FORMATS = {
         day_pattern="{weekday} {month} {day}",
         twelve_hour=True,
         and_word="and",
-        more="more",
+        one_more="1 more",
+        more="{n} more",
     ),
-    # "otros" rather than "más": one á switches the whole text to UCS-2.
+    # Days and months in full: "mar" is Tuesday, March and the sea. The á of "sábado"
+    # switches a text to UCS-2 (the é of "miércoles" is GSM-7); the longest date, "sábado 30
+    # de septiembre", still keeps the session reminder within 2 segments.
     "es": TextFormat(
-        weekdays="lun mar mié jue vie sáb dom",
-        months="ene feb mar abr may jun jul ago sep oct nov dic",
-        day_pattern="{weekday} {day} {month}",
+        weekdays="lunes martes miércoles jueves viernes sábado domingo",
+        months="enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre"
+        " diciembre",
+        day_pattern="{weekday} {day} de {month}",
         twelve_hour=False,
         and_word="y",
-        more="otros",
+        # "y otros 4" rather than "y 4 más": one á switches the whole text to UCS-2.
+        one_more="otro",
+        more="otros {n}",
     ),
 }
 
@@ -124,7 +131,7 @@ def _aware(value: object, filter_name: str) -> datetime:
 
 
 def day(fmt: TextFormat, value: object) -> str:
-    """en 'Mon Nov 23', es 'lun 23 nov', from the datetime's own wall clock."""
+    """en 'Mon Nov 23', es 'lunes 23 de noviembre', from the datetime's own wall clock."""
     when = _aware(value, "day")
     weekday, month = fmt.weekdays.split()[when.weekday()], fmt.months.split()[when.month - 1]
     return fmt.day_pattern.format(weekday=weekday, month=month, day=when.day)
@@ -142,7 +149,7 @@ def exercise_list(
     fmt: TextFormat, items: str | Iterable[str], limit: int = 3, budget: int | None = None
 ) -> str:
     """'calf stretch, heel raises and marching'; past `limit` names, or past `budget`
-    characters, the rest become 'and more' (at least one name is always shown)."""
+    characters, the rest are counted: 'and 4 more' (at least one name is always shown)."""
     # A plan stores one name per line.
     names = list(
         exercise_names(items, per_line=True)
@@ -150,7 +157,10 @@ def exercise_list(
         else (name.strip() for name in items if name.strip())
     )
     for count in range(min(limit, len(names)), 0, -1):
-        shown = names[:count] + ([fmt.more] if count < len(names) else [])
+        left = len(names) - count
+        shown = names[:count] + (
+            [fmt.more.format(n=left) if left > 1 else fmt.one_more] if left else []
+        )
         text = f"{', '.join(shown[:-1])} {fmt.and_word} {shown[-1]}" if len(shown) > 1 else shown[0]
         if budget is None or len(text) <= budget or count == 1:
             return text

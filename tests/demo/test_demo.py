@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import time
@@ -82,10 +83,13 @@ def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
 
 
 def test_the_demo_command_runs_on_a_fresh_checkout_in_under_30_seconds(tmp_path: Path) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     started = time.monotonic()
     finished = subprocess.run(
         [sys.executable, "-m", "outreach.cli", "demo"],
         cwd=tmp_path,  # no config.toml here: the embedded defaults
+        env={**os.environ, "TMPDIR": str(temporary)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -96,3 +100,7 @@ def test_the_demo_command_runs_on_a_fresh_checkout_in_under_30_seconds(tmp_path:
     assert elapsed < 30
     assert "The week in numbers" in finished.stdout
     assert Settings().database_url not in finished.stdout
+    # The throwaway database is thrown away: no patient data left in the temporary folder.
+    assert "a temporary one, now deleted" in finished.stdout
+    assert list(temporary.iterdir()) == []
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tmp"]

@@ -330,7 +330,10 @@ def test_help_info_and_ayuda_get_the_help_text(text: str, context: PatientContex
         "Y",
         "y",
         "Sí",
+        "SÍ",
+        "sí",
         "si",
+        "SI",
         "SI.",
         pytest.param(
             "s",

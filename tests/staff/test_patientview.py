@@ -1,5 +1,5 @@
 """What the patient page counts: foot-check days and exercise days in the patient's own
-dates (across a DST change), weekly completion, and the list's search."""
+dates (across a DST change) and weekly completion."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
 
-from outreach.clock import ManualClock
-from outreach.config import Settings
 from outreach.rules.adherence import (
     Answer,
     Day,
@@ -19,8 +16,6 @@ from outreach.rules.adherence import (
     foot_calendar,
     weekly_completion,
 )
-from outreach.staff.patients import patient_list
-from tests.support.patients import enrol
 
 NEW_YORK = ZoneInfo("America/New_York")
 # Clocks went back on Sunday 1 November 2026: 08:30 was 12:30 UTC before, 13:30 after.
@@ -128,14 +123,3 @@ def test_weekly_completion_is_the_share_of_settled_exercise_days_done(
     assert len(weeks) == 8 and weeks[-1].day == date(2026, 11, 23)
     assert weeks[-1].value is None
     assert weeks[-2].day == monday and weeks[-2].value == expected
-
-
-def test_the_list_search_escapes_like_wildcards(
-    engine: Engine, settings: Settings, clock: ManualClock
-) -> None:
-    enrol(engine, settings, clock.now())
-    enrol(engine, settings, clock.now(), patient_id="P_2", phone="+16175550143")
-
-    assert [p["patient_id"] for p in patient_list(engine, "P_")] == ["P_2"]
-    assert [p["patient_id"] for p in patient_list(engine, "%")] == []
-    assert [p["patient_id"] for p in patient_list(engine, "0142")] == ["P-1"]

@@ -56,13 +56,28 @@ def test_it_renders_a_session_reminder_with_the_clinic_and_the_time(shipped: Ren
 def test_it_injects_the_clinic_phone_for_display_and_the_daily_cap(shipped: Renderer) -> None:
     body = shipped.render("help", "en").body
     assert "(617) 555-0123" in body
-    assert "up to 4 msgs/day" in body
+    assert "up to 4 reminders a day" in body
 
 
 def test_spanish_filters_give_spanish_day_names_and_a_24_hour_clock(shipped: Renderer) -> None:
     evening = datetime(2025, 11, 26, 17, 5, tzinfo=NEW_YORK)
     body = shipped.render("session", "es", patient=Patient("Ana"), starts_at=evening).body
-    assert "el mié 26 nov a las 17:05" in body
+    assert "el miércoles 26 de noviembre a las 17:05" in body
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+@pytest.mark.parametrize("weekday", range(7))
+def test_every_spanish_date_in_full_keeps_the_session_texts_within_two_segments(
+    shipped: Renderer, weekday: int, month: int
+) -> None:
+    # The 30th where there is one, else the 28th: the longest dates ("sábado 30 de septiembre").
+    day = 28 if month == 2 else 30
+    base = datetime(2026, month, day, 21, 30, tzinfo=NEW_YORK)
+    when = base.replace(day=day - (base.weekday() - weekday) % 7)
+    assert when.weekday() == weekday
+    for template in ("session", "session_confirmed"):
+        rendered = shipped.render(template, "es", patient=Patient("Guadalupe"), starts_at=when)
+        assert rendered.measure.segments <= 2, rendered.body
 
 
 @pytest.mark.parametrize(
@@ -72,12 +87,14 @@ def test_spanish_filters_give_spanish_day_names_and_a_24_hour_clock(shipped: Ren
         ("en", datetime(2025, 11, 24, 0, 15, tzinfo=NEW_YORK), "Mon Nov 24", "12:15 AM"),
         ("en", datetime(2025, 11, 24, 12, 0, tzinfo=NEW_YORK), "Mon Nov 24", "12:00 PM"),
         ("en", datetime(2026, 1, 4, 16, 45, tzinfo=NEW_YORK), "Sun Jan 4", "4:45 PM"),
-        ("es", datetime(2025, 11, 24, 9, 30, tzinfo=NEW_YORK), "lun 24 nov", "9:30"),
-        ("es", datetime(2025, 11, 29, 21, 0, tzinfo=NEW_YORK), "sáb 29 nov", "21:00"),
+        ("es", datetime(2025, 11, 24, 9, 30, tzinfo=NEW_YORK), "lunes 24 de noviembre", "9:30"),
+        ("es", datetime(2025, 11, 29, 21, 0, tzinfo=NEW_YORK), "sábado 29 de noviembre", "21:00"),
+        ("es", datetime(2026, 10, 27, 9, 0, tzinfo=NEW_YORK), "martes 27 de octubre", "9:00"),
+        ("es", datetime(2026, 3, 3, 9, 0, tzinfo=NEW_YORK), "martes 3 de marzo", "9:00"),
         (
             "es",
             datetime(2026, 8, 5, 8, 0, tzinfo=ZoneInfo("America/Los_Angeles")),
-            "mié 5 ago",
+            "miércoles 5 de agosto",
             "8:00",
         ),
     ],
@@ -107,22 +124,24 @@ def test_a_naive_datetime_is_refused(tmp_path: Path) -> None:
             None,
             "calf stretch, heel raises and marching",
         ),
-        ("en", ["a", "b", "c", "d"], None, "a, b, c and more"),
+        ("en", ["a", "b", "c", "d"], None, "a, b, c and 1 more"),
+        ("en", ["a", "b", "c", "d", "e", "f"], None, "a, b, c and 3 more"),
         (
             "en",
             ["seated calf stretch", "heel raises", "marching"],
             35,
-            "seated calf stretch and more",
+            "seated calf stretch and 2 more",
         ),
         (
             "en",
             ["a very long exercise name indeed", "b"],
             5,
-            "a very long exercise name indeed and more",
+            "a very long exercise name indeed and 1 more",
         ),
         ("en", "calf stretch\n\nheel raises\n", None, "calf stretch and heel raises"),
         ("es", ["pantorrilla", "talones", "marcha"], None, "pantorrilla, talones y marcha"),
-        ("es", ["a", "b", "c", "d"], None, "a, b, c y otros"),
+        ("es", ["a", "b", "c", "d"], None, "a, b, c y otro"),
+        ("es", ["a", "b", "c", "d", "e"], None, "a, b, c y otros 2"),
     ],
 )
 def test_exercise_list_joins_names_and_shortens_long_lists(

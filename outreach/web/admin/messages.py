@@ -13,6 +13,7 @@ from outreach.staff import messagelog
 from outreach.web.deps import EngineDep, PagesDep, RendererDep, SettingsDep
 
 router = APIRouter()
+FIELDS = ("status", "kind", "direction", "from", "to", "patient", "page")
 
 
 @router.get("/messages", response_class=HTMLResponse)
@@ -24,7 +25,9 @@ def messages(
     pages: PagesDep,
 ) -> Response:
     kinds = renderer.templates()
-    wanted, errors = messagelog.parse_filter(request.query_params, kinds)
+    wanted, parsed = messagelog.parse_filter(request.query_params, kinds)
+    # In the order the form shows them: the first in error gets the focus.
+    errors = {**{name: parsed[name] for name in FIELDS if name in parsed}, **parsed}
     log = None if errors else messagelog.message_log(engine, wanted, settings.clinic_zone)
     older = None
     if log is not None and log.has_older:

@@ -12,7 +12,8 @@ from outreach.accounts.users import Staff
 from outreach.config import LANGUAGES, Settings
 from outreach.patients import edits as patientedit
 from outreach.patients.edits import Saved
-from outreach.patients.form import LABELS, PatientForm
+from outreach.patients.form import LABELS, PatientForm, in_form_order
+from outreach.patients.zonechoices import zone_groups
 from outreach.rules.schedule import WEEKDAYS
 from outreach.web.admin.pages import Pages, flash
 from outreach.web.deps import (
@@ -44,7 +45,8 @@ def _render_form(
 ) -> Response:
     context = {
         "form": form,
-        "errors": errors,
+        "errors": in_form_order(errors),
+        "zones": zone_groups(form.values.get("timezone", ""), settings.clinic_timezone),
         "external_id": external_id,
         "weekdays": WEEKDAYS,
         "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in LANGUAGES],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ from fastapi.responses import Response
 
 from outreach.config import Settings
 from outreach.patients.plans import plan_view
+from outreach.staff import patientlist
 from outreach.staff import patients as patientview
 from outreach.web.admin import charts
 from outreach.web.deps import EngineDep, NowDep, PagesDep, PatientDep, SettingsDep
@@ -21,15 +23,18 @@ router = APIRouter()
 
 
 @router.get("/patients")
-def patient_list(
-    request: Request, engine: EngineDep, pages: PagesDep, q: str = "", status: str = ""
-) -> Response:
+def patient_list(request: Request, engine: EngineDep, now: NowDep, pages: PagesDep) -> Response:
+    wanted = patientlist.parse_list_query(request.query_params)
+    found = patientlist.patient_list(engine, wanted, now)
     context = {
-        "patients": patientview.patient_list(engine, q, status),
-        "q": q,
-        "status": status if status in patientview.STATUS_FILTERS else "",
-        "statuses": list(patientview.STATUS_FILTERS),
-        "limit": patientview.LIST_LIMIT,
+        "found": found,
+        "patients": found.rows,
+        "wanted": wanted,
+        "q": wanted.q,
+        "status": wanted.status,
+        "statuses": list(patientlist.STATUS_FILTERS),
+        "page_link": lambda **changes: "/patients?" + urlencode(wanted.params(**changes)),
+        "sort_link": lambda sort: "/patients?" + urlencode(wanted.sorted_by(sort)),
     }
     return pages.render(request, "patients.html", context)
 

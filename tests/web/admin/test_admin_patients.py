@@ -150,7 +150,7 @@ def listed(html: str) -> list[str]:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("", ["P-1", "P-2", "P-3"]),
+        ("", ["P-2", "P-1", "P-3"]),  # by last name: Ortiz, Torres, Young
         ("?q=torres", ["P-1"]),
         ("?q=Ben+Ortiz", ["P-2"]),
         ("?q=p-3", ["P-3"]),
