@@ -178,3 +178,13 @@ def test_fifty_to_a_page_with_an_older_link_that_keeps_the_filter(
     second = admin.get("/messages?kind=help&page=2")
     assert second.text.count('data-kind="help"') == 5
     assert 'rel="next"' not in second.text and 'rel="prev"' in second.text
+
+
+def test_each_text_in_the_log_gives_the_patients_phone_as_a_link_to_call(
+    admin: Admin, two_days: Clinic
+) -> None:
+    page = admin.get("/messages?patient=P-2").text
+
+    row = re.search(r'<tr class="message out".*?</tr>', page, re.S)
+    assert row is not None
+    assert '<a class="phone" href="tel:+16175550002">(617) 555-0002</a>' in row.group(0)

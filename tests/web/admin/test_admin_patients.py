@@ -640,3 +640,15 @@ def test_staff_record_an_opt_out_the_patient_asked_for_in_person(
     again = admin.post("/patients/P-1/opt-out", {"reason": ""})
     assert "already opted out" in again.text
     assert "The patient asked us to stop texting" not in again.text
+
+
+def test_the_patient_page_header_gives_their_phone_as_a_link_to_call(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+
+    page = admin.get("/patients/P-1").text
+
+    header = re.search(r'<section class="card patient-header".*?</section>', page, re.S)
+    assert header is not None
+    assert '<a class="phone" href="tel:+16175550142">(617) 555-0142</a>' in header.group(0)

@@ -339,3 +339,14 @@ def _audit(engine: Engine) -> list[tuple[str, str]]:
     with engine.begin() as conn:
         rows = conn.execute(select(audit_events).order_by(audit_events.c.id)).all()
     return [(r.username, r.action) for r in rows if r.action != "sign_in_failed"]
+
+
+def test_a_reply_to_review_gives_the_patients_phone_as_a_link_to_call(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    Clinic(engine, settings, clock, renderer, patients=1)
+    text_in(admin.client, Clinic.phone("P-1"), "can I come Thursday at 3 instead?")
+
+    html = section(admin.get("/"), "needs-look")
+
+    assert '<a class="phone" href="tel:+16175550001">(617) 555-0001</a>' in html
