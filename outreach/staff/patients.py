@@ -1,5 +1,6 @@
 """What the patient pages show: the list, and for one patient their conversation, foot-check
-calendar, exercise completion and pain, consent history and open escalations.
+calendar, exercise completion and pain, and consent history (what needs doing for them is
+needsdoing.py).
 
 The calendar and the completion are classified by rules/adherence.py, pure over the rows
 read here.
@@ -17,7 +18,6 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select
 from outreach.db.tables import (
     appointment_table,
     consent_events,
-    escalations,
     inbound_messages,
     observations,
     outbound_messages,
@@ -267,26 +267,5 @@ def consent_history(engine: Engine, patient_id: int) -> list[dict[str, Any]]:
         ).all()
     return [
         {"at": r.at, "event": r.event.replace("_", " "), "source": r.source, "detail": r.detail}
-        for r in rows
-    ]
-
-
-def open_escalations(engine: Engine, patient_id: int) -> list[dict[str, Any]]:
-    E = escalations
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(E)
-            .where(E.c.patient_id == patient_id, E.c.resolved_at.is_(None))
-            .order_by(E.c.created_at)
-        ).all()
-    return [
-        {
-            "id": r.id,
-            "severity": r.severity,
-            "reason": r.reason.replace("_", " "),
-            "detail": r.detail,
-            "created_at": r.created_at,
-            "acknowledged": r.acknowledged_at is not None,
-        }
         for r in rows
     ]

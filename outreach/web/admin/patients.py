@@ -5,19 +5,23 @@ the CSV import in patientimport.py, the buttons on a patient's page in patientac
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outreach.config import Settings
 from outreach.patients.plans import plan_view
 from outreach.staff import patients as patientview
+from outreach.staff.needsdoing import needs_doing
 from outreach.web.admin import charts
+from outreach.web.admin.patientform import LANGUAGE_NAMES
 from outreach.web.deps import EngineDep, NowDep, PagesDep, PatientDep, SettingsDep
 
 router = APIRouter()
+LATEST_TEXTS = 20  # the thread on the first screen; "Show all texts" shows THREAD_LIMIT
+AllTexts = Annotated[bool, Query(alias="all")]
 
 
 @router.get("/patients")
@@ -42,13 +46,18 @@ def patient_page(
     now: NowDep,
     pages: PagesDep,
     patient: PatientDep,
+    all_texts: AllTexts = False,
 ) -> Response:
-    context = page_context(engine, settings, now, patient)
+    context = page_context(engine, settings, now, patient, all_texts)
     return pages.render(request, "patient.html", context)
 
 
 def page_context(
-    engine: EngineDep, settings: Settings, now: datetime, patient: dict[str, Any]
+    engine: EngineDep,
+    settings: Settings,
+    now: datetime,
+    patient: dict[str, Any],
+    all_texts: bool = False,
 ) -> dict[str, Any]:
     zone = ZoneInfo(patient["timezone"])
     horizon = now + timedelta(days=settings.horizon_days)
@@ -57,13 +66,14 @@ def page_context(
         "patient": patient,
         "plan": plan_view(engine, patient["patient_id"], now, horizon),
         "sessions": patientview.upcoming_sessions(engine, patient["id"], now),
-        "messages": patientview.thread(engine, patient["id"]),
+        **thread_context(engine, patient, all_texts),
+        "language_name": LANGUAGE_NAMES.get(patient["language"], patient["language"]),
         "adherence": adherence,
         "charts": _charts(adherence),
         "foot_labels": patientview.FOOT_LABELS,
         "exercise_labels": patientview.EXERCISE_LABELS,
         "consent_history": patientview.consent_history(engine, patient["id"]),
-        "escalations": patientview.open_escalations(engine, patient["id"]),
+        "needs": needs_doing(engine, patient["id"], now),
         "today": now.astimezone(zone).date(),
         "session_errors": {},
         "session_values": {},
@@ -92,6 +102,24 @@ def _charts(adherence: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/patients/{external_id}/thread")
-def thread(request: Request, engine: EngineDep, pages: PagesDep, patient: PatientDep) -> Response:
-    context = {"patient": patient, "messages": patientview.thread(engine, patient["id"])}
+def thread(
+    request: Request,
+    engine: EngineDep,
+    pages: PagesDep,
+    patient: PatientDep,
+    all_texts: AllTexts = False,
+) -> Response:
+    context = {"patient": patient, **thread_context(engine, patient, all_texts)}
     return pages.render(request, "_patient_thread.html", context)
+
+
+def thread_context(engine: EngineDep, patient: dict[str, Any], all_texts: bool) -> dict[str, Any]:
+    """The latest texts (LATEST_TEXTS, or up to THREAD_LIMIT when all are asked for), and
+    whether there are more than are shown."""
+    limit = patientview.THREAD_LIMIT if all_texts else LATEST_TEXTS
+    messages = patientview.thread(engine, patient["id"], limit + 1)
+    return {
+        "messages": messages[-limit:],
+        "more_texts": len(messages) > limit,
+        "all_texts": all_texts,
+    }

@@ -22,6 +22,7 @@ from outreach.db.tables import (
     audit_events,
     care_plans,
     consent_events,
+    outbound_messages,
     patients,
     reminders,
 )
@@ -592,7 +593,7 @@ def test_the_thread_is_a_partial_the_page_refreshes_every_5_seconds(
 ) -> None:
     enrol(engine, settings, clock.now())
     before = admin.get("/patients/P-1/thread").text
-    assert 'id="thread"' in before and 'hx-trigger="every 5s"' in before
+    assert 'id="thread"' in before and 'hx-trigger="every 5s [' in before
     assert 'hx-get="/patients/P-1/thread"' in before and "<html" not in before
     assert 'data-direction="in"' not in before
 
@@ -652,3 +653,64 @@ def test_the_patient_page_header_gives_their_phone_as_a_link_to_call(
     header = re.search(r'<section class="card patient-header".*?</section>', page, re.S)
     assert header is not None
     assert '<a class="phone" href="tel:+16175550142">(617) 555-0142</a>' in header.group(0)
+
+
+def thread_of(html: str) -> str:
+    found = re.search(r'<div id="thread".*?</ol>', html, re.S)
+    assert found, "no thread"
+    return found.group(0)
+
+
+def thread_texts(html: str) -> list[str]:
+    return re.findall(r'data-direction="(?:in|out)"', thread_of(html))
+
+
+def test_the_page_shows_the_latest_20_texts_and_a_link_to_all_of_them(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+    phone = Phone(admin)
+    for n in range(15):  # each answered: 30 texts both ways
+        clock.advance(timedelta(minutes=10))
+        phone.text(f"question {n}?")
+
+    page = admin.get("/patients/P-1").text
+    everything = admin.get("/patients/P-1?all=1").text
+    polled = admin.get("/patients/P-1/thread?all=1").text
+
+    latest = thread_of(page)
+    assert len(thread_texts(page)) == 20 and "question 14?" in latest
+    assert "question 4?" not in latest
+    assert 'href="/patients/P-1?all=1#conversation">Show all texts</a>' in page
+    assert len(thread_texts(everything)) > 20 and "question 0?" in thread_of(everything)
+    assert "Show all texts" not in everything
+    assert 'hx-get="/patients/P-1/thread?all=1"' in polled and "question 0?" in polled
+
+
+def test_needs_doing_lists_open_escalations_replies_to_review_and_failed_texts(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    enrol(engine, settings, clock.now())
+    calm = admin.get("/patients/P-1").text
+    assert "Nothing: no open escalations, no replies to review, no failed texts." in calm
+
+    phone = Phone(admin)
+    send_due(engine, settings, clock, renderer, datetime(2026, 11, 23, 13, 31, tzinfo=UTC))
+    phone.text("2")
+    phone.text("1")  # an open sore: urgent
+    phone.text("can I come Thursday at 3 instead?")
+    with engine.begin() as conn:
+        conn.execute(
+            update(outbound_messages)
+            .where(outbound_messages.c.template == "foot_check")
+            .values(status="undelivered", error_code="30005")
+        )
+
+    page = admin.get("/patients/P-1").text
+
+    card = re.search(r'<section class="card needs-doing".*?</section>', page, re.S)
+    assert card is not None
+    html = card.group(0)
+    assert re.search(r'<a href="/escalations/\d+">open sore, bleeding or pus</a>', html)
+    assert "can I come Thursday at 3 instead?" in html and 'action="/replies/' in html
+    assert "foot check" in html and "30005: unknown number" in html
