@@ -17,7 +17,8 @@ def print_plan(console: Console, view: dict[str, Any]) -> None:
     if plan is None:
         console.print("No care plan.")
         return
-    console.print(f"Plan v{plan['version']} from {plan['start_date']} to {plan['end_date'] or '-'}")
+    ends = f"to {plan['end_date']}" if plan["end_date"] else "with no end date"
+    console.print(f"Plan v{plan['version']} from {plan['start_date']} {ends}")
     for index, phase in enumerate(plan["sessions"], start=1):
         console.print(
             f"  sessions, phase {index}: {phase['days']} at {phase['time']} "

@@ -163,7 +163,7 @@ def thread(engine: Engine, patient_id: int, limit: int = THREAD_LIMIT) -> list[d
             "at": row.received_at,
             "order": (row.received_at, 0, row.id),
             "body": row.body,
-            "intent": row.intent or "not read yet",
+            "intent": row.intent,  # None: not read yet
             "needs_review": row.needs_review,
         }
         for row in received
@@ -266,6 +266,12 @@ def consent_history(engine: Engine, patient_id: int) -> list[dict[str, Any]]:
             select(C).where(C.c.patient_id == patient_id).order_by(C.c.at, C.c.id)
         ).all()
     return [
-        {"at": r.at, "event": r.event.replace("_", " "), "source": r.source, "detail": r.detail}
+        {
+            "at": r.at,
+            "kind": r.event,
+            "event": r.event.replace("_", " "),
+            "source": r.source,
+            "detail": r.detail,
+        }
         for r in rows
     ]

@@ -15,6 +15,7 @@ from outreach.config import Settings
 from outreach.patients.plans import plan_view
 from outreach.staff import patients as patientview
 from outreach.staff.needsdoing import needs_doing
+from outreach.staff.patientstatus import status_words
 from outreach.web.admin import charts
 from outreach.web.admin.patientform import LANGUAGE_NAMES
 from outreach.web.deps import EngineDep, NowDep, PagesDep, PatientDep, SettingsDep
@@ -62,6 +63,7 @@ def page_context(
     zone = ZoneInfo(patient["timezone"])
     horizon = now + timedelta(days=settings.horizon_days)
     adherence = patientview.adherence(engine, patient["id"], zone, now)
+    history = patientview.consent_history(engine, patient["id"])
     return {
         "patient": patient,
         "plan": plan_view(engine, patient["patient_id"], now, horizon),
@@ -72,7 +74,8 @@ def page_context(
         "charts": _charts(adherence),
         "foot_labels": patientview.FOOT_LABELS,
         "exercise_labels": patientview.EXERCISE_LABELS,
-        "consent_history": patientview.consent_history(engine, patient["id"]),
+        "consent_history": history,
+        "status_words": status_words(patient["status"], history, zone),
         "needs": needs_doing(engine, patient["id"], now),
         "today": now.astimezone(zone).date(),
         "session_errors": {},

@@ -188,3 +188,10 @@ def test_each_text_in_the_log_gives_the_patients_phone_as_a_link_to_call(
     row = re.search(r'<tr class="message out".*?</tr>', page, re.S)
     assert row is not None
     assert '<a class="phone" href="tel:+16175550002">(617) 555-0002</a>' in row.group(0)
+
+
+def test_a_reply_shows_what_it_was_understood_as_in_words(admin: Admin, two_days: Clinic) -> None:
+    page = admin.get("/messages?direction=in").text
+
+    cells = re.findall(r"<td>([^<]*)</td>\s*<td><span class=\"badge", page)
+    assert sorted(cells) == ["Not understood: needs a person", "foot problem"]

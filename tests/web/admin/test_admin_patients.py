@@ -574,7 +574,11 @@ def test_the_patient_page_shows_the_thread_calendar_pain_and_consent_history(
 
     directions = re.findall(r'data-direction="(in|out)"', page)
     assert directions.count("in") == 4 and directions[-2:] == ["in", "out"]
-    assert "Understood as: foot ok" in page and "Understood as: exercise done, symptom" in page
+    assert (
+        "Understood as: feet all OK" in page and "Understood as: exercises done, a symptom" in page
+    )
+    assert "Not understood: needs a person" in page  # "what is this?"
+    assert "Understood as: unknown" not in page and "exercise_done" not in page
     assert "needs a look" in page
     states = dict(re.findall(r'title="(\w{3} \d\d \w{3}): ([^"]+)"', page))
     assert states["Mon 23 Nov"] == "answered: all OK"
@@ -714,3 +718,21 @@ def test_needs_doing_lists_open_escalations_replies_to_review_and_failed_texts(
     assert re.search(r'<a href="/escalations/\d+">open sore, bleeding or pus</a>', html)
     assert "can I come Thursday at 3 instead?" in html and 'action="/replies/' in html
     assert "foot check" in html and "30005: unknown number" in html
+
+
+def test_an_opted_out_patient_has_one_status_in_words_and_no_pause_button(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+    active = admin.get("/patients/P-1").text
+    assert "Active: reminders going out" in active and "/patients/P-1/pause" in active
+    assert "no end date" in active and "open-ended" not in active
+
+    Phone(admin).text("STOP")
+    page = admin.get("/patients/P-1").text
+
+    header = re.search(r'<section class="card patient-header".*?</section>', page, re.S)
+    assert header is not None
+    assert "Opted out on 23 Nov 2026: no texts" in header.group(0)
+    assert "Consent" not in header.group(0) and "granted" not in header.group(0)
+    assert "/patients/P-1/pause" not in page and "Pause texts" not in page

@@ -264,7 +264,7 @@ def test_a_reply_nobody_understood_needs_a_look_until_someone_marks_it_seen(
     reply_id = _inbound_ids(engine)[-1]
 
     html = section(admin.get("/"), "needs-look")
-    assert "what time is it tomorrow?" in html and "unknown" in html
+    assert "what time is it tomorrow?" in html and "Not understood: needs a person" in html
 
     response = admin.post(f"/replies/{reply_id}/seen", {"next": "/"}, follow_redirects=False)
 

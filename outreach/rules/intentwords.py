@@ -1,0 +1,55 @@
+"""What staff read for what a reply was understood as: each Intent (rules/replies/outcome.py)
+in words, in one place. A reply's stored intent is its intents joined by commas
+('exercise_done,symptom')."""
+
+from __future__ import annotations
+
+from outreach.rules.replies.outcome import Intent
+
+NOT_UNDERSTOOD = "Not understood: needs a person"
+NOT_READ = "not read yet"
+INTENT_WORDS: dict[Intent, str] = {
+    Intent.OPT_OUT: "stop: opted out by keyword",
+    Intent.STOP_REQUEST: "asked us to stop texting",
+    Intent.STOP_UNCLEAR: "may want to stop (unclear)",
+    Intent.OPT_IN: "start: opted back in",
+    Intent.HELP: "asked for help",
+    Intent.CONSENT: "yes to texts",
+    Intent.SESSION_CONFIRM: "session confirmed",
+    Intent.SESSION_RESCHEDULE: "wants to reschedule",
+    Intent.FOOT_OK: "feet all OK",
+    Intent.FOOT_PROBLEM: "foot problem",
+    Intent.FOOT_OTHER: "something else on a foot",
+    Intent.EXERCISE_DONE: "exercises done",
+    Intent.EXERCISE_SKIP: "exercises skipped",
+    Intent.SYMPTOM: "a symptom",
+    Intent.THANKS: "a thank-you",
+    Intent.REACTION: "a phone reaction, nothing to answer",
+    Intent.IGNORED: "not answered: opted out",
+    Intent.UNKNOWN: NOT_UNDERSTOOD,
+}
+
+
+def intent_words(stored: str | None) -> str:
+    """'exercise_done,symptom' -> 'exercises done, a symptom'; None (not processed yet) ->
+    'not read yet'. A name that is no Intent (an older release's) is shown with spaces."""
+    if not stored:
+        return NOT_READ
+    words = [_words(name.strip()) for name in stored.split(",") if name.strip()]
+    return ", ".join(words) or NOT_READ
+
+
+def understood_as(stored: str | None) -> str:
+    """The sentence under a reply: 'Understood as: exercises done' or, for a reply no rule
+    understood, 'Not understood: needs a person'."""
+    words = intent_words(stored)
+    if words in (NOT_UNDERSTOOD, NOT_READ):
+        return words[0].upper() + words[1:]
+    return f"Understood as: {words}"
+
+
+def _words(name: str) -> str:
+    try:
+        return INTENT_WORDS[Intent(name)]
+    except ValueError:
+        return name.replace("_", " ")
