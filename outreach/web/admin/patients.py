@@ -4,7 +4,7 @@ the CSV import in patientimport.py, the buttons on a patient's page in patientac
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from outreach.config import Settings
 from outreach.patients.plans import plan_view
+from outreach.rules.months import parse_month
 from outreach.staff import patients as patientview
 from outreach.staff.needsdoing import needs_doing
 from outreach.staff.patientstatus import status_words
@@ -48,8 +49,12 @@ def patient_page(
     pages: PagesDep,
     patient: PatientDep,
     all_texts: AllTexts = False,
+    month: str = "",
 ) -> Response:
-    context = page_context(engine, settings, now, patient, all_texts)
+    shown = parse_month(month[:20]) if month else None
+    context = page_context(engine, settings, now, patient, all_texts, shown)
+    if month and shown is None:
+        context["month_error"] = f"Months are written YYYY-MM (2026-10); not {month[:20]!r}."
     return pages.render(request, "patient.html", context)
 
 
@@ -59,10 +64,11 @@ def page_context(
     now: datetime,
     patient: dict[str, Any],
     all_texts: bool = False,
+    month: date | None = None,
 ) -> dict[str, Any]:
     zone = ZoneInfo(patient["timezone"])
     horizon = now + timedelta(days=settings.horizon_days)
-    adherence = patientview.adherence(engine, patient["id"], zone, now)
+    adherence = patientview.adherence(engine, patient["id"], zone, now, month)
     history = patientview.consent_history(engine, patient["id"])
     return {
         "patient": patient,

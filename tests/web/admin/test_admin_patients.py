@@ -584,7 +584,7 @@ def test_the_patient_page_shows_the_thread_calendar_pain_and_consent_history(
     assert states["Mon 23 Nov"] == "answered: all OK"
     assert states["Tue 24 Nov"] == "missed (text sent, no answer)"
     assert states["Sun 22 Nov"] == "no text"
-    assert len(states) == 28
+    assert len(states) == 30  # November, the month of the latest foot check
     assert "<desc>24 Nov: 8</desc>" in page  # the pain chart states its numbers
     assert "Pain reported after exercise" in page
     assert re.search(r"<td>opted out</td><td>sms</td><td>stop</td>", page)
@@ -736,3 +736,42 @@ def test_an_opted_out_patient_has_one_status_in_words_and_no_pause_button(
     assert "Opted out on 23 Nov 2026: no texts" in header.group(0)
     assert "Consent" not in header.group(0) and "granted" not in header.group(0)
     assert "/patients/P-1/pause" not in page and "Pause texts" not in page
+
+
+def calendar_states(html: str) -> dict[str, str]:
+    return dict(re.findall(r'title="(\w{3} \d\d \w{3}): ([^"]+)"', html))
+
+
+def test_the_calendar_moves_by_month_and_opens_on_the_latest_foot_checks(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    enrol(engine, settings, clock.now())
+    send_due(engine, settings, clock, renderer, datetime(2026, 11, 23, 13, 31, tzinfo=UTC))
+    Phone(admin).text("1")
+    clock.set(datetime(2027, 1, 20, 15, 0, tzinfo=UTC))  # no foot check since November
+
+    opened = admin.get("/patients/P-1").text
+    october = admin.get("/patients/P-1?month=2026-10").text
+    january = admin.get("/patients/P-1?month=2027-01").text
+
+    assert "Foot checks, November 2026" in opened
+    assert calendar_states(opened)["Mon 23 Nov"] == "answered: all OK"
+    assert 'href="/patients/P-1?month=2026-10#foot-checks" rel="prev">← October 2026' in opened
+    assert 'href="/patients/P-1?month=2026-12#foot-checks" rel="next">December 2026 →' in opened
+    assert 'href="/patients/P-1?month=2027-01#foot-checks">This month' in opened
+    assert "Foot checks, October 2026" in october and len(calendar_states(october)) == 31
+    assert set(calendar_states(october).values()) == {"no text"}
+    assert 'rel="next"' not in january  # nothing to see after this month
+    assert calendar_states(january)["Thu 21 Jan"] == "not yet"
+
+
+def test_a_month_that_is_not_one_is_said_and_the_default_month_shown(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+
+    page = admin.get("/patients/P-1", params={"month": "2026-13"})
+
+    assert page.status_code == 200
+    assert "Months are written YYYY-MM (2026-10); not &#39;2026-13&#39;." in page.text
+    assert "Foot checks, November 2026" in page.text
