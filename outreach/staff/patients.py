@@ -129,6 +129,7 @@ def header(engine: Engine, external_id: str) -> dict[str, Any] | None:
         "opted_out": row.opted_out,
         "paused": row.paused,
         "quiet_hours": row.quiet_hours,
+        "pain_baseline": row.pain_baseline,
     }
 
 

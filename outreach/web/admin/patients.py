@@ -13,7 +13,9 @@ from fastapi.responses import Response
 
 from outreach.config import Settings
 from outreach.patients.plans import plan_view
+from outreach.rules.adherence import EXERCISE_WEEKS
 from outreach.rules.months import parse_month
+from outreach.rules.replies.pain import HIGH_PAIN
 from outreach.staff import patients as patientview
 from outreach.staff.needsdoing import needs_doing
 from outreach.staff.patientstatus import status_words
@@ -67,6 +69,7 @@ def page_context(
     month: date | None = None,
 ) -> dict[str, Any]:
     zone = ZoneInfo(patient["timezone"])
+    today = now.astimezone(zone).date()
     horizon = now + timedelta(days=settings.horizon_days)
     adherence = patientview.adherence(engine, patient["id"], zone, now, month)
     history = patientview.consent_history(engine, patient["id"])
@@ -77,21 +80,22 @@ def page_context(
         **thread_context(engine, patient, all_texts),
         "language_name": LANGUAGE_NAMES.get(patient["language"], patient["language"]),
         "adherence": adherence,
-        "charts": _charts(adherence),
+        "charts": _charts(adherence, today, patient["pain_baseline"]),
         "foot_labels": patientview.FOOT_LABELS,
         "exercise_labels": patientview.EXERCISE_LABELS,
         "consent_history": history,
         "status_words": status_words(patient["status"], history, zone),
         "needs": needs_doing(engine, patient["id"], now),
-        "today": now.astimezone(zone).date(),
+        "today": today,
         "session_errors": {},
         "session_values": {},
     }
 
 
-def _charts(adherence: dict[str, Any]) -> dict[str, Any]:
+def _charts(adherence: dict[str, Any], today: date, baseline: int | None) -> dict[str, Any]:
     weeks = adherence["weeks"]
-    pain = adherence["pain"]
+    # Every exercise day settled: its pain, or None (asked, no pain given) to break the line.
+    pain = {d.day: d.value for d in adherence["exercise"] if d.state != "waiting"}
     return {
         "completion": charts.bar_chart(
             "Exercise days done, per week",
@@ -100,12 +104,14 @@ def _charts(adherence: dict[str, Any]) -> dict[str, Any]:
             top=100,
             suffix="%",
         ),
-        "pain": charts.line_chart(
+        "pain": charts.dated_line_chart(
             "Pain reported after exercise (0-10)",
-            [f"{d.day:%d %b}" for d in pain],
-            [d.value for d in pain],
+            today - timedelta(weeks=EXERCISE_WEEKS) + timedelta(days=1),
+            today,
+            pain,
             top=10,
-            threshold=7,
+            threshold=HIGH_PAIN,
+            baseline=baseline,
         ),
     }
 

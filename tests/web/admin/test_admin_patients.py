@@ -586,6 +586,7 @@ def test_the_patient_page_shows_the_thread_calendar_pain_and_consent_history(
     assert states["Sun 22 Nov"] == "no text"
     assert len(states) == 30  # November, the month of the latest foot check
     assert "<desc>24 Nov: 8</desc>" in page  # the pain chart states its numbers
+    assert "<title>baseline 2</title>" in page and "<title>escalates at 7</title>" in page
     assert "Pain reported after exercise" in page
     assert re.search(r"<td>opted out</td><td>sms</td><td>stop</td>", page)
     assert re.search(r"<td>requested</td><td>import</td>", page)
