@@ -18,6 +18,10 @@ from outreach.rules.months import last_day, month_of, parse_month, shift_month
         ("2026-00", None),
         ("2026-10-05", None),
         ("0000-05", None),
+        ("0001-01", None),  # its previous month would be year 0
+        ("9999-12", None),  # its last day's midnight would be year 10000
+        ("1999-12", None),
+        ("2999-12", date(2999, 12, 1)),
         ("26-10", None),
         ("", None),
         ("２０２６-10", None),  # full-width digits are not a month typed in the address

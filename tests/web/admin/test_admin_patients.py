@@ -776,3 +776,23 @@ def test_a_month_that_is_not_one_is_said_and_the_default_month_shown(
     assert page.status_code == 200
     assert "Months are written YYYY-MM (2026-10); not &#39;2026-13&#39;." in page.text
     assert "Foot checks, November 2026" in page.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"month": "0001-01"},
+        {"month": "9999-12"},
+        {"month": "a\x00b"},
+        {"month": "2026-1" * 500},
+        {"all": "maybe"},
+        {"all": "1", "month": "2026-11"},
+    ],
+)
+def test_odd_months_and_all_flags_never_fail_the_page(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock, query: dict[str, str]
+) -> None:
+    enrol(engine, settings, clock.now())
+
+    assert admin.get("/patients/P-1", params=query).status_code in (200, 422)
+    assert admin.get("/patients/P-1/thread", params=query).status_code in (200, 422)
