@@ -16,6 +16,7 @@ from outreach.patients.plans import plan_view
 from outreach.rules.adherence import EXERCISE_WEEKS
 from outreach.rules.months import parse_month
 from outreach.rules.replies.pain import HIGH_PAIN
+from outreach.staff import adherence as adherenceview
 from outreach.staff import patients as patientview
 from outreach.staff.needsdoing import needs_doing
 from outreach.staff.patientstatus import status_words
@@ -71,7 +72,7 @@ def page_context(
     zone = ZoneInfo(patient["timezone"])
     today = now.astimezone(zone).date()
     horizon = now + timedelta(days=settings.horizon_days)
-    adherence = patientview.adherence(engine, patient["id"], zone, now, month)
+    adherence = adherenceview.adherence(engine, patient["id"], zone, now, month)
     history = patientview.consent_history(engine, patient["id"])
     return {
         "patient": patient,
@@ -81,8 +82,8 @@ def page_context(
         "language_name": LANGUAGE_NAMES.get(patient["language"], patient["language"]),
         "adherence": adherence,
         "charts": _charts(adherence, today, patient["pain_baseline"]),
-        "foot_labels": patientview.FOOT_LABELS,
-        "exercise_labels": patientview.EXERCISE_LABELS,
+        "foot_labels": adherenceview.FOOT_LABELS,
+        "exercise_labels": adherenceview.EXERCISE_LABELS,
         "consent_history": history,
         "status_words": status_words(patient["status"], history, zone),
         "needs": needs_doing(engine, patient["id"], now),
