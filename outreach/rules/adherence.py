@@ -75,11 +75,24 @@ def foot_calendar(
 ) -> list[Day]:
     """The last `days` local dates, oldest first: a problem outranks an OK the same day."""
     today = now.astimezone(zone).date()
+    return foot_days(prompts, answers, zone, now, today - timedelta(days=days - 1), today)
+
+
+def foot_days(
+    prompts: Sequence[Prompt],
+    answers: Sequence[Answer],
+    zone: ZoneInfo,
+    now: datetime,
+    first: date,
+    last: date,
+) -> list[Day]:
+    """Each local date from `first` to `last`, oldest first, as foot_calendar classifies
+    them (a month of the calendar; days after today have no text yet)."""
     answered = _answer_days(answers, prompts, zone)
     asked = _prompt_days(prompts, zone)
     calendar = []
-    for offset in range(days - 1, -1, -1):
-        day = today - timedelta(days=offset)
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
         kinds = {a.kind for a in answered.get(day, [])}
         if "foot_problem" in kinds:
             state = "problem"

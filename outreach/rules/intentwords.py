@@ -1,32 +1,35 @@
-"""What staff read for what a reply was understood as, and for why a text was not sent: each
-code in words, never the code itself."""
+"""What staff read for what a reply was understood as (each Intent of rules/replies/outcome.py)
+and for why a text was not sent (each SkipReason), in words, in one place. A reply's stored
+intent is its intents joined by commas ('exercise_done,symptom')."""
 
 from __future__ import annotations
 
 from outreach.rules.replies.outcome import Intent
 from outreach.rules.vocabulary import SkipReason
 
-INTENT_WORDS = {
-    Intent.OPT_OUT: "stop: no more texts",
-    Intent.STOP_REQUEST: "asked to stop the texts",
+NOT_UNDERSTOOD = "Not understood: needs a person"
+NOT_READ = "not read yet"
+INTENT_WORDS: dict[Intent, str] = {
+    Intent.OPT_OUT: "stop: opted out by keyword",
+    Intent.STOP_REQUEST: "asked us to stop texting",
     Intent.STOP_UNCLEAR: "may want to stop (unclear)",
-    Intent.OPT_IN: "texts back on",
+    Intent.OPT_IN: "start: opted back in",
     Intent.HELP: "asked for help",
-    Intent.CONSENT: "agreed to texts",
-    Intent.SESSION_CONFIRM: "confirmed the session",
-    Intent.SESSION_RESCHEDULE: "wants to move the session",
-    Intent.FOOT_OK: "feet OK",
-    Intent.FOOT_PROBLEM: "a problem on a foot",
+    Intent.CONSENT: "yes to texts",
+    Intent.SESSION_CONFIRM: "session confirmed",
+    Intent.SESSION_RESCHEDULE: "wants to reschedule",
+    Intent.FOOT_OK: "feet all OK",
+    Intent.FOOT_PROBLEM: "foot problem",
     Intent.FOOT_OTHER: "something else on a foot",
     Intent.EXERCISE_DONE: "exercises done",
     Intent.EXERCISE_SKIP: "exercises skipped",
-    Intent.SYMPTOM: "a symptom in their own words",
-    Intent.THANKS: "thanks",
-    Intent.REACTION: "a reaction (like)",
-    Intent.IGNORED: "received after opting out",
-    Intent.UNKNOWN: "not understood: needs a person",
+    Intent.SYMPTOM: "a symptom",
+    Intent.THANKS: "a thank-you",
+    Intent.REACTION: "a phone reaction, nothing to answer",
+    Intent.IGNORED: "not answered: opted out",
+    Intent.UNKNOWN: NOT_UNDERSTOOD,
 }
-# Stored beside the intents by replies/inbound.py for a number we do not know.
+# Stored in place of intents by replies/inbound.py for a number no patient has.
 OTHER_WORDS = {"unknown_sender": "from a number no patient has"}
 
 SKIP_WORDS = {
@@ -45,26 +48,37 @@ SKIP_WORDS = {
 
 
 def intent_words(stored: str | None) -> str:
-    """'session_confirm,symptom' -> 'confirmed the session; a symptom in their own words'.
-    None (not read yet) says so."""
+    """'exercise_done,symptom' -> 'exercises done, a symptom'; None (not processed yet) ->
+    'not read yet'. A name that is no Intent (an older release's) is shown with spaces."""
     if not stored:
-        return "not read yet"
-    return "; ".join(_one(code) for code in stored.split(",") if code)
+        return NOT_READ
+    words = [_words(name.strip()) for name in stored.split(",") if name.strip()]
+    return ", ".join(words) or NOT_READ
 
 
-def _one(code: str) -> str:
-    if code in OTHER_WORDS:
-        return OTHER_WORDS[code]
-    try:
-        return INTENT_WORDS[Intent(code)]
-    except ValueError:  # a code from an older version of the rules
-        return code.replace("_", " ")
+def understood_as(stored: str | None) -> str:
+    """The sentence under a reply: 'Understood as: exercises done' or, for a reply no rule
+    understood, 'Not understood: needs a person'."""
+    words = intent_words(stored)
+    if words in (NOT_UNDERSTOOD, NOT_READ):
+        return words[0].upper() + words[1:]
+    return f"Understood as: {words}"
 
 
 def skip_words(reason: str | None) -> str:
+    """Why a reminder or a staff text was not sent, in words."""
     if not reason:
         return "not sent"
     try:
         return SKIP_WORDS[SkipReason(reason)]
     except ValueError:
         return reason.replace("_", " ")
+
+
+def _words(name: str) -> str:
+    if name in OTHER_WORDS:
+        return OTHER_WORDS[name]
+    try:
+        return INTENT_WORDS[Intent(name)]
+    except ValueError:
+        return name.replace("_", " ")

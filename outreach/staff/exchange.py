@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from outreach.db.tables import inbound_messages, outbound_messages
+from outreach.db.tables import inbound_messages, outbound_messages, patients
 from outreach.rules.vocabulary import Direction
 from outreach.staff.messagelog import LogRow, log_row, received_texts, sent_texts
 
@@ -105,3 +105,20 @@ def exchange(
 def _order(r: Any) -> tuple[datetime, int, int]:
     """Time first; at one instant a reply comes before what we sent in answer to it."""
     return (r.at, 0 if r.direction == Direction.IN else 1, r.id)
+
+
+def latest_texts(engine: Engine, patient_id: str, limit: int) -> list[LogRow]:
+    """The `limit` latest texts both ways with a patient (the clinic's id), newest first."""
+    mine = patients.c.external_id == patient_id
+    with engine.begin() as conn:
+        rows = [
+            *conn.execute(
+                received_texts().where(mine).order_by(IN.c.received_at.desc(), IN.c.id.desc())
+                .limit(limit)
+            ),
+            *conn.execute(
+                sent_texts().where(mine).order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
+                .limit(limit)
+            ),
+        ]  # fmt: skip
+    return [log_row(r) for r in sorted(rows, key=_order, reverse=True)[:limit]]

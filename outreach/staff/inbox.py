@@ -24,7 +24,7 @@ from outreach.db.tables import (
     staff_messages,
     staff_users,
 )
-from outreach.rules.intentwords import intent_words, skip_words
+from outreach.rules.intentwords import intent_words, skip_words, understood_as
 from outreach.rules.vocabulary import Direction, ReminderState
 from outreach.transports.twilio_errors import error_meaning
 
@@ -299,7 +299,7 @@ def _received(row: Any) -> dict[str, Any]:
         "order": (row.received_at, 0, row.id),
         "body": row.body,
         "staff": False,
-        "understood": intent_words(row.intent),
+        "understood": understood_as(row.intent),
         "needs_review": row.needs_review,
     }
 

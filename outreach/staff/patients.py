@@ -1,52 +1,32 @@
-"""What a patient's page shows: their conversation, foot-check calendar, exercise completion
-and pain, consent history and open escalations. The list of patients is patientlist.py's.
-
-The calendar and the completion are classified by rules/adherence.py, pure over the rows
-read here.
+"""What a patient's page shows of them: their header, conversation, coming sessions and
+consent history. The list of patients is patientlist.py's; what needs doing for them,
+needsdoing.py's; their foot-check calendar, exercise completion and pain, adherence.py's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from outreach.db.tables import (
     appointment_table,
     consent_events,
-    escalations,
     inbound_messages,
-    observations,
     outbound_messages,
     patients,
 )
 from outreach.patients.plans import status_of
-from outreach.rules.adherence import (
-    CALENDAR_DAYS,
-    EXERCISE_WEEKS,
-    Answer,
-    Prompt,
-    exercise_days,
-    foot_calendar,
-    weekly_completion,
-)
 from outreach.rules.vocabulary import (
-    EXERCISE_ANSWERS,
-    FOOT_ANSWERS,
     AppointmentStatus,
     Direction,
-    OutboundStatus,
-    Question,
 )
 
 P = patients
 OUT = outbound_messages
 IN = inbound_messages
 THREAD_LIMIT = 200
-UNSENT = (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED)
 
 
 def header(engine: Engine, external_id: str) -> dict[str, Any] | None:
@@ -66,6 +46,7 @@ def header(engine: Engine, external_id: str) -> dict[str, Any] | None:
         "opted_out": row.opted_out,
         "paused": row.paused,
         "quiet_hours": row.quiet_hours,
+        "pain_baseline": row.pain_baseline,
     }
 
 
@@ -102,81 +83,13 @@ def thread(engine: Engine, patient_id: int, limit: int = THREAD_LIMIT) -> list[d
             "at": row.received_at,
             "order": (row.received_at, 0, row.id),
             "body": row.body,
-            "intent": row.intent or "not read yet",
+            "intent": row.intent,  # None: not read yet
             "needs_review": row.needs_review,
         }
         for row in received
     ]
     messages.sort(key=lambda m: m["order"])
     return messages[-limit:]
-
-
-FOOT_LABELS = {
-    "ok": "answered: all OK",
-    "problem": "problem reported",
-    "missed": "missed (text sent, no answer)",
-    "waiting": "text sent, waiting for the answer",
-    "none": "no text",
-}
-EXERCISE_LABELS = {
-    "done": "done",
-    "skipped": "skipped",
-    "missed": "no answer",
-    "waiting": "waiting for the answer",
-}
-
-
-def _prompts(conn: Connection, patient_id: int, kind: str, since: datetime) -> list[Prompt]:
-    rows = conn.execute(
-        select(OUT.c.id, OUT.c.created_at, OUT.c.reply_until, OUT.c.answered_at).where(
-            OUT.c.patient_id == patient_id,
-            OUT.c.prompt == kind,
-            OUT.c.created_at >= since,
-            OUT.c.status.notin_(UNSENT),
-        )
-    ).all()
-    return [Prompt(r.id, r.created_at, r.reply_until, r.answered_at is not None) for r in rows]
-
-
-def _answers(
-    conn: Connection, patient_id: int, kinds: Sequence[str], since: datetime
-) -> list[Answer]:
-    OB = observations
-    rows = conn.execute(
-        select(OB.c.kind, OB.c.at, OB.c.value, IN.c.prompt_id)
-        .outerjoin(IN, IN.c.id == OB.c.inbound_id)
-        .where(OB.c.patient_id == patient_id, OB.c.kind.in_(kinds), OB.c.at >= since)
-        .order_by(OB.c.at, OB.c.id)
-    ).all()
-    return [Answer(r.kind, r.at, r.prompt_id, r.value) for r in rows]
-
-
-def adherence(engine: Engine, patient_id: int, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
-    """The foot-check calendar, exercise days, weekly completion and pain."""
-    # A day's margin: local days start up to 14 hours either side of UTC midnight.
-    foot_since = now - timedelta(days=CALENDAR_DAYS + 1)
-    exercise_since = now - timedelta(weeks=EXERCISE_WEEKS, days=1)
-    with engine.connect() as conn:
-        foot = foot_calendar(
-            _prompts(conn, patient_id, Question.FOOT_CHECK, foot_since),
-            _answers(conn, patient_id, FOOT_ANSWERS, foot_since),
-            zone,
-            now,
-        )
-        exercise = exercise_days(
-            _prompts(conn, patient_id, Question.EXERCISE, exercise_since),
-            _answers(conn, patient_id, EXERCISE_ANSWERS, exercise_since),
-            zone,
-            now,
-        )
-    first_day = now.astimezone(zone).date() - timedelta(weeks=EXERCISE_WEEKS)
-    exercise = [d for d in exercise if d.day > first_day]
-    return {
-        "foot": foot,
-        "exercise": exercise,
-        "weeks": weekly_completion(exercise, now, zone),
-        "pain": [d for d in exercise if d.value is not None],
-    }
 
 
 def upcoming_sessions(engine: Engine, patient_id: int, now: datetime) -> list[dict[str, Any]]:
@@ -205,27 +118,12 @@ def consent_history(engine: Engine, patient_id: int) -> list[dict[str, Any]]:
             select(C).where(C.c.patient_id == patient_id).order_by(C.c.at, C.c.id)
         ).all()
     return [
-        {"at": r.at, "event": r.event.replace("_", " "), "source": r.source, "detail": r.detail}
-        for r in rows
-    ]
-
-
-def open_escalations(engine: Engine, patient_id: int) -> list[dict[str, Any]]:
-    E = escalations
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(E)
-            .where(E.c.patient_id == patient_id, E.c.resolved_at.is_(None))
-            .order_by(E.c.created_at)
-        ).all()
-    return [
         {
-            "id": r.id,
-            "severity": r.severity,
-            "reason": r.reason.replace("_", " "),
+            "at": r.at,
+            "kind": r.event,
+            "event": r.event.replace("_", " "),
+            "source": r.source,
             "detail": r.detail,
-            "created_at": r.created_at,
-            "acknowledged": r.acknowledged_at is not None,
         }
         for r in rows
     ]

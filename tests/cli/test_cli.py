@@ -260,3 +260,19 @@ def test_the_help_loads_no_database_web_or_output_library() -> None:
     )
 
     assert done.stdout.splitlines()[-1] == "none"
+
+
+def test_plan_show_says_a_plan_without_an_end_date_has_none(
+    config: Path, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "open.csv"
+    path.write_text(
+        "patient_id,first_name,phone,timezone,plan_start,foot_check_time\n"
+        "P-8,Ana,+16175550142,America/New_York,2026-11-01,10:00\n"
+    )
+    outreach(config, "patients", "import", str(path))
+
+    code, output = outreach(config, "plan", "show", "P-8")
+
+    assert code == 0 and "Plan v1 from 2026-11-01 with no end date" in output, output
+    assert " to -" not in output

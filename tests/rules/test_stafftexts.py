@@ -112,11 +112,8 @@ def test_a_staff_text_of_the_last_week_makes_the_next_reply_an_answer_to_it() ->
 
 def test_every_intent_and_skip_reason_has_words() -> None:
     assert set(INTENT_WORDS) == set(Intent)
-    assert intent_words("unknown") == "not understood: needs a person"
-    assert intent_words("session_confirm,symptom") == (
-        "confirmed the session; a symptom in their own words"
-    )
-    assert intent_words(None) == "not read yet"
+    assert intent_words("unknown") == "Not understood: needs a person"
+    assert intent_words("unknown_sender") == "from a number no patient has"
     assert all("_" not in skip_words(reason) for reason in SkipReason)
 
 

@@ -242,3 +242,21 @@ def test_texts_fall_on_the_clinic_day_they_were_sent_across_the_dst_change(
 
     assert (saturday.foot_checks, sunday.foot_checks) == (Rate(1, 1), Rate(0, 1))
     assert [p.foot_checks.percent for p in both.periods] == [100.0, 0.0, None]
+
+
+@pytest.mark.parametrize(
+    ("latest", "end"),
+    [
+        (None, date(2026, 11, 23)),  # no texts at all: today
+        (date(2026, 11, 23), date(2026, 11, 23)),
+        (date(2026, 10, 27), date(2026, 11, 23)),  # the first of the 28 days
+        (date(2026, 10, 26), date(2026, 10, 26)),  # the day before them: end there
+        (date(2026, 6, 1), date(2026, 6, 1)),
+    ],
+)
+def test_a_report_with_no_dates_ends_today_unless_the_last_28_days_hold_no_text(
+    latest: date | None, end: date
+) -> None:
+    from outreach.staff.report import default_end
+
+    assert default_end(date(2026, 11, 23), latest) == end

@@ -15,6 +15,7 @@ from outreach.staff.report.daterange import (
     DEFAULT_DAYS,
     MAX_DAYS,
     DateRange,
+    default_end,
     default_range,
     parse_range,
 )
@@ -29,6 +30,7 @@ from outreach.staff.report.figures import (
     build,
     duration,
 )
+from outreach.staff.report.latest import latest_text_day
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -42,8 +44,10 @@ __all__ = [
     "Rate",
     "Report",
     "build",
+    "default_end",
     "default_range",
     "duration",
+    "latest_text_day",
     "parse_range",
     "to_csv",
 ]

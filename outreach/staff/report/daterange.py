@@ -48,6 +48,15 @@ def default_range(today: date) -> DateRange:
     return DateRange(today - timedelta(days=DEFAULT_DAYS - 1), today)
 
 
+def default_end(today: date, latest: date | None) -> date:
+    """Where a report with no dates typed ends: today, unless the DEFAULT_DAYS up to today
+    hold no text while earlier days do; then the day of the latest text, so the default
+    report shows the data there is rather than four empty weeks."""
+    if latest is None or latest > today - timedelta(days=DEFAULT_DAYS):
+        return today
+    return latest
+
+
 def parse_range(
     start: str | None, end: str | None, today: date
 ) -> DateRange | dict[str, list[str]]:

@@ -12,8 +12,7 @@ from outreach.config import Settings
 from outreach.rules.vocabulary import EscalationState
 from outreach.staff import escalations
 from outreach.staff.escalations import Acted, EscalationView, NoteError
-from outreach.staff.exchange import exchange
-from outreach.staff.messagelog import LogRow, MessageFilter, message_log
+from outreach.staff.exchange import exchange, latest_texts
 from outreach.web.admin.auth import local_path
 from outreach.web.admin.pages import Pages, flash, since
 from outreach.web.deps import (
@@ -26,7 +25,7 @@ from outreach.web.deps import (
 )
 
 router = APIRouter()
-LATEST = 10  # texts both ways on the page of an escalation no reply raised
+LATEST = 10  # the patient's latest texts both ways, below the exchange on an escalation's page
 
 STATE_OPTIONS = [(state, state.capitalize()) for state in escalations.STATES]
 SEVERITY_OPTIONS = [("", "Any"), *[(s, s.capitalize()) for s in escalations.SEVERITIES]]
@@ -172,7 +171,13 @@ def _detail(
     **context: Any,
 ) -> Response:
     around = exchange(engine, row.inbound_id) if row.inbound_id is not None else []
-    latest = [] if around else _latest(engine, settings, row)
+    # Below the exchange, what it does not already show.
+    shown = {(item.text.direction, item.text.at, item.text.body) for item in around}
+    latest = [
+        text
+        for text in latest_texts(engine, row.patient_id, LATEST)
+        if (text.direction, text.at, text.body) not in shown
+    ]
     values = {
         **ROW_HELPERS,
         "row": row,
@@ -183,8 +188,3 @@ def _detail(
         **context,
     }
     return pages.render(request, "escalation.html", values, status_code=status_code)
-
-
-def _latest(engine: EngineDep, settings: Settings, row: EscalationView) -> list[LogRow]:
-    wanted = MessageFilter(patient=row.patient_id)
-    return message_log(engine, wanted, settings.clinic_zone, LATEST).rows

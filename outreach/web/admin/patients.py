@@ -4,22 +4,31 @@ the CSV import in patientimport.py, the buttons on a patient's page in patientac
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outreach.config import Settings
 from outreach.patients.plans import plan_view
+from outreach.rules.adherence import EXERCISE_WEEKS
+from outreach.rules.months import parse_month
+from outreach.rules.replies.pain import HIGH_PAIN
+from outreach.staff import adherence as adherenceview
 from outreach.staff import patientlist
 from outreach.staff import patients as patientview
+from outreach.staff.needsdoing import needs_doing
+from outreach.staff.patientstatus import status_words
 from outreach.web.admin import charts
+from outreach.web.admin.patientform import LANGUAGE_NAMES
 from outreach.web.deps import EngineDep, NowDep, PagesDep, PatientDep, SettingsDep
 
 router = APIRouter()
+LATEST_TEXTS = 20  # the thread on the first screen; "Show all texts" shows THREAD_LIMIT
+AllTexts = Annotated[bool, Query(alias="all")]
 
 
 @router.get("/patients")
@@ -47,37 +56,52 @@ def patient_page(
     now: NowDep,
     pages: PagesDep,
     patient: PatientDep,
+    all_texts: AllTexts = False,
+    month: str = "",
 ) -> Response:
-    context = page_context(engine, settings, now, patient)
+    shown = parse_month(month[:20]) if month else None
+    context = page_context(engine, settings, now, patient, all_texts, shown)
+    if month and shown is None:
+        context["month_error"] = f"Months are written YYYY-MM (2026-10); not {month[:20]!r}."
     return pages.render(request, "patient.html", context)
 
 
 def page_context(
-    engine: EngineDep, settings: Settings, now: datetime, patient: dict[str, Any]
+    engine: EngineDep,
+    settings: Settings,
+    now: datetime,
+    patient: dict[str, Any],
+    all_texts: bool = False,
+    month: date | None = None,
 ) -> dict[str, Any]:
     zone = ZoneInfo(patient["timezone"])
+    today = now.astimezone(zone).date()
     horizon = now + timedelta(days=settings.horizon_days)
-    adherence = patientview.adherence(engine, patient["id"], zone, now)
+    adherence = adherenceview.adherence(engine, patient["id"], zone, now, month)
+    history = patientview.consent_history(engine, patient["id"])
     return {
         "patient": patient,
         "plan": plan_view(engine, patient["patient_id"], now, horizon),
         "sessions": patientview.upcoming_sessions(engine, patient["id"], now),
-        "messages": patientview.thread(engine, patient["id"]),
+        **thread_context(engine, patient, all_texts),
+        "language_name": LANGUAGE_NAMES.get(patient["language"], patient["language"]),
         "adherence": adherence,
-        "charts": _charts(adherence),
-        "foot_labels": patientview.FOOT_LABELS,
-        "exercise_labels": patientview.EXERCISE_LABELS,
-        "consent_history": patientview.consent_history(engine, patient["id"]),
-        "escalations": patientview.open_escalations(engine, patient["id"]),
-        "today": now.astimezone(zone).date(),
+        "charts": _charts(adherence, today, patient["pain_baseline"]),
+        "foot_labels": adherenceview.FOOT_LABELS,
+        "exercise_labels": adherenceview.EXERCISE_LABELS,
+        "consent_history": history,
+        "status_words": status_words(patient["status"], history, zone),
+        "needs": needs_doing(engine, patient["id"], now),
+        "today": today,
         "session_errors": {},
         "session_values": {},
     }
 
 
-def _charts(adherence: dict[str, Any]) -> dict[str, Any]:
+def _charts(adherence: dict[str, Any], today: date, baseline: int | None) -> dict[str, Any]:
     weeks = adherence["weeks"]
-    pain = adherence["pain"]
+    # Every exercise day settled: its pain, or None (asked, no pain given) to break the line.
+    pain = {d.day: d.value for d in adherence["exercise"] if d.state != "waiting"}
     return {
         "completion": charts.bar_chart(
             "Exercise days done, per week",
@@ -86,17 +110,37 @@ def _charts(adherence: dict[str, Any]) -> dict[str, Any]:
             top=100,
             suffix="%",
         ),
-        "pain": charts.line_chart(
+        "pain": charts.dated_line_chart(
             "Pain reported after exercise (0-10)",
-            [f"{d.day:%d %b}" for d in pain],
-            [d.value for d in pain],
+            today - timedelta(weeks=EXERCISE_WEEKS) + timedelta(days=1),
+            today,
+            pain,
             top=10,
-            threshold=7,
+            threshold=HIGH_PAIN,
+            baseline=baseline,
         ),
     }
 
 
 @router.get("/patients/{external_id}/thread")
-def thread(request: Request, engine: EngineDep, pages: PagesDep, patient: PatientDep) -> Response:
-    context = {"patient": patient, "messages": patientview.thread(engine, patient["id"])}
+def thread(
+    request: Request,
+    engine: EngineDep,
+    pages: PagesDep,
+    patient: PatientDep,
+    all_texts: AllTexts = False,
+) -> Response:
+    context = {"patient": patient, **thread_context(engine, patient, all_texts)}
     return pages.render(request, "_patient_thread.html", context)
+
+
+def thread_context(engine: EngineDep, patient: dict[str, Any], all_texts: bool) -> dict[str, Any]:
+    """The latest texts (LATEST_TEXTS, or up to THREAD_LIMIT when all are asked for), and
+    whether there are more than are shown."""
+    limit = patientview.THREAD_LIMIT if all_texts else LATEST_TEXTS
+    messages = patientview.thread(engine, patient["id"], limit + 1)
+    return {
+        "messages": messages[-limit:],
+        "more_texts": len(messages) > limit,
+        "all_texts": all_texts,
+    }

@@ -27,7 +27,10 @@ def _build(
 ) -> report.Report | Response:
     """The report for the range asked for, or the form again (422) with what was typed."""
     zone = settings.clinic_zone
-    span = report.parse_range(start, end, local_date(now, zone))
+    today = local_date(now, zone)
+    if not start and not end:
+        today = report.default_end(today, report.latest_text_day(engine, zone))
+    span = report.parse_range(start, end, today)
     if isinstance(span, dict):
         context = {"report": None, "form": {"start": start, "end": end}, "errors": span}
         return pages.render(request, "report.html", {**_static(), **context}, status_code=422)
@@ -38,10 +41,16 @@ Built = Annotated[report.Report | Response, Depends(_build)]
 
 
 @router.get("/report", response_class=HTMLResponse)
-def report_page(request: Request, pages: PagesDep, found: Built) -> Response:
+def report_page(
+    request: Request, settings: SettingsDep, now: NowDep, pages: PagesDep, found: Built
+) -> Response:
     if isinstance(found, Response):
         return found
     context = {
+        # No dates typed, and it ends before today: say why.
+        "ends_at_latest": found.range.end < local_date(now, settings.clinic_zone)
+        and not request.query_params.get("start")
+        and not request.query_params.get("end"),
         "report": found,
         "charts": charts(found),
         "form": {"start": found.range.start.isoformat(), "end": found.range.end.isoformat()},
@@ -69,6 +78,7 @@ def _static() -> dict[str, object]:
         "kinds": report.PROMPT_KINDS,
         "error_codes": report.ERROR_CODES,
         "max_days": report.MAX_DAYS,
+        "default_days": report.DEFAULT_DAYS,
         "duration": report.duration,
     }
 

@@ -256,7 +256,8 @@ def test_an_escalation_page_shows_the_exchange_that_raised_it_after_ten_more_tex
         clock.advance(timedelta(minutes=40))
         clinic.reply("P-1", f"thanks {word}")
 
-    html = conversation(admin.get(f"/escalations/{urgent}"))
+    page = admin.get(f"/escalations/{urgent}")
+    html = conversation(page)
 
     sent = sent_to(engine, "P-1")
     [question] = [body for template, body, _ in sent if template == "foot_followup"]
@@ -272,6 +273,12 @@ def test_an_escalation_page_shows_the_exchange_that_raised_it_after_ten_more_tex
     assert "This reply raised the escalation" in html and "The question it answered" in html
     assert "thanks" not in html
     assert "The exchange that raised it" in html
+    latest = re.search(r'<section class="card" id="latest".*?</section>', page.text, re.S)
+    assert latest is not None and "Latest texts" in latest.group(0)
+    later = re.findall(r'<li class="in">thanks (\w+)', latest.group(0))
+    assert later == LATER[-len(later) :] and len(later) >= 4  # newest at the bottom
+    assert '<li class="in">1' not in latest.group(0)  # already in the exchange
+    assert page.text.index('id="conversation"') < page.text.index('id="latest"')
 
 
 def test_an_escalation_no_reply_raised_shows_the_patients_latest_texts_and_says_so(
@@ -350,3 +357,16 @@ def test_every_form_carries_the_sessions_token(admin: Admin, clinic: Clinic, pag
 
     assert len(tokens) >= 3  # sign out, acknowledge, resolve
     assert set(tokens) == {admin.token} and admin.token
+
+
+def test_each_label_of_the_escalation_header_is_grouped_with_its_value(
+    admin: Admin, clinic: Clinic
+) -> None:
+    urgent = clinic.escalation("P-1")
+
+    page = admin.get(f"/escalations/{urgent}").text
+
+    facts = re.search(r'<dl class="facts">.*?</dl>', page, re.S)
+    assert facts is not None
+    pairs = re.findall(r'<div(?: class="wide")?><dt>[^<]+</dt><dd', facts.group(0))
+    assert len(pairs) == facts.group(0).count("<dt>") >= 8

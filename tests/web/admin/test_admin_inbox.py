@@ -112,7 +112,7 @@ def test_a_question_shows_in_the_inbox_with_the_phone_and_today_links_to_it(
     listing = section(admin.get("/inbox"), "inbox-list")
     assert "can I come thursday at 3 instead?" in listing
     assert 'href="tel:+16175550142"' in listing and "Ana Torres" in listing
-    assert "not understood: needs a person" in listing
+    assert "Not understood: needs a person" in listing
     assert "Inbox: 1 conversation needs a person" in admin.get("/").text
     fragment = admin.get("/inbox-list?who=unassigned", headers=HTMX)
     assert fragment.text.lstrip().startswith("<section") and "Ana Torres" in fragment.text

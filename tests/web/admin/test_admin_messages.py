@@ -178,3 +178,20 @@ def test_fifty_to_a_page_with_an_older_link_that_keeps_the_filter(
     second = admin.get("/messages?kind=help&page=2")
     assert second.text.count('data-kind="help"') == 5
     assert 'rel="next"' not in second.text and 'rel="prev"' in second.text
+
+
+def test_each_text_in_the_log_gives_the_patients_phone_as_a_link_to_call(
+    admin: Admin, two_days: Clinic
+) -> None:
+    page = admin.get("/messages?patient=P-2").text
+
+    row = re.search(r'<tr class="message out".*?</tr>', page, re.S)
+    assert row is not None
+    assert '<a class="phone" href="tel:+16175550002">(617) 555-0002</a>' in row.group(0)
+
+
+def test_a_reply_shows_what_it_was_understood_as_in_words(admin: Admin, two_days: Clinic) -> None:
+    page = admin.get("/messages?direction=in").text
+
+    cells = re.findall(r"<td>([^<]*)</td>\s*<td><span class=\"badge", page)
+    assert sorted(cells) == ["Not understood: needs a person", "foot problem"]

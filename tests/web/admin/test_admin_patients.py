@@ -22,6 +22,7 @@ from outreach.db.tables import (
     audit_events,
     care_plans,
     consent_events,
+    outbound_messages,
     patients,
     reminders,
 )
@@ -573,14 +574,19 @@ def test_the_patient_page_shows_the_thread_calendar_pain_and_consent_history(
 
     directions = re.findall(r'data-direction="(in|out)"', page)
     assert directions.count("in") == 4 and directions[-2:] == ["in", "out"]
-    assert "Understood as: foot ok" in page and "Understood as: exercise done, symptom" in page
+    assert (
+        "Understood as: feet all OK" in page and "Understood as: exercises done, a symptom" in page
+    )
+    assert "Not understood: needs a person" in page  # "what is this?"
+    assert "Understood as: unknown" not in page and "exercise_done" not in page
     assert "needs a look" in page
     states = dict(re.findall(r'title="(\w{3} \d\d \w{3}): ([^"]+)"', page))
     assert states["Mon 23 Nov"] == "answered: all OK"
     assert states["Tue 24 Nov"] == "missed (text sent, no answer)"
     assert states["Sun 22 Nov"] == "no text"
-    assert len(states) == 28
+    assert len(states) == 30  # November, the month of the latest foot check
     assert "<desc>24 Nov: 8</desc>" in page  # the pain chart states its numbers
+    assert "<title>baseline 2</title>" in page and "<title>escalates at 7</title>" in page
     assert "Pain reported after exercise" in page
     assert re.search(r"<td>opted out</td><td>sms</td><td>stop</td>", page)
     assert re.search(r"<td>requested</td><td>import</td>", page)
@@ -592,7 +598,7 @@ def test_the_thread_is_a_partial_the_page_refreshes_every_5_seconds(
 ) -> None:
     enrol(engine, settings, clock.now())
     before = admin.get("/patients/P-1/thread").text
-    assert 'id="thread"' in before and 'hx-trigger="every 5s"' in before
+    assert 'id="thread"' in before and 'hx-trigger="every 5s [' in before
     assert 'hx-get="/patients/P-1/thread"' in before and "<html" not in before
     assert 'data-direction="in"' not in before
 
@@ -640,3 +646,153 @@ def test_staff_record_an_opt_out_the_patient_asked_for_in_person(
     again = admin.post("/patients/P-1/opt-out", {"reason": ""})
     assert "already opted out" in again.text
     assert "The patient asked us to stop texting" not in again.text
+
+
+def test_the_patient_page_header_gives_their_phone_as_a_link_to_call(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+
+    page = admin.get("/patients/P-1").text
+
+    header = re.search(r'<section class="card patient-header".*?</section>', page, re.S)
+    assert header is not None
+    assert '<a class="phone" href="tel:+16175550142">(617) 555-0142</a>' in header.group(0)
+
+
+def thread_of(html: str) -> str:
+    found = re.search(r'<div id="thread".*?</ol>', html, re.S)
+    assert found, "no thread"
+    return found.group(0)
+
+
+def thread_texts(html: str) -> list[str]:
+    return re.findall(r'data-direction="(?:in|out)"', thread_of(html))
+
+
+def test_the_page_shows_the_latest_20_texts_and_a_link_to_all_of_them(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+    phone = Phone(admin)
+    for n in range(15):  # each answered: 30 texts both ways
+        clock.advance(timedelta(minutes=10))
+        phone.text(f"question {n}?")
+
+    page = admin.get("/patients/P-1").text
+    everything = admin.get("/patients/P-1?all=1").text
+    polled = admin.get("/patients/P-1/thread?all=1").text
+
+    latest = thread_of(page)
+    assert len(thread_texts(page)) == 20 and "question 14?" in latest
+    assert "question 4?" not in latest
+    assert 'href="/patients/P-1?all=1#conversation">Show all texts</a>' in page
+    assert len(thread_texts(everything)) > 20 and "question 0?" in thread_of(everything)
+    assert "Show all texts" not in everything
+    assert 'hx-get="/patients/P-1/thread?all=1"' in polled and "question 0?" in polled
+
+
+def test_needs_doing_lists_open_escalations_replies_to_review_and_failed_texts(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    enrol(engine, settings, clock.now())
+    calm = admin.get("/patients/P-1").text
+    assert "Nothing: no open escalations, no replies to review, no failed texts." in calm
+
+    phone = Phone(admin)
+    send_due(engine, settings, clock, renderer, datetime(2026, 11, 23, 13, 31, tzinfo=UTC))
+    phone.text("2")
+    phone.text("1")  # an open sore: urgent
+    phone.text("can I come Thursday at 3 instead?")
+    with engine.begin() as conn:
+        conn.execute(
+            update(outbound_messages)
+            .where(outbound_messages.c.template == "foot_check")
+            .values(status="undelivered", error_code="30005")
+        )
+
+    page = admin.get("/patients/P-1").text
+
+    card = re.search(r'<section class="card needs-doing".*?</section>', page, re.S)
+    assert card is not None
+    html = card.group(0)
+    assert re.search(r'<a href="/escalations/\d+">open sore, bleeding or pus</a>', html)
+    assert "can I come Thursday at 3 instead?" in html and 'action="/replies/' in html
+    assert "foot check" in html and "30005: unknown number" in html
+
+
+def test_an_opted_out_patient_has_one_status_in_words_and_no_pause_button(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+    active = admin.get("/patients/P-1").text
+    assert "Active: reminders going out" in active and "/patients/P-1/pause" in active
+    assert "no end date" in active and "open-ended" not in active
+
+    Phone(admin).text("STOP")
+    page = admin.get("/patients/P-1").text
+
+    header = re.search(r'<section class="card patient-header".*?</section>', page, re.S)
+    assert header is not None
+    assert "Opted out on 23 Nov 2026: no texts" in header.group(0)
+    assert "Consent" not in header.group(0) and "granted" not in header.group(0)
+    assert "/patients/P-1/pause" not in page and "Pause texts" not in page
+
+
+def calendar_states(html: str) -> dict[str, str]:
+    return dict(re.findall(r'title="(\w{3} \d\d \w{3}): ([^"]+)"', html))
+
+
+def test_the_calendar_moves_by_month_and_opens_on_the_latest_foot_checks(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    enrol(engine, settings, clock.now())
+    send_due(engine, settings, clock, renderer, datetime(2026, 11, 23, 13, 31, tzinfo=UTC))
+    Phone(admin).text("1")
+    clock.set(datetime(2027, 1, 20, 15, 0, tzinfo=UTC))  # no foot check since November
+
+    opened = admin.get("/patients/P-1").text
+    october = admin.get("/patients/P-1?month=2026-10").text
+    january = admin.get("/patients/P-1?month=2027-01").text
+
+    assert "Foot checks, November 2026" in opened
+    assert calendar_states(opened)["Mon 23 Nov"] == "answered: all OK"
+    assert 'href="/patients/P-1?month=2026-10#foot-checks" rel="prev">← October 2026' in opened
+    assert 'href="/patients/P-1?month=2026-12#foot-checks" rel="next">December 2026 →' in opened
+    assert 'href="/patients/P-1?month=2027-01#foot-checks">This month' in opened
+    assert "Foot checks, October 2026" in october and len(calendar_states(october)) == 31
+    assert set(calendar_states(october).values()) == {"no text"}
+    assert 'rel="next"' not in january  # nothing to see after this month
+    assert calendar_states(january)["Thu 21 Jan"] == "not yet"
+
+
+def test_a_month_that_is_not_one_is_said_and_the_default_month_shown(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+
+    page = admin.get("/patients/P-1", params={"month": "2026-13"})
+
+    assert page.status_code == 200
+    assert "Months are written YYYY-MM (2026-10); not &#39;2026-13&#39;." in page.text
+    assert "Foot checks, November 2026" in page.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"month": "0001-01"},
+        {"month": "9999-12"},
+        {"month": "a\x00b"},
+        {"month": "2026-1" * 500},
+        {"all": "maybe"},
+        {"all": "1", "month": "2026-11"},
+    ],
+)
+def test_odd_months_and_all_flags_never_fail_the_page(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock, query: dict[str, str]
+) -> None:
+    enrol(engine, settings, clock.now())
+
+    assert admin.get("/patients/P-1", params=query).status_code in (200, 422)
+    assert admin.get("/patients/P-1/thread", params=query).status_code in (200, 422)

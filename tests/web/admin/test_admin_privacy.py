@@ -136,7 +136,13 @@ def test_no_patient_name_phone_or_text_reaches_the_log(
         replies = conn.execute(select(inbound_messages.c.body)).scalars().all()
     assert FREE_TEXT in replies
     # The phone to call is on the page, rendered while every logger listens.
-    for page in ("/", "/escalations", f"/escalations/{escalation_id}"):
+    for page in (
+        "/",
+        "/escalations",
+        f"/escalations/{escalation_id}",
+        "/patients/P-1",
+        "/messages",
+    ):
         assert 'href="tel:+16175550142">(617) 555-0142</a>' in admin.get(page).text, page
     admin.get("/escalations")
     acknowledged = admin.post(f"/escalations/{escalation_id}/acknowledge", {"next": "/escalations"})

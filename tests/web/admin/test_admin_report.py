@@ -136,3 +136,29 @@ def test_the_csv_refuses_bad_dates_like_the_page(admin: Admin) -> None:
 def test_therapists_see_the_report_too(therapist: Admin) -> None:
     assert therapist.get("/report").status_code == 200
     assert therapist.get(f"/report.csv?start={date(2026, 11, 1)}").status_code == 200
+
+
+def test_without_dates_and_no_texts_in_the_last_28_days_it_ends_at_the_latest_text(
+    answered_monday: Admin, clock: ManualClock
+) -> None:
+    clock.set(utc(20, 15, month=1).replace(year=2027))  # eight quiet weeks later
+
+    html = answered_monday.get("/report").text
+
+    # Monday 23 November's texts were the last (it is January 2027).
+    assert 'name="start" type="date" value="2026-10-27"' in html
+    assert 'name="end" type="date" value="2026-11-23"' in html
+    words = text_of(html)
+    assert "No texts in the last 28 days: the report ends at the latest text." in words
+    assert "Reply rate 100% 1 of 1 questions answered" in words
+
+
+def test_typed_dates_are_kept_even_when_they_hold_no_texts(
+    answered_monday: Admin, clock: ManualClock
+) -> None:
+    clock.set(utc(20, 15, month=1).replace(year=2027))
+
+    html = answered_monday.get("/report?start=2026-12-24&end=2027-01-20").text
+
+    assert 'name="end" type="date" value="2027-01-20"' in html
+    assert "the report ends at the latest text" not in html

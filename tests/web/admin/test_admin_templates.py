@@ -42,16 +42,17 @@ def test_every_template_is_shown_in_english_and_spanish_with_its_segments(
     for row in check_templates(renderer):
         cells = shown[(row.template, row.language)]
         assert row.body in html.unescape(cells)
-        assert f"<td>{row.characters}</td>" in cells
-        assert f"<td>{row.encoding}</td>" in cells
-        assert f">{row.segments}<" in cells
+        assert f'<span class="characters">{row.characters}</span> characters' in cells
+        assert f'<span class="encoding">{row.encoding}</span>' in cells
+        assert f'<span class="segments">{row.segments}</span> segment' in cells
+        assert f'<span class="language">{row.language}</span>' in cells
 
 
 def test_spanish_accents_show_as_ucs2(admin: Admin, renderer: Renderer) -> None:
     shown = rows(admin.get("/templates").text)
 
-    assert "<td>UCS-2</td>" in shown[("exercise", "es")]
-    assert "<td>GSM-7</td>" in shown[("help", "en")]
+    assert '<span class="encoding">UCS-2</span>' in shown[("exercise", "es")]
+    assert '<span class="encoding">GSM-7</span>' in shown[("help", "en")]
 
 
 def test_a_template_with_a_problem_is_highlighted(

@@ -264,7 +264,7 @@ def test_a_reply_nobody_understood_needs_a_look_until_someone_marks_it_seen(
     reply_id = _inbound_ids(engine)[-1]
 
     html = section(admin.get("/"), "needs-look")
-    assert "what time is it tomorrow?" in html and "unknown" in html
+    assert "what time is it tomorrow?" in html and "Not understood: needs a person" in html
 
     response = admin.post(f"/replies/{reply_id}/seen", {"next": "/"}, follow_redirects=False)
 
@@ -339,3 +339,14 @@ def _audit(engine: Engine) -> list[tuple[str, str]]:
     with engine.begin() as conn:
         rows = conn.execute(select(audit_events).order_by(audit_events.c.id)).all()
     return [(r.username, r.action) for r in rows if r.action != "sign_in_failed"]
+
+
+def test_a_reply_to_review_gives_the_patients_phone_as_a_link_to_call(
+    admin: Admin, engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer
+) -> None:
+    Clinic(engine, settings, clock, renderer, patients=1)
+    text_in(admin.client, Clinic.phone("P-1"), "can I come Thursday at 3 instead?")
+
+    html = section(admin.get("/"), "needs-look")
+
+    assert '<a class="phone" href="tel:+16175550001">(617) 555-0001</a>' in html
