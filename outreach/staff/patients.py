@@ -16,6 +16,8 @@ from outreach.db.tables import (
     inbound_messages,
     outbound_messages,
     patients,
+    staff_messages,
+    staff_users,
 )
 from outreach.patients.plans import status_of
 from outreach.rules.vocabulary import (
@@ -53,8 +55,11 @@ def header(engine: Engine, external_id: str) -> dict[str, Any] | None:
 def thread(engine: Engine, patient_id: int, limit: int = THREAD_LIMIT) -> list[dict[str, Any]]:
     """The conversation both ways, oldest first so the newest sits at the bottom."""
     with engine.connect() as conn:
+        author = staff_users.alias("author")
         sent = conn.execute(
-            select(OUT)
+            select(OUT, author.c.display_name.label("author"))
+            .outerjoin(staff_messages, staff_messages.c.reminder_id == OUT.c.reminder_id)
+            .outerjoin(author, author.c.id == staff_messages.c.author_id)
             .where(OUT.c.patient_id == patient_id)
             .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
             .limit(limit)
@@ -75,6 +80,7 @@ def thread(engine: Engine, patient_id: int, limit: int = THREAD_LIMIT) -> list[d
             "kind": row.template,
             "status": row.status,
             "error": row.error_code,
+            "by": row.author,  # the member of staff who wrote it; None: the bot
         }
         for row in sent
     ] + [

@@ -19,9 +19,11 @@ from outreach.db.tables import (
     quick_replies,
     staff_messages,
 )
+from outreach.sending.dispatcher import Dispatcher
 from outreach.texts.render import Renderer
 from tests.support.admin import Admin, admin_client
 from tests.support.patients import enrol
+from tests.support.transport import RecordingTransport
 from tests.web.admin.test_admin_today import HTMX, section, text_in
 
 PHONE = "+16175550142"
@@ -119,7 +121,12 @@ def test_a_question_shows_in_the_inbox_with_the_phone_and_today_links_to_it(
 
 
 def test_staff_assign_answer_and_close_a_conversation(
-    admin: Admin, engine: Engine, ana: int
+    admin: Admin,
+    engine: Engine,
+    settings: Settings,
+    clock: ManualClock,
+    renderer: Renderer,
+    ana: int,
 ) -> None:
     text_in(admin.client, PHONE, "can I come thursday at 3 instead?")
     admin.get("/inbox/P-1")
@@ -135,6 +142,11 @@ def test_staff_assign_answer_and_close_a_conversation(
     assert page.status_code == 200
     thread = admin.get("/inbox/P-1/thread").text
     assert "Yes, Thursday 3pm is yours." in thread and "Alex Admin" in thread
+    Dispatcher(engine, settings, clock, RecordingTransport(), renderer, "w").run()
+    on_patient_page = admin.get("/patients/P-1/thread").text
+    assert (
+        "Alex Admin wrote" in on_patient_page and "Yes, Thursday 3pm is yours." in on_patient_page
+    )
 
     admin.post("/inbox/P-1/close", {})
     assert "Ana Torres" not in section(admin.get("/inbox"), "inbox-list")
