@@ -274,5 +274,5 @@ def test_plan_show_says_a_plan_without_an_end_date_has_none(
 
     code, output = outreach(config, "plan", "show", "P-8")
 
-    assert code == 0 and "Plan v1 from 2026-11-01 with no end date" in output, output
+    assert code == 0 and "Plan version 1, from 2026-11-01 with no end date" in output, output
     assert " to -" not in output
