@@ -12,7 +12,6 @@ from sqlalchemy.engine import Connection
 
 from outreach.db.tables import observations, outbound_messages
 from outreach.rules.replies.outcome import Prompt
-from outreach.rules.stafftexts import STAFF_TEMPLATE
 from outreach.rules.vocabulary import EXERCISE_ANSWERS, ObservationKind, OutboundStatus
 
 OUT = outbound_messages
@@ -45,18 +44,19 @@ LATEST_EXERCISE_ANSWERS = (
     .limit(SKIPS_LOOKED_AT)
 )
 
-LATEST_STAFF_TEXT = (
-    select(OUT.c.created_at)
-    .where(OUT.c.patient_id == bindparam("patient_id"), OUT.c.template == STAFF_TEMPLATE)
-    .order_by(OUT.c.created_at.desc())
+LATEST_TEXT_OUT = (
+    select(OUT.c.template, OUT.c.created_at)
+    .where(OUT.c.patient_id == bindparam("patient_id"))
+    .order_by(OUT.c.created_at.desc(), OUT.c.id.desc())
     .limit(1)
 )
 
 
-def last_staff_text_at(conn: Connection, patient_id: int) -> datetime | None:
-    """When staff last texted the patient (the text went out), or None."""
-    at: datetime | None = conn.execute(LATEST_STAFF_TEXT, {"patient_id": patient_id}).scalar()
-    return at
+def last_text_out(conn: Connection, patient_id: int) -> tuple[str, datetime] | None:
+    """The template and time of the latest text we sent the patient ("staff" for one a
+    person wrote), or None."""
+    row = conn.execute(LATEST_TEXT_OUT, {"patient_id": patient_id}).first()
+    return None if row is None else (row.template, row.created_at)
 
 
 def open_prompts(conn: Connection, patient_id: int, now: datetime) -> list[Prompt]:

@@ -156,7 +156,7 @@ def _process(
     )
     rules = default_rules(settings.templates_dir / "replies")
     outcome = interpret(context, prompts, message.body, rules)
-    talking = stafftexts.answers_staff(history.last_staff_text_at(conn, patient.id), now)
+    talking = stafftexts.answers_staff(history.last_text_out(conn, patient.id), now)
     if talking and outcome.intents == (Intent.UNKNOWN,):
         # An answer to a person: the person reads it; no "reply 1 or 2" from the bot.
         outcome = replace(outcome, replies=(), prompt_for_options=None, needs_review=True)

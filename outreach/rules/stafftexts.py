@@ -19,7 +19,7 @@ from outreach.rules.replies.outcome import Intent
 ANSWER_WINDOW = timedelta(minutes=60)
 # A staff text not sent within this (an outage) is not sent late: the thread shows it skipped.
 EXPIRES_AFTER = timedelta(days=2)
-# A patient's text within this of a staff text answers that person, not the bot.
+# A reply within this of a staff text (and no reminder since) answers that person.
 IN_CONVERSATION_FOR = timedelta(days=7)
 # Longer than any text a person writes at a front desk; 10 segments of GSM-7.
 MAX_CHARS = 1530
@@ -96,7 +96,11 @@ def needs_a_person(intents: tuple[str, ...], needs_review: bool, answers_staff: 
     return needs_review or answers_staff or any(i in ASKS_A_PERSON for i in intents)
 
 
-def answers_staff(last_staff_text_at: datetime | None, now: datetime) -> bool:
-    """Did staff text the patient in the last days? Then what they write now is for a
-    person, whatever else the bot answered in between."""
-    return last_staff_text_at is not None and now - last_staff_text_at <= IN_CONVERSATION_FOR
+def answers_staff(last_text_out: tuple[str, datetime] | None, now: datetime) -> bool:
+    """Is the patient answering a person? Yes when the latest text we sent them (template,
+    when) is one staff wrote, in the last days: a reminder sent since then is what a reply
+    most likely answers, and the bot reads that one."""
+    if last_text_out is None:
+        return False
+    template, at = last_text_out
+    return template == STAFF_TEMPLATE and now - at <= IN_CONVERSATION_FOR

@@ -126,3 +126,27 @@ def test_marking_the_last_reply_seen_on_today_closes_the_conversation(desk: Desk
     assert open_names(desk) == ["Ana Torres"]  # "or friday?" still waits
     today.mark_seen(desk.engine, second.id, desk.terry, desk.clock.now())
     assert open_names(desk) == []
+
+
+def test_an_answer_to_a_reminder_sent_after_the_staff_text_is_the_bots(desk: Desk) -> None:
+    from outreach.sending import outbound
+    from outreach.texts.render import Rendered
+    from outreach.texts.smslength import measure
+
+    foot_check = "Time for your foot check. Reply 1 if all OK"
+
+    desk.text(desk.patient_id, "Hi Ana, see you Thursday.")
+    desk.dispatch()
+    with desk.engine.begin() as conn:  # a foot check went out after it
+        outbound.queue(
+            conn, patient_id=desk.patient_id, to="+16175550142",
+            rendered=Rendered("foot_check", "en", foot_check, measure(foot_check)),
+            provider="test", now=desk.clock.now() + timedelta(minutes=1),
+            counts_toward_cap=True, prompt="foot_check",
+            reply_until=desk.clock.now() + timedelta(hours=12),
+        )  # fmt: skip
+
+    desk.patient_writes("1", after=timedelta(minutes=5))
+
+    assert open_names(desk) == []
+    assert [r.needs_review for r in desk.rows(inbound_messages)] == [False]

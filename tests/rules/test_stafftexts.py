@@ -104,9 +104,10 @@ def test_which_replies_need_a_person(
     assert stafftexts.needs_a_person(intents, needs_review, answers_staff) is expected
 
 
-def test_a_staff_text_of_the_last_week_makes_the_next_reply_an_answer_to_it() -> None:
-    assert stafftexts.answers_staff(NIGHT - timedelta(days=6), NIGHT)
-    assert not stafftexts.answers_staff(NIGHT - timedelta(days=8), NIGHT)
+def test_a_reply_answers_a_person_when_their_text_was_the_last_we_sent_this_week() -> None:
+    assert stafftexts.answers_staff(("staff", NIGHT - timedelta(days=6)), NIGHT)
+    assert not stafftexts.answers_staff(("staff", NIGHT - timedelta(days=8)), NIGHT)
+    assert not stafftexts.answers_staff(("foot_check", NIGHT - timedelta(hours=1)), NIGHT)
     assert not stafftexts.answers_staff(None, NIGHT)
 
 
