@@ -88,6 +88,19 @@ ANSWERS: dict[tuple[str, str], tuple[int, str] | None] = {
     ("DEMO-3", "foot_check"): (20, "1"),
     ("DEMO-3", "foot_check:Wed"): (3, "Stop"),
     ("DEMO-3", "exercise"): (50, "Done 2"),
+    # His answer to the front desk's text (below) is for a person: it waits in the inbox.
+    ("DEMO-2", "staff:Wed"): (12, "el viernes a las 4 me va bien, gracias"),
+}
+
+# The front desk answers from the inbox: (patient, what they wrote) -> (minutes later, text).
+FRONT_DESK = ("frontdesk", "Marta, front desk")
+STAFF_ANSWERS: dict[tuple[str, str], tuple[int, str]] = {
+    ("DEMO-2", "R"): (
+        35,
+        "Hola Luis, soy Marta de recepción. ¿Le va bien el viernes a las 16:00 en lugar "
+        "del jueves?",
+    ),
+    ("DEMO-2", "a que hora abren el sabado"): (20, "Hola Luis, el sábado abrimos de 9:00 a 13:00."),
 }
 
 

@@ -11,9 +11,17 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
 
-from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients
+from outreach.db.tables import (
+    escalations,
+    inbound_messages,
+    outbound_messages,
+    patients,
+    staff_messages,
+    staff_users,
+)
 from outreach.demo.tally import DemoResult
 from outreach.rules.privacy import mask_phone
+from outreach.rules.readabletime import readable_time
 from outreach.rules.vocabulary import Severity
 
 SEVERITIES = tuple(s.value for s in Severity)
@@ -33,9 +41,10 @@ def print_transcripts(console: Console, engine: Engine) -> None:
             grid.add_column(no_wrap=True)
             grid.add_column()
             for when, arrow, text, note in _conversation(conn, person.id):
-                grid.add_row(when.astimezone(zone).strftime("%a %d %b %H:%M"), arrow, text)
+                grid.add_row(readable_time(when, zone), arrow, text)
                 if note:
-                    grid.add_row("", "", f"[bold red]{note}[/]")
+                    style = "italic cyan" if note.startswith("✎") else "bold red"
+                    grid.add_row("", "", f"[{style}]{note}[/]")
             console.print(grid, highlight=False)
             console.print()
 
@@ -43,11 +52,17 @@ def print_transcripts(console: Console, engine: Engine) -> None:
 def _conversation(conn: Connection, patient_id: int) -> list[tuple[datetime, str, str, str]]:
     lines: list[tuple[datetime, str, str, str]] = []
     for row in conn.execute(
-        select(outbound_messages.c.created_at, outbound_messages.c.body).where(
-            outbound_messages.c.patient_id == patient_id
+        select(
+            outbound_messages.c.created_at,
+            outbound_messages.c.body,
+            staff_users.c.display_name.label("author"),
         )
+        .outerjoin(staff_messages, staff_messages.c.reminder_id == outbound_messages.c.reminder_id)
+        .outerjoin(staff_users, staff_users.c.id == staff_messages.c.author_id)
+        .where(outbound_messages.c.patient_id == patient_id)
     ):
-        lines.append((row.created_at, "→", escape(row.body), ""))
+        note = f"✎ written by {row.author}, from the inbox" if row.author else ""
+        lines.append((row.created_at, "→", escape(row.body), escape(note)))
     flagged = {
         row.inbound_id: row
         for row in conn.execute(select(escalations).where(escalations.c.patient_id == patient_id))
@@ -82,3 +97,9 @@ def print_summary(console: Console, result: DemoResult) -> None:
             or "0",
         )
     console.print(table)
+    if result.inbox:
+        console.print(
+            f"Inbox: {len(result.inbox)} conversation(s) wait for a person "
+            f"({', '.join(result.inbox)}): staff answer them in the admin's /inbox.",
+            highlight=False,
+        )

@@ -9,7 +9,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from outreach.db.tables import escalations, inbound_messages, outbound_messages, patients, reminders
+from outreach.db.tables import (
+    conversations,
+    escalations,
+    inbound_messages,
+    outbound_messages,
+    patients,
+    reminders,
+)
 from outreach.demo.clinic import END
 from outreach.rules.vocabulary import OutboundStatus, ReminderState
 
@@ -18,6 +25,7 @@ from outreach.rules.vocabulary import OutboundStatus, ReminderState
 class DemoResult:
     database: Path | None  # None once a temporary one is deleted
     patients: list[PatientTally]
+    inbox: list[str] = field(default_factory=list)  # whose conversations wait for a person
 
     @property
     def total(self) -> PatientTally:
@@ -65,4 +73,10 @@ def summarise(engine: Engine, database: Path) -> DemoResult:
             tallies[row.patient_id].skipped[row.skip_reason] += 1
         for row in conn.execute(select(escalations.c.patient_id, escalations.c.severity)):
             tallies[row.patient_id].escalations[row.severity] += 1
-    return DemoResult(database, list(tallies.values()))
+        waiting = conn.execute(
+            select(conversations.c.patient_id)
+            .where(conversations.c.closed_at.is_(None))
+            .order_by(conversations.c.last_in_at)
+        ).scalars()
+        inbox = [tallies[patient_id].name for patient_id in waiting]
+    return DemoResult(database, list(tallies.values()), inbox)

@@ -10,6 +10,7 @@ afterwards (demo/printout.py, demo/tally.py).
 from __future__ import annotations
 
 import io
+import secrets
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,17 +19,28 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from sqlalchemy import Engine, select
 
+from outreach.accounts.users import Staff, add_user, staff_by_username
 from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.db.tables import outbound_messages, patients, reminders
-from outreach.demo.clinic import DEMO_PATIENTS, END, START, Script, script
+from outreach.demo.clinic import (
+    DEMO_PATIENTS,
+    END,
+    FRONT_DESK,
+    STAFF_ANSWERS,
+    START,
+    Script,
+    script,
+)
 from outreach.demo.printout import print_summary, print_transcripts
 from outreach.demo.tally import DemoResult, summarise
+from outreach.inbox import texting
 from outreach.patients.enrolment import PatientSpec, validate_patient
 from outreach.patients.upsert import import_specs
 from outreach.replies import inbound
-from outreach.rules.vocabulary import ReminderState
+from outreach.rules.stafftexts import STAFF_TEMPLATE
+from outreach.rules.vocabulary import ReminderState, Role
 from outreach.runtime import Service
 from outreach.texts.render import Renderer
 from outreach.transports.console import ConsoleTransport
@@ -57,7 +69,8 @@ def _run(console: Console, database: Path, settings: Settings) -> DemoResult:
     service = Service(engine, settings, clock, transport, renderer, worker_id="demo")
 
     enrol(engine, settings, clock.now())
-    simulate(engine, settings, clock, service, renderer, transport, script)
+    front_desk = add_front_desk(engine, clock.now())
+    simulate(engine, settings, clock, service, renderer, transport, script, front_desk)
     result = summarise(engine, database)
     print_transcripts(console, engine)
     print_summary(console, result)
@@ -77,6 +90,16 @@ def enrol(engine: Engine, settings: Settings, now: datetime) -> None:
         raise RuntimeError(f"demo enrolment failed: {report.errors}")
 
 
+def add_front_desk(engine: Engine, now: datetime) -> Staff:
+    """The member of staff who answers from the inbox in the demo (no one signs in as them:
+    the password is random and thrown away)."""
+    username, name = FRONT_DESK
+    add_user(engine, username, name, secrets.token_urlsafe(24), Role.THERAPIST, now)
+    staff = staff_by_username(engine, username)
+    assert staff is not None
+    return staff
+
+
 def simulate(
     engine: Engine,
     settings: Settings,
@@ -85,24 +108,44 @@ def simulate(
     renderer: Renderer,
     transport: ConsoleTransport,
     answer: Script,
+    front_desk: Staff,
 ) -> None:
     """Jump the clock from one event to the next: a reminder falling due, a patient's answer,
-    or a new UTC day for the planner."""
+    the front desk's text from the inbox, or a new UTC day for the planner."""
     pending_answers: list[tuple[datetime, str, str]] = []
+    pending_staff: list[tuple[datetime, str, str]] = []  # when, patient id, text
     seen = 0
     while clock.now() < END:
         service.tick()
         seen = _queue_answers(engine, seen, pending_answers, answer)
         now = clock.now()
         due = [a for a in pending_answers if a[0] <= now]
-        if due:
+        staff_due = [a for a in pending_staff if a[0] <= now]
+        if due or staff_due:
             for when, phone, text in due:
                 pending_answers.remove((when, phone, text))
                 inbound.receive(
                     engine, settings, renderer, transport, now, from_phone=phone, body=text
                 )
+                _queue_staff_answer(engine, now, phone, text, pending_staff)
+            for when, patient, text in staff_due:
+                pending_staff.remove((when, patient, text))
+                texting.send(engine, settings, front_desk, patient, text, now)
             continue  # tick again at this moment: a reply can start a plan or stop one
-        clock.set(min(_next_moment(engine, now, pending_answers), END))
+        clock.set(min(_next_moment(engine, now, pending_answers + pending_staff), END))
+
+
+def _queue_staff_answer(
+    engine: Engine, now: datetime, phone: str, text: str, pending: list[tuple[datetime, str, str]]
+) -> None:
+    with engine.connect() as conn:
+        patient = conn.execute(
+            select(patients.c.external_id).where(patients.c.phone == phone)
+        ).scalar_one()
+    planned = STAFF_ANSWERS.get((patient, text))
+    if planned is not None:
+        minutes, answer = planned
+        pending.append((now + timedelta(minutes=minutes), patient, answer))
 
 
 def _queue_answers(
@@ -114,6 +157,7 @@ def _queue_answers(
             select(
                 outbound_messages.c.id,
                 outbound_messages.c.prompt,
+                outbound_messages.c.template,
                 outbound_messages.c.created_at,
                 patients.c.external_id,
                 patients.c.phone,
@@ -125,10 +169,11 @@ def _queue_answers(
         ).all()
     for row in rows:
         seen = row.id
-        if row.prompt is None:
+        asked = STAFF_TEMPLATE if row.template == STAFF_TEMPLATE else row.prompt
+        if asked is None:
             continue
         weekday = row.created_at.astimezone(ZoneInfo(row.timezone)).strftime("%a")
-        planned = answer(row.external_id, row.prompt, weekday)
+        planned = answer(row.external_id, asked, weekday)
         if planned is not None:
             minutes, text = planned
             pending.append((row.created_at + timedelta(minutes=minutes), row.phone, text))

@@ -63,6 +63,13 @@ def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
     # Luis is texted in Spanish; his question is kept for staff.
     assert any("Revise sus pies" in m.body for m in luis)
     assert any(r.body == "a que hora abren el sabado" and r.needs_review for r in replies)
+    # The front desk answered his request to move a session from the inbox; his answer to
+    # that person waits in the inbox for them, with no menu from the bot.
+    [desk] = [m for m in luis if m.template == "staff" and "soy Marta" in m.body]
+    [answer] = [r for r in replies if r.body == "el viernes a las 4 me va bien, gracias"]
+    assert answer.needs_review and answer.received_at > desk.created_at
+    assert not any(m.created_at == answer.received_at for m in luis)  # nothing sent back
+    assert "Luis Ramírez" in result.inbox
     # Grace said STOP: the confirmation is the last text she ever got.
     assert people["DEMO-3"].opted_out
     assert grace[-1].template == "opted_out"
@@ -78,6 +85,8 @@ def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
     for name in ("Ana Torres", "Luis Ramírez", "Grace Kim"):
         assert name in text
     assert "The week in numbers" in text and "opted_out" in text
+    assert "✎ written by Marta, front desk, from the inbox" in text
+    assert "wait for a person" in text
     assert result.total.sent == sum(len(m) for m in by_patient.values())
     assert result.total.escalations == {"urgent": 3, "routine": 2}
 
