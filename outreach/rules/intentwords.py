@@ -65,6 +65,42 @@ def understood_as(stored: str | None) -> str:
     return f"Understood as: {words}"
 
 
+# What each text we send is, for the thread and Today: a reminder kind or a template's name.
+TEXT_WORDS = {
+    "consent": "consent request",
+    "consent_granted": "thanks for agreeing",
+    "session": "session reminder",
+    "session_confirmed": "session confirmed",
+    "session_reschedule": "we will call to move it",
+    "foot_check": "foot check",
+    "foot_followup": "foot check: what did you see?",
+    "foot_ok": "foot check: thanks",
+    "foot_urgent": "foot: keep weight off, we call today",
+    "foot_routine": "foot: we will look",
+    "foot_other": "foot: we will look",
+    "exercise": "exercise reminder",
+    "exercise_done": "exercises: well done",
+    "exercise_pain": "pain: stop for today",
+    "exercise_skipped": "exercises: skipped noted",
+    "emergency": "emergency: call 911",
+    "fall": "a fall: we will call",
+    "review": "we will read it",
+    "help": "help",
+    "unknown": "not understood: a person will read it",
+    "opted_out": "opt-out confirmed",
+    "opted_in": "opt-in confirmed",
+    "on_call": "page to the on-call phone",
+    "staff": "written by staff",
+}
+
+
+def text_words(kind: str | None) -> str:
+    """'foot_followup' -> 'foot check: what did you see?'; unknown names with spaces."""
+    if not kind:
+        return ""
+    return TEXT_WORDS.get(kind, kind.replace("_", " "))
+
+
 def skip_words(reason: str | None) -> str:
     """Why a reminder or a staff text was not sent, in words."""
     if not reason:

@@ -152,3 +152,14 @@ def test_the_median_wait_for_a_staff_reply(
 def test_what_is_wrong_with_a_text_staff_typed(body: str, problem: str | None) -> None:
     found = stafftexts.body_problem(body)
     assert found is None if problem is None else problem in (found or "")
+
+
+def test_every_template_and_reminder_kind_has_words() -> None:
+    from pathlib import Path
+
+    from outreach.rules.intentwords import TEXT_WORDS, text_words
+    from outreach.rules.vocabulary import ReminderKind
+
+    shipped = {p.name.removesuffix(".txt.j2") for p in Path("templates/sms/en").glob("*.txt.j2")}
+    assert shipped | set(ReminderKind) <= set(TEXT_WORDS)
+    assert text_words("foot_followup") == "foot check: what did you see?"

@@ -19,7 +19,7 @@ from outreach.clock import Clock
 from outreach.config import REPO_ROOT, Settings
 from outreach.patients.enrolment import clinic_region
 from outreach.rules.durations import spoken_duration
-from outreach.rules.intentwords import intent_words, understood_as
+from outreach.rules.intentwords import intent_words, skip_words, text_words, understood_as
 from outreach.rules.phones import readable_phone, tel_href
 from outreach.rules.readabletime import DEFAULT_FORMAT, readable_time
 from outreach.web.admin.auth import CSRF_FIELD, CSRF_HEADER, csrf_token
@@ -66,6 +66,8 @@ class Pages:
         env.filters["tel"] = tel_href
         env.filters["intent"] = intent_words
         env.filters["understood"] = understood_as
+        env.filters["text_kind"] = text_words
+        env.filters["skip"] = skip_words
         env.globals["nav"] = NAV
         env.globals["clinic_name"] = settings.clinic_name
         env.globals["csrf_field"] = CSRF_FIELD
