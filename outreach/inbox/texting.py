@@ -22,7 +22,13 @@ from outreach.accounts import audit
 from outreach.accounts.actions import Action
 from outreach.accounts.users import Staff
 from outreach.config import Settings
-from outreach.db.tables import inbound_messages, outbound_messages, patients, staff_messages
+from outreach.db.tables import (
+    inbound_messages,
+    outbound_messages,
+    patients,
+    reminders,
+    staff_messages,
+)
 from outreach.outbox.commands import queue_staff_text
 from outreach.patients.lookup import patient_id_for
 from outreach.rules import stafftexts
@@ -33,6 +39,7 @@ from outreach.texts.render import clean
 from outreach.transports.twilio_errors import NUMBER_CANNOT_TAKE_TEXTS, error_meaning
 
 SM = staff_messages
+R = reminders
 IN = inbound_messages
 OUT = outbound_messages
 
@@ -153,12 +160,17 @@ def last_text_in(conn: Connection, patient_id: int) -> datetime | None:
 
 
 def _by_token(conn: Connection, token: str) -> Queued | None:
+    """The text this form already queued, as it was queued; None if it is a new form."""
     row = conn.execute(
-        select(SM.c.id, SM.c.reminder_id, SM.c.created_at).where(SM.c.token == token)
+        select(SM.c.id, SM.c.reminder_id, SM.c.created_at, R.c.send_at, patients.c.timezone)
+        .join(R, R.c.id == SM.c.reminder_id)
+        .join(patients, patients.c.id == SM.c.patient_id)
+        .where(SM.c.token == token)
     ).first()
     if row is None:
         return None
-    return Queued(row.id, row.reminder_id, row.created_at, waits=False, repeated=True)
+    waits = row.send_at > row.created_at
+    return Queued(row.id, row.reminder_id, row.send_at, waits, row.timezone, repeated=True)
 
 
 class NoSuchPatient(LookupError):
