@@ -40,3 +40,17 @@ def test_no_table_cell_is_cut_off(browser: Browser, clinic_day: Live, width: int
             cut[path] = found[:5]
     page.context.close()
     assert cut == {}
+
+
+def test_opening_resolve_on_a_tablet_keeps_the_escalations_on_screen(
+    browser: Browser,
+    clinic_day: Live,  # noqa: F811
+) -> None:
+    page = open_at(browser, clinic_day, 768, 1024)
+    page.goto("/escalations")
+
+    page.locator("details.resolve summary").first.click()
+
+    page.screenshot(path=SCREENSHOTS / "escalations-resolve-768.png", full_page=True)
+    assert page.evaluate(CUT_OFF) == []
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
