@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from sqlalchemy import Engine, exists, func, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from outreach.accounts import audit
 from outreach.accounts.actions import Action
@@ -80,15 +81,16 @@ def text_patient(
             f"the text names a diagnosis ({', '.join(words)}): anyone who sees the phone "
             "can read a text; call the patient instead"
         )
-    if token is not None:
-        earlier = _by_token(conn, token)
-        if earlier is not None:
-            return earlier
     # Locked, so that an opt-out arriving now is either before this check or after the
-    # text is queued (and then skip_pending skips it).
+    # text is queued (and then skip_pending skips it), and so that the same form sent twice
+    # at once finds, second, the text the first one queued.
     patient = conn.execute(
         select(patients).where(patients.c.id == patient_id).with_for_update()
     ).one()
+    if token is not None:
+        earlier = _by_token(conn, token, patient_id)
+        if earlier is not None:
+            return earlier
     reason = stafftexts.refusal(recipient(conn, patient))
     if reason is not None:
         raise Refused(reason)
@@ -96,7 +98,34 @@ def text_patient(
     exempt_until = stafftexts.quiet_exempt_until(now, last_text_in(conn, patient_id))
     quiet = patient_quiet_hours(patient.quiet_hours, settings.quiet_hours)
     send_at = stafftexts.send_time(now, zone, quiet, exempt_until)
-    message_id = int(
+    try:
+        with conn.begin_nested():
+            message_id = _write(
+                conn, patient_id, staff, text, now, exempt_until, broadcast_id, token
+            )
+    except IntegrityError:  # a token another patient's form used: not a form we made
+        raise Refused("this form was already used; reload the page and write again") from None
+    reminder_id = queue_staff_text(conn, patient_id, message_id, send_at, now)
+    conn.execute(update(SM).where(SM.c.id == message_id).values(reminder_id=reminder_id))
+    if broadcast_id is None:  # a message to many is audited once, as a whole
+        audit.record(
+            conn, staff, Action.STAFF_TEXT_SENT, now, patient_id=patient_id,
+            detail={"text": text, "staff_message": message_id, "send_at": send_at},
+        )  # fmt: skip
+    return Queued(message_id, reminder_id, send_at, waits=send_at > now, timezone=patient.timezone)
+
+
+def _write(
+    conn: Connection,
+    patient_id: int,
+    staff: Staff,
+    text: str,
+    now: datetime,
+    exempt_until: datetime | None,
+    broadcast_id: int | None,
+    token: str | None,
+) -> int:
+    return int(
         conn.execute(
             SM.insert()
             .values(
@@ -111,14 +140,6 @@ def text_patient(
             .returning(SM.c.id)
         ).scalar_one()
     )
-    reminder_id = queue_staff_text(conn, patient_id, message_id, send_at, now)
-    conn.execute(update(SM).where(SM.c.id == message_id).values(reminder_id=reminder_id))
-    if broadcast_id is None:  # a message to many is audited once, as a whole
-        audit.record(
-            conn, staff, Action.STAFF_TEXT_SENT, now, patient_id=patient_id,
-            detail={"text": text, "staff_message": message_id, "send_at": send_at},
-        )  # fmt: skip
-    return Queued(message_id, reminder_id, send_at, waits=send_at > now, timezone=patient.timezone)
 
 
 def recipient(conn: Connection, patient: Any) -> stafftexts.Recipient:
@@ -159,16 +180,25 @@ def last_text_in(conn: Connection, patient_id: int) -> datetime | None:
     return latest
 
 
-def _by_token(conn: Connection, token: str) -> Queued | None:
+def _by_token(conn: Connection, token: str, patient_id: int) -> Queued | None:
     """The text this form already queued, as it was queued; None if it is a new form."""
     row = conn.execute(
-        select(SM.c.id, SM.c.reminder_id, SM.c.created_at, R.c.send_at, patients.c.timezone)
+        select(
+            SM.c.id,
+            SM.c.reminder_id,
+            SM.c.created_at,
+            SM.c.patient_id,
+            R.c.send_at,
+            patients.c.timezone,
+        )
         .join(R, R.c.id == SM.c.reminder_id)
         .join(patients, patients.c.id == SM.c.patient_id)
         .where(SM.c.token == token)
     ).first()
     if row is None:
         return None
+    if row.patient_id != patient_id:  # not a form we made for this patient
+        raise Refused("this form was already used; reload the page and write again")
     waits = row.send_at > row.created_at
     return Queued(row.id, row.reminder_id, row.send_at, waits, row.timezone, repeated=True)
 

@@ -232,3 +232,35 @@ def test_any_text_is_refused_with_a_reason_or_queued_exactly_as_measured(
         return
     stored = desk.rows(staff_messages)[-1]
     assert stored.body == clean(body) and stored.body.strip()
+
+
+def test_the_same_form_sent_twice_at_once_texts_once(desk: Desk, ana: int) -> None:
+    import threading
+
+    results: list[object] = []
+    start = threading.Barrier(2)
+
+    def send() -> None:
+        start.wait()
+        results.append(desk.text(ana, "Hi Ana, see you Thursday.", token="double-click"))
+
+    clicks = [threading.Thread(target=send) for _ in range(2)]
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join(timeout=30)
+
+    assert len(results) == 2
+    assert len(desk.rows(staff_messages)) == 1
+    assert len(desk.rows(reminders, reminders.c.kind == "staff")) == 1
+    assert len(desk.rows(audit_events)) == 1
+
+
+def test_a_token_from_another_patients_form_is_refused(desk: Desk, ana: int) -> None:
+    luz = enrol(
+        desk.engine, desk.settings, desk.clock.now(), patient_id="P-2", phone="+16175550143"
+    )
+    desk.text(ana, "Hi Ana", token="form-7")
+
+    with pytest.raises(Refused, match="already used"):
+        desk.text(luz, "Hi Luz", token="form-7")
