@@ -25,6 +25,7 @@ from outreach.db.tables import (
     staff_users,
 )
 from outreach.rules.intentwords import intent_words, skip_words, understood_as
+from outreach.rules.shorten import shorten
 from outreach.rules.vocabulary import Direction, ReminderState
 from outreach.transports.twilio_errors import error_meaning
 
@@ -140,7 +141,7 @@ def listing(
             closed_at=r.closed_at,
             assigned_to=r.assigned_to,
             assignee=r.assignee,
-            latest=shorten(latest[r.patient_id][0]) if r.patient_id in latest else "",
+            latest=shorten(latest[r.patient_id][0], SNIPPET) if r.patient_id in latest else "",
             understood=intent_words(latest[r.patient_id][1]) if r.patient_id in latest else "",
             waiting=waiting.get(r.patient_id, 0),
         )
@@ -172,15 +173,6 @@ def _waiting(conn: Connection, patient_ids: list[int]) -> dict[int, int]:
         .group_by(IN.c.patient_id)
     ).all()
     return {patient_id: int(n) for patient_id, n in rows}
-
-
-def shorten(text: str, limit: int = SNIPPET) -> str:
-    """One line, cut at a word with an ellipsis."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[: limit - 1].rsplit(" ", 1)[0] if " " in flat[: limit - 1] else flat[: limit - 1]
-    return cut.rstrip(",.;:") + "…"
 
 
 @dataclass(frozen=True)
