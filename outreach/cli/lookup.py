@@ -1,4 +1,6 @@
-"""Finding a patient from what staff type: the clinic's id, or the phone in any spelling."""
+"""Finding a patient from what staff type: the clinic's id, or the phone in any spelling.
+The rule is patients/lookup.py's; imported when a command runs, so `outreach --help` loads
+no database code."""
 
 from __future__ import annotations
 
@@ -6,11 +8,7 @@ from outreach.config import Settings
 
 
 def patient_keys(typed: str, settings: Settings) -> list[str]:
-    """What to look a patient up by, in order: the text as typed (a clinic id, or a number
-    already in E.164), then, if it reads as a phone number ('(617) 555-0142'), that number
-    in E.164 as it is stored. A number without '+' is read in the clinic's country."""
-    from outreach.patients.enrolment import clinic_region
-    from outreach.rules.phones import as_e164
+    """patients/lookup.patient_keys with the clinic's phone from the settings."""
+    from outreach.patients.lookup import patient_keys as keys
 
-    phone = as_e164(typed, clinic_region(settings.clinic_phone))
-    return [typed] if phone is None or phone == typed else [typed, phone]
+    return keys(typed, settings.clinic_phone)

@@ -4,7 +4,7 @@ it, in the clinic's own country (rules/phones.as_e164)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
 from outreach.db.tables import patients
@@ -12,14 +12,22 @@ from outreach.patients.enrolment import clinic_region
 from outreach.rules.phones import as_e164
 
 
+def patient_keys(typed: str, clinic_phone: str) -> list[str]:
+    """What to look a patient up by, in order: the text as typed (a clinic id, or a number
+    already in E.164), then, if it reads as a phone number ('(617) 555-0142'), that number
+    in E.164 as it is stored. A number without '+' is read in the clinic's country."""
+    typed = typed.strip()
+    phone = as_e164(typed, clinic_region(clinic_phone))
+    return [typed] if phone is None or phone == typed else [typed, phone]
+
+
 def patient_id_for(conn: Connection, reference: str, clinic_phone: str) -> int | None:
-    """The patient's row id, or None if no patient has that id or number."""
-    reference = reference.strip()
-    by_id = conn.execute(select(patients.c.id).where(patients.c.external_id == reference)).scalar()
-    if by_id is not None:
-        return int(by_id)
-    e164 = as_e164(reference, clinic_region(clinic_phone))
-    if e164 is None:
-        return None
-    by_phone = conn.execute(select(patients.c.id).where(patients.c.phone == e164)).scalar()
-    return None if by_phone is None else int(by_phone)
+    """The patient's row id, or None if no patient has that id or number. An id wins over a
+    phone number that happens to read the same."""
+    for key in patient_keys(reference, clinic_phone):
+        found = conn.execute(
+            select(patients.c.id).where(or_(patients.c.external_id == key, patients.c.phone == key))
+        ).scalar()
+        if found is not None:
+            return int(found)
+    return None
