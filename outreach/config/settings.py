@@ -55,6 +55,16 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     templates_dir: Path = REPO_ROOT / "templates"
+    # Sessions (outreach/sessions/): a cancellation this close to the start is late, and a
+    # no-show gets one text the same day asking them to rebook, unless turned off.
+    late_cancel_hours: int = 24
+    no_show_text: bool = True
+    # The waitlist: a session cancelled at least `waitlist_min_notice_hours` before it starts
+    # is offered to `waitlist_offers_at_once` matching patients at a time; each offer stands
+    # for `waitlist_offer_minutes`, then the next patients are offered it.
+    waitlist_min_notice_hours: int = 4
+    waitlist_offers_at_once: int = 3
+    waitlist_offer_minutes: int = 60
     source: str = "defaults"
 
     @property
@@ -94,6 +104,11 @@ KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("web", "host"): ("web_host", v.text),
     ("web", "port"): ("web_port", v.int_in(1, 65535)),
     ("paths", "templates"): ("templates_dir", v.path),
+    ("sessions", "late_cancel_hours"): ("late_cancel_hours", v.int_in(1, 168)),
+    ("sessions", "no_show_text"): ("no_show_text", v.boolean),
+    ("waitlist", "min_notice_hours"): ("waitlist_min_notice_hours", v.int_in(1, 336)),
+    ("waitlist", "offers_at_once"): ("waitlist_offers_at_once", v.int_in(1, 50)),
+    ("waitlist", "offer_minutes"): ("waitlist_offer_minutes", v.int_in(5, 1440)),
 }
 
 

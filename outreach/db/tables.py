@@ -17,9 +17,12 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from outreach.rules.vocabulary import (
+    AppointmentSource,
     AppointmentStatus,
     ConsentState,
+    OfferState,
     ReminderState,
+    SlotState,
 )
 
 
@@ -115,13 +118,27 @@ class PlanPhase(SQLModel, table=True):
 
 
 class Appointment(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("patient_id", "starts_at"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "starts_at"),
+        # Today's sessions and the report's sessions of a range.
+        Index("ix_appointment_starts_at", "starts_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
     starts_at: datetime = utc_field()
-    source: str = Field(default="plan", max_length=16)  # plan or manual
+    source: str = Field(default=AppointmentSource.PLAN, max_length=16)
     status: str = Field(default=AppointmentStatus.SCHEDULED, max_length=24)
     updated_at: datetime = utc_field()
+    # What became of it (Attendance), who marked it and when; None: not marked yet.
+    attendance: str | None = Field(default=None, max_length=24)
+    marked_at: datetime | None = utc_field(default=None)
+    marked_by: int | None = Field(default=None, foreign_key="staffuser.id")
+    # When it was cancelled (by either side): a late cancellation is one close to its start.
+    cancelled_at: datetime | None = utc_field(default=None)
+    # A moved session points at its new time; the new one was made `source` "moved".
+    moved_to: int | None = Field(default=None, foreign_key="appointment.id")
+    # Made from a waitlist offer: the slot (openslot.id) the patient took.
+    filled_slot: int | None = None  # (no foreign key: openslot already points here)
 
 
 class Reminder(SQLModel, table=True):
@@ -361,6 +378,56 @@ class QuickReply(SQLModel, table=True):
     updated_by: int | None = Field(default=None, foreign_key="staffuser.id")
 
 
+class WaitlistEntry(SQLModel, table=True):
+    """A patient who could come at short notice, and when: offered the slots of sessions
+    others cancel. One row per patient; deleted when staff take them off the list."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", unique=True)
+    weekdays: str = Field(max_length=40)  # "mon,tue,thu", in the patient's own zone
+    earliest: time  # the patient's local time from which they could start a session...
+    latest: time  # ...and until which (a session starting at `latest` fits)
+    added_at: datetime = utc_field()
+    added_by: int | None = Field(default=None, foreign_key="staffuser.id")
+    updated_at: datetime = utc_field()
+
+
+class OpenSlot(SQLModel, table=True):
+    """The time of a session cancelled with enough notice, offered to the waitlist a few
+    patients at a time. The first YES takes it: one conditional UPDATE of `state`."""
+
+    __table_args__ = (Index("ix_openslot_state", "state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: int = Field(foreign_key="appointment.id", unique=True)  # the cancelled one
+    starts_at: datetime = utc_field()
+    opened_at: datetime = utc_field()
+    state: str = Field(default=SlotState.OPEN, max_length=16)
+    taken_by: int | None = Field(default=None, foreign_key="patient.id")
+    taken_at: datetime | None = utc_field(default=None)
+    closed_at: datetime | None = utc_field(default=None)
+    # Why it closed without being taken, in words for staff ("nobody answered in time").
+    closed_why: str | None = Field(default=None, max_length=120)
+
+
+class SlotOffer(SQLModel, table=True):
+    """One waitlisted patient's offer of one slot: a text asking YES, sent as a reminder
+    of kind slot_offer; its answer binds through the text's prompt (slot_offer, this id)."""
+
+    __table_args__ = (
+        UniqueConstraint("slot_id", "patient_id"),
+        Index("ix_slotoffer_state_expires", "state", "expires_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    slot_id: int = Field(foreign_key="openslot.id", index=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    round: int = 1  # offered in the slot's first batch, second...
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id")
+    state: str = Field(default=OfferState.OFFERED, max_length=16)
+    offered_at: datetime = utc_field()
+    expires_at: datetime = utc_field()
+    answered_at: datetime | None = utc_field(default=None)
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, typed, for bulk statements."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
@@ -384,3 +451,6 @@ conversations = table(Conversation)
 broadcasts = table(Broadcast)
 staff_messages = table(StaffMessage)
 quick_replies = table(QuickReply)
+waitlist_entries = table(WaitlistEntry)
+open_slots = table(OpenSlot)
+slot_offers = table(SlotOffer)

@@ -130,6 +130,39 @@ def restore_appointment(conn: Connection, appointment_id: int, now: datetime) ->
     )
 
 
+def queue_text(
+    conn: Connection,
+    patient_id: int,
+    kind: ReminderKind,
+    occurrence: str,
+    send_at: datetime,
+    expires_at: datetime,
+    now: datetime,
+    appointment_id: int | None = None,
+) -> int | None:
+    """Put a one-off text in the outbox (a no-show's, a moved session's new time, a waitlist
+    offer and its "it has gone"), sent through the same claims, rate, guards and record as
+    every reminder. Once per (patient, kind, occurrence), ever: returns its id, or None when
+    it was queued before."""
+    row = {
+        "patient_id": patient_id,
+        "kind": kind,
+        "occurrence": occurrence,
+        "appointment_id": appointment_id,
+        "send_at": send_at,
+        "expires_at": expires_at,
+        "state": ReminderState.PENDING,
+        "skip_reason": None,
+        "plan_version": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    made = conn.execute(
+        dialect.insert(conn, R).on_conflict_do_nothing().returning(R.c.id), row
+    ).scalar()
+    return None if made is None else int(made)
+
+
 def queue_staff_text(
     conn: Connection, patient_id: int, message_id: int, send_at: datetime, now: datetime
 ) -> int:

@@ -22,10 +22,16 @@ PRIORITY = {
     ReminderKind.EXERCISE: 3,
     # A person wrote it: it takes no reminder's place under the cap and is not capped.
     ReminderKind.STAFF: 4,
+    # About a session: its new time (never capped: the old reminder told them another),
+    # or the one text the day they missed it.
+    ReminderKind.SESSION_MOVED: 1,
+    ReminderKind.NO_SHOW: 1,
+    ReminderKind.SLOT_OFFER: 2,
+    ReminderKind.SLOT_GONE: 3,
 }
 # Staff texts were checked when written (rules/stafftexts.py): consent or a text from the
 # patient, and they go to paused patients (a pause stops reminders) and past the cap.
-UNCAPPED = (ReminderKind.CONSENT, ReminderKind.STAFF)
+UNCAPPED = (ReminderKind.CONSENT, ReminderKind.STAFF, ReminderKind.SESSION_MOVED)
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,9 @@ class Facts:
     consent_granted: bool
     opted_out: bool
     paused: bool
-    appointment_live: bool  # False when a session's appointment was cancelled or superseded
+    # False when what it is about no longer wants it (sending/about.py): its session was
+    # cancelled, moved or marked, its no-show mark corrected, its waitlist slot taken.
+    appointment_live: bool
     sent_today: int  # reminders already sent to this patient on their local today
     reserved_today: int  # higher-priority reminders still due later on their local today
     daily_cap: int
@@ -84,7 +92,7 @@ def decide(f: Facts) -> Decision:
     if f.paused and f.kind != ReminderKind.STAFF:
         return Skip(SkipReason.PAUSED)
     if not f.appointment_live:
-        return Skip(SkipReason.APPOINTMENT_CANCELLED)
+        return Skip(unwanted(f.kind))
     if f.now >= f.expires_at:
         return Skip(_passed(f.kind))
     if f.kind not in UNCAPPED and f.sent_today + f.reserved_today >= f.daily_cap:
@@ -117,6 +125,7 @@ class Waited:
     opted_out: bool
     paused: bool
     quiet_exempt_until: datetime | None = None
+    appointment_live: bool = True  # as in Facts, asked again after the wait
 
 
 def recheck(f: Waited) -> Send | Skip | GiveBack:
@@ -128,6 +137,8 @@ def recheck(f: Waited) -> Send | Skip | GiveBack:
         return Skip(SkipReason.OPTED_OUT)
     if f.paused and f.kind != ReminderKind.STAFF:
         return Skip(SkipReason.PAUSED)
+    if not f.appointment_live:
+        return Skip(unwanted(f.kind))
     if f.now >= f.expires_at:
         return Skip(_passed(f.kind))
     if f.quiet.contains(f.now.astimezone(f.zone).time()) and not may_go_in_quiet_hours(
@@ -135,6 +146,15 @@ def recheck(f: Waited) -> Send | Skip | GiveBack:
     ):
         return GiveBack(SkipReason.QUIET_HOURS)
     return Send()
+
+
+def unwanted(kind: str) -> SkipReason:
+    """Why a text is skipped when what it is about no longer wants it."""
+    if kind in (ReminderKind.SLOT_OFFER, ReminderKind.SLOT_GONE):
+        return SkipReason.SLOT_GONE
+    if kind == ReminderKind.NO_SHOW:
+        return SkipReason.MARK_CORRECTED
+    return SkipReason.APPOINTMENT_CANCELLED
 
 
 def _passed(kind: str) -> SkipReason:

@@ -18,6 +18,8 @@ INTENT_WORDS: dict[Intent, str] = {
     Intent.CONSENT: "yes to texts",
     Intent.SESSION_CONFIRM: "session confirmed",
     Intent.SESSION_RESCHEDULE: "wants to reschedule",
+    Intent.SLOT_TAKE: "yes to a waitlist offer",
+    Intent.SLOT_DECLINE: "no to a waitlist offer",
     Intent.FOOT_OK: "feet all OK",
     Intent.FOOT_PROBLEM: "foot problem",
     Intent.FOOT_OTHER: "something else on a foot",
@@ -44,6 +46,8 @@ SKIP_WORDS = {
     SkipReason.QUIET_HOURS: "quiet hours",
     SkipReason.SUPERSEDED: "the plan or the session changed",
     SkipReason.CANCELLED: "staff cancelled the session",
+    SkipReason.SLOT_GONE: "the waitlist slot was taken or closed",
+    SkipReason.MARK_CORRECTED: "the no-show mark was corrected",
 }
 
 
@@ -91,6 +95,12 @@ TEXT_WORDS = {
     "opted_in": "opt-in confirmed",
     "on_call": "page to the on-call phone",
     "staff": "written by staff",
+    "no_show": "we missed you: rebook?",
+    "session_moved": "session moved: the new time",
+    "slot_offer": "waitlist offer",
+    "slot_gone": "waitlist: the slot has gone",
+    "slot_taken": "waitlist: booked",
+    "slot_declined": "waitlist: no thanks noted",
 }
 
 

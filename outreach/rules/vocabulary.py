@@ -40,6 +40,8 @@ class Question(StrEnum):
     FOOT_CHECK = "foot_check"
     FOOT_FOLLOWUP = "foot_followup"
     EXERCISE = "exercise"
+    NO_SHOW = "no_show"  # "We missed you today. Reply R to rebook" (ref: the appointment)
+    SLOT_OFFER = "slot_offer"  # a waitlist offer: "Reply YES to take it" (ref: the offer)
 
 
 class ObservationKind(StrEnum):
@@ -77,6 +79,10 @@ class ReminderKind(StrEnum):
     FOOT_CHECK = "foot_check"
     EXERCISE = "exercise"
     STAFF = "staff"  # a text a member of staff wrote (staffmessage), sent like any reminder
+    NO_SHOW = "no_show"  # the one text the day a patient missed a session
+    SESSION_MOVED = "session_moved"  # the new time of a moved session, once
+    SLOT_OFFER = "slot_offer"  # a cancelled session's slot offered to a waitlisted patient
+    SLOT_GONE = "slot_gone"  # to the others offered it: someone took it
 
 
 class ReminderState(StrEnum):
@@ -102,6 +108,8 @@ class SkipReason(StrEnum):
     QUIET_HOURS = "quiet_hours"
     SUPERSEDED = "superseded"  # the plan or the appointment changed
     CANCELLED = "cancelled"  # staff cancelled the appointment
+    SLOT_GONE = "slot_gone"  # a waitlist offer whose slot was taken or closed before it went
+    MARK_CORRECTED = "mark_corrected"  # a no-show text after staff corrected the mark
 
 
 REVIVABLE = (SkipReason.SUPERSEDED, SkipReason.OPTED_OUT, SkipReason.PAUSED)
@@ -131,7 +139,55 @@ class AppointmentStatus(StrEnum):
     CONFIRMED = "confirmed"
     RESCHEDULE_REQUESTED = "reschedule_requested"
     SUPERSEDED = "superseded"
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # by either side: appointment.attendance says which
+    MOVED = "moved"  # staff moved it to another time: appointment.moved_to is the new one
+
+
+class AppointmentSource(StrEnum):
+    """Where an appointment came from (appointment.source)."""
+
+    PLAN = "plan"  # the care plan's recurrence, made by the planner
+    MANUAL = "manual"  # entered by staff, one date and time
+    MOVED = "moved"  # the new time of a session staff moved
+    WAITLIST = "waitlist"  # a cancelled slot a waitlisted patient took by text
+
+
+class Attendance(StrEnum):
+    """What became of a session, as staff mark it (appointment.attendance). A cancellation
+    is marked too: the report counts late ones, and a slot cancelled with notice is offered
+    to the waitlist."""
+
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+    CANCELLED_BY_PATIENT = "cancelled_by_patient"
+    CANCELLED_BY_CLINIC = "cancelled_by_clinic"
+
+    @property
+    def cancels(self) -> bool:
+        return self in (Attendance.CANCELLED_BY_PATIENT, Attendance.CANCELLED_BY_CLINIC)
+
+    @property
+    def word(self) -> str:
+        """How the command line spells it: 'no-show', 'cancelled-by-patient'."""
+        return self.value.replace("_", "-")
+
+
+class SlotState(StrEnum):
+    """A cancelled session's time as the waitlist sees it (openslot.state)."""
+
+    OPEN = "open"  # being offered, a few patients at a time
+    TAKEN = "taken"  # a patient answered YES first: openslot.taken_by
+    CLOSED = "closed"  # nobody took it in time, no one else matches, or staff closed it
+
+
+class OfferState(StrEnum):
+    """One waitlisted patient's offer of one slot (slotoffer.state)."""
+
+    OFFERED = "offered"  # queued or sent, waiting for an answer until expires_at
+    TAKEN = "taken"  # this patient's YES won the slot
+    DECLINED = "declined"  # they answered no
+    EXPIRED = "expired"  # no answer in time: the next patients are offered it
+    GONE = "gone"  # another patient took it, or it closed, first
 
 
 class Role(StrEnum):

@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection
 
 from outreach.config import Settings
 from outreach.db.tables import (
-    appointment_table,
     care_plans,
     outbound_messages,
     reminders,
@@ -24,16 +23,15 @@ from outreach.db.tables import (
 from outreach.outbox import claims
 from outreach.rules.guards import PRIORITY, Decision, Defer, Facts, Send, Skip, decide
 from outreach.rules.localtime import at_local, patient_quiet_hours
-from outreach.rules.replies.answers import REPLY_WINDOW_HOURS
 from outreach.rules.schedule import exercise_names
 from outreach.rules.vocabulary import (
-    AppointmentStatus,
     ConsentState,
     OutboundStatus,
     ReminderKind,
     ReminderState,
 )
 from outreach.sending import outbound
+from outreach.sending.about import ASKS, About, about, reply_until
 from outreach.sending.outcome import DEFERRED, LOST, SENT, Outcome, failed, skipped
 from outreach.texts.render import Rendered, Renderer, TemplateError, as_written
 from outreach.transports import Outgoing
@@ -42,7 +40,6 @@ log = logging.getLogger("outreach.dispatcher")
 
 R = reminders
 OUT = outbound_messages
-LIVE_APPOINTMENT = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
 # The statements run for every send, built once with bound parameters: building them each
 # time cost more than running them on SQLite.
 SENT_TODAY = (
@@ -110,22 +107,17 @@ def prepare(
     zone = ZoneInfo(row.timezone)
     if row.kind == ReminderKind.STAFF:
         return _prepare_staff_text(conn, settings, provider, row, zone, now)
-    starts_at = appointment_start(conn, row.appointment_id)
-    decision = decide(facts(conn, settings, row, zone, now, starts_at))
+    told = about(conn, row, now)
+    decision = decide(facts(conn, settings, row, zone, now, told.wanted))
     if not isinstance(decision, Send):
         return settle(conn, reminder_id, decision, now)
     try:
-        rendered = renderer.render(row.kind, row.language, **context(conn, row, zone, starts_at))
+        rendered = renderer.render(row.kind, row.language, **context(conn, row, zone, told))
     except TemplateError as exc:
         log.error("reminder %s cannot be rendered: %s", reminder_id, exc)
         claims.finish(conn, reminder_id, ReminderState.FAILED, now, "template_error")
         return failed("template_error")
-    reply_until = (
-        starts_at
-        if row.kind == ReminderKind.SESSION and starts_at is not None
-        else now + timedelta(hours=REPLY_WINDOW_HOURS[row.kind])
-    )
-    return _queue(conn, provider, row, rendered, now, reply_until)
+    return _queue(conn, provider, row, rendered, now, told)
 
 
 def _queue(
@@ -134,9 +126,10 @@ def _queue(
     row: Any,
     rendered: Rendered,
     now: datetime,
-    reply_until: datetime | None,
+    told: About,
 ) -> Outgoing:
     staff = row.kind == ReminderKind.STAFF
+    asks = ASKS.get(row.kind)
     message_id = outbound.queue(
         conn,
         patient_id=row.patient_id,
@@ -146,9 +139,9 @@ def _queue(
         now=now,
         counts_toward_cap=not staff,
         reminder_id=row.id,
-        prompt=None if staff else row.kind,
-        prompt_ref=row.appointment_id,
-        reply_until=reply_until,
+        prompt=asks,
+        prompt_ref=told.prompt_ref,
+        reply_until=reply_until(row.kind, told, now),
     )
     return Outgoing(message_id=message_id, to=row.phone, body=rendered.body)
 
@@ -159,10 +152,10 @@ def _prepare_staff_text(
     """A text a member of staff wrote: the same guards, with its own exemptions (a staff
     text is not capped, and an answer the patient waits for may go in quiet hours)."""
     text = staff_text(conn, row.id)
-    decision = decide(facts(conn, settings, row, zone, now, None, text.quiet_exempt_until))
+    decision = decide(facts(conn, settings, row, zone, now, True, text.quiet_exempt_until))
     if not isinstance(decision, Send):
         return settle(conn, row.id, decision, now)
-    return _queue(conn, provider, row, as_written(text.body, row.language), now, None)
+    return _queue(conn, provider, row, as_written(text.body, row.language), now, About(True))
 
 
 def staff_text(conn: Connection, reminder_id: int) -> Any:
@@ -180,7 +173,7 @@ def facts(
     row: Any,
     zone: ZoneInfo,
     now: datetime,
-    starts_at: datetime | None,
+    wanted: bool,
     quiet_exempt_until: datetime | None = None,
 ) -> Facts:
     today = now.astimezone(zone).date()
@@ -200,12 +193,6 @@ def facts(
             "day_end": day_end,
         },
     ).scalar_one()
-    appointment_live = True
-    if row.appointment_id is not None:
-        status = conn.execute(
-            select(appointment_table.c.status).where(appointment_table.c.id == row.appointment_id)
-        ).scalar()
-        appointment_live = status in LIVE_APPOINTMENT
     return Facts(
         kind=row.kind,
         now=now,
@@ -215,7 +202,7 @@ def facts(
         consent_granted=row.consent_state == ConsentState.GRANTED,
         opted_out=row.opted_out,
         paused=row.paused,
-        appointment_live=appointment_live,
+        appointment_live=wanted,
         sent_today=int(sent_today),
         reserved_today=int(reserved),
         daily_cap=settings.daily_cap,
@@ -223,21 +210,12 @@ def facts(
     )
 
 
-def appointment_start(conn: Connection, appointment_id: int | None) -> datetime | None:
-    if appointment_id is None:
-        return None
-    starts_at: datetime | None = conn.execute(
-        select(appointment_table.c.starts_at).where(appointment_table.c.id == appointment_id)
-    ).scalar()
-    return starts_at
-
-
-def context(
-    conn: Connection, row: Any, zone: ZoneInfo, starts_at: datetime | None
-) -> dict[str, Any]:
+def context(conn: Connection, row: Any, zone: ZoneInfo, told: About) -> dict[str, Any]:
     values: dict[str, Any] = {"patient": {"first_name": row.first_name}}
-    if row.kind == ReminderKind.SESSION and starts_at is not None:
-        values["starts_at"] = starts_at.astimezone(zone)
+    if told.starts_at is not None:
+        values["starts_at"] = told.starts_at.astimezone(zone)
+    for name, value in told.values.items():
+        values[name] = value.astimezone(zone) if isinstance(value, datetime) else value
     if row.kind == ReminderKind.EXERCISE:
         text = conn.execute(
             select(care_plans.c.exercises).where(care_plans.c.patient_id == row.patient_id)

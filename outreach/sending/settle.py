@@ -27,6 +27,7 @@ from outreach.rules.privacy import mask_phone
 from outreach.rules.retry import failure_reason, next_try
 from outreach.rules.vocabulary import OutboundStatus, ReminderKind, ReminderState
 from outreach.sending import outbound, send
+from outreach.sending.about import about
 from outreach.sending.outcome import DEFERRED, LOST, SENT, Outcome, failed, skipped
 from outreach.sending.prepare import Uncertain, staff_text
 from outreach.transports import Outgoing, SendError, Transport
@@ -193,6 +194,7 @@ class Settler:
                     quiet_exempt_until=staff_text(conn, reminder_id).quiet_exempt_until
                     if row.kind == ReminderKind.STAFF
                     else None,
+                    appointment_live=about(conn, row, now).wanted,
                 )
             )
             if isinstance(decision, Send):

@@ -21,7 +21,16 @@ MAX_SEGMENTS = 2
 # switch it to UCS-2, 67 characters a part, so it takes 4 parts where English takes 2.
 SEGMENT_BUDGETS: dict[str, int] = {"consent": 4}
 # The open questions a reply can answer; `unknown` is checked once for each.
-PROMPTS = (None, "consent", "session", "foot_check", "foot_followup", "exercise")
+PROMPTS = (
+    None,
+    "consent",
+    "session",
+    "foot_check",
+    "foot_followup",
+    "exercise",
+    "no_show",
+    "slot_offer",
+)
 # Carriers treat a bare CANCEL as STOP, so offering it as a reply would opt the patient out.
 CANCEL = re.compile(r"\bcancel\b", re.IGNORECASE)
 
@@ -33,6 +42,10 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "session": ("patient", "starts_at"),
     "session_confirmed": ("patient", "starts_at"),
     "exercise": ("patient", "exercises"),
+    "session_moved": ("patient", "starts_at"),
+    "slot_offer": ("patient", "starts_at", "until"),
+    "slot_gone": ("patient", "starts_at"),
+    "slot_taken": ("patient", "starts_at"),
     "unknown": ("prompt",),
     "on_call": ("patient_ref", "reason", "severity"),
 }
@@ -101,6 +114,7 @@ def sample_context(template: str, language: str) -> dict[str, Any]:
     samples: dict[str, Any] = {
         "patient": SamplePatient(first_name="Guadalupe"),
         "starts_at": _STARTS_AT,
+        "until": _STARTS_AT.replace(hour=8, minute=45),
         "exercises": _EXERCISES.get(language, _EXERCISES["en"]),
         "prompt": prompt,
         "patient_ref": "P-1042",

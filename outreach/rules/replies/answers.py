@@ -10,6 +10,7 @@ from __future__ import annotations
 from outreach.rules.replies.keywords import START_WORDS, normalise, reaction
 from outreach.rules.replies.outcome import (
     Action,
+    DeclineSlot,
     Escalate,
     GrantConsent,
     Intent,
@@ -17,6 +18,7 @@ from outreach.rules.replies.outcome import (
     PatientContext,
     Prompt,
     SetAppointment,
+    TakeSlot,
 )
 from outreach.rules.replies.reading import Rules, overlaps
 from outreach.rules.replies.screen import screen
@@ -48,6 +50,10 @@ REPLY_WINDOW_HOURS = {
     Question.FOOT_CHECK: 18,
     Question.FOOT_FOLLOWUP: 24,
     Question.EXERCISE: 18,
+    Question.NO_SHOW: 48,
+    # A waitlist offer binds until the offer expires (slotoffer.expires_at); this is the
+    # longest any offer stands.
+    Question.SLOT_OFFER: 24,
 }
 
 
@@ -168,6 +174,40 @@ class Answers:
             return self.foot_followup()
         if kind == Question.EXERCISE:
             return self.exercise()
+        if kind == Question.NO_SHOW and prompt.ref is not None:
+            return self.rebook()
+        if kind == Question.SLOT_OFFER and prompt.ref is not None:
+            return self.slot_offer(prompt.ref)
+        return False
+
+    def rebook(self) -> bool:
+        """'We missed you today. Reply R to rebook': R, a wish to reschedule, or a yes asks
+        staff for a new time (a routine escalation, and the inbox)."""
+        letter = None if self.strict else self.lead_letter()
+        if letter == "r" or self.says("reschedule") or (self.says("yes") and not self.strict):
+            self.intents.append(Intent.SESSION_RESCHEDULE)
+            self.actions += [
+                Observe(ObservationKind.RESCHEDULE_REQUESTED),
+                Escalate(Severity.ROUTINE, "reschedule", "asked to rebook a missed session"),
+            ]
+            self.replies.append("session_reschedule")
+            self.review = True
+            return True
+        return False
+
+    def slot_offer(self, offer: int) -> bool:
+        """'Reply YES to take it': yes (in words, or a C) takes it, no declines it."""
+        if self.says_no() or (self.words in ("n",)):
+            self.intents.append(Intent.SLOT_DECLINE)
+            self.actions.append(DeclineSlot(offer))
+            self.replies.append("slot_declined")
+            return True
+        letter = None if self.strict else self.lead_letter()
+        if self.whole("yes") or self.says("yes") or self.says("confirm") or letter == "c":
+            self.intents.append(Intent.SLOT_TAKE)
+            self.actions.append(TakeSlot(offer))
+            self.replies.append("slot_taken")
+            return True
         return False
 
     def session(self, appointment: int) -> bool:

@@ -54,7 +54,14 @@ SAFETY_TEXTS = {
 }
 # Texts that still make sense beside a safety text ("Glad your feet look good" does not).
 KEEP_BESIDE_DANGER = frozenset(
-    {"session_confirmed", "session_reschedule", "consent_granted", "opted_in"}
+    {
+        "session_confirmed",
+        "session_reschedule",
+        "consent_granted",
+        "opted_in",
+        "slot_taken",
+        "slot_declined",
+    }
 )
 
 

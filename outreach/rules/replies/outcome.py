@@ -20,6 +20,8 @@ class Intent(StrEnum):
     CONSENT = "consent"
     SESSION_CONFIRM = "session_confirm"
     SESSION_RESCHEDULE = "session_reschedule"
+    SLOT_TAKE = "slot_take"  # YES to a waitlist offer
+    SLOT_DECLINE = "slot_decline"  # no to a waitlist offer
     FOOT_OK = "foot_ok"
     FOOT_PROBLEM = "foot_problem"  # a foot check "2", or a follow-up answer 1 to 3
     FOOT_OTHER = "foot_other"  # follow-up answer 4
@@ -73,6 +75,19 @@ class SetAppointment:
 
 
 @dataclass(frozen=True)
+class TakeSlot:
+    """YES to waitlist offer `offer_id`: the first YES of a slot wins it (one conditional
+    UPDATE); a later one is told it has gone (the applier picks the text)."""
+
+    offer_id: int
+
+
+@dataclass(frozen=True)
+class DeclineSlot:
+    offer_id: int
+
+
+@dataclass(frozen=True)
 class Observe:
     kind: str  # an ObservationKind (str: the tests compare with the stored text)
     value: int | None = None
@@ -85,7 +100,9 @@ class Escalate:
     detail: str = ""
 
 
-Action = GrantConsent | OptOut | OptIn | SetAppointment | Observe | Escalate
+Action = (
+    GrantConsent | OptOut | OptIn | SetAppointment | TakeSlot | DeclineSlot | Observe | Escalate
+)
 
 
 @dataclass(frozen=True)
