@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outreach.rules.guards import Decision, Defer, Facts, Send, Skip, decide
+from outreach.rules.guards import Decision, Defer, Facts, Send, Skip, Waited, decide, recheck
 from outreach.rules.localtime import QuietHours
+from outreach.rules.vocabulary import ReminderKind, SkipReason
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_QUIET = QuietHours(time(21), time(8))
@@ -280,3 +281,31 @@ def test_it_never_sends_or_defers_into_quiet_hours(
     else:
         assert decision == Skip("quiet_hours")
         assert is_quiet
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        (ReminderKind.SESSION, SkipReason.APPOINTMENT_CANCELLED),
+        (ReminderKind.SESSION_MOVED, SkipReason.APPOINTMENT_CANCELLED),
+        (ReminderKind.NO_SHOW, SkipReason.MARK_CORRECTED),
+        (ReminderKind.SLOT_OFFER, SkipReason.SLOT_GONE),
+        (ReminderKind.SLOT_GONE, SkipReason.SLOT_GONE),
+    ],
+)
+def test_a_text_whose_session_or_offer_no_longer_wants_it_is_skipped_before_and_after_the_wait(
+    kind: ReminderKind, reason: SkipReason
+) -> None:
+    assert decide(facts(kind=kind, appointment_live=False)) == Skip(reason)
+    waited = Waited(
+        kind=kind,
+        now=MORNING,
+        expires_at=MORNING + timedelta(hours=6),
+        zone=NEW_YORK,
+        quiet=DEFAULT_QUIET,
+        opted_out=False,
+        paused=False,
+        appointment_live=False,
+    )
+    assert recheck(waited) == Skip(reason)
+    assert recheck(replace(waited, appointment_live=True)) == Send()
