@@ -14,6 +14,7 @@ class Action(StrEnum):
     PATIENTS_IMPORTED = "patients_imported"
     SESSION_ADDED = "session_added"
     SESSION_CANCELLED = "session_cancelled"
+    SESSION_MARKED = "session_marked"  # attended, no-show, cancelled by either side
     ESCALATION_ACKNOWLEDGED = "escalation_acknowledged"
     ESCALATION_RESOLVED = "escalation_resolved"
     REPLY_REVIEWED = "reply_reviewed"

@@ -20,6 +20,7 @@ from outreach.cli import (
     patients,
     replies,
     service,
+    sessions,
     staff,
     status,
     templates,
@@ -67,6 +68,7 @@ for command in (
     staff.messages_group,
     templates.templates,
     replies.replies,
+    sessions.sessions_group,
     users.users,
 ):
     main.add_command(command)

@@ -13,6 +13,7 @@ REASON_WORDS = {
     "foot_other": "something else on a foot",
     "pain": "pain",
     "reschedule": "wants to reschedule",
+    "no_shows": "missed sessions in a row",
     "stop_request": "asked to stop texts",
     # The danger signs of templates/replies/*.rules, in the patient's own words.
     "chest_pain": "chest pain or tightness",

@@ -1,0 +1,1 @@
+"""Sessions as a clinic runs them: what became of each (attendance) and what follows."""
