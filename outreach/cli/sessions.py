@@ -43,6 +43,8 @@ def mark_session(
 
     Example: outreach sessions mark RPT-1001 --on 2026-12-07 no-show --as maria
     """
+    from sqlalchemy import select
+
     from outreach.accounts.users import staff_by_username
     from outreach.clock import SystemClock
     from outreach.db.tables import patients
@@ -67,15 +69,7 @@ def mark_session(
         raise click.ClickException(str(exc)) from None
     with engine.connect() as conn:
         patient_id = patient_id_for(conn, patient, ctx.settings.clinic_phone)
-        zone = (
-            None
-            if patient_id is None
-            else conn.execute(
-                patients.select()
-                .with_only_columns(patients.c.timezone)
-                .where(patients.c.id == patient_id)
-            ).scalar_one()
-        )
+        zone = conn.execute(select(patients.c.timezone).where(patients.c.id == patient_id)).scalar()
     if patient_id is None or zone is None:
         raise click.ClickException(f"no patient has the id or phone number {patient!r}")
     found = attendance.sessions_on(engine, patient_id, on, zone, clock)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -74,7 +74,7 @@ def sessions_on(
     (id, starts_at, status), earliest first, whatever their status."""
     zone = ZoneInfo(zone_name)
     lo = at_local(day, time(0), zone)
-    hi = at_local(date.fromordinal(day.toordinal() + 1), time(0), zone)
+    hi = at_local(day + timedelta(days=1), time(0), zone)
     query = select(A.c.id, A.c.starts_at, A.c.status).where(
         A.c.patient_id == patient_id, A.c.starts_at >= lo, A.c.starts_at < hi
     )
