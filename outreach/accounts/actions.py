@@ -15,6 +15,7 @@ class Action(StrEnum):
     SESSION_ADDED = "session_added"
     SESSION_CANCELLED = "session_cancelled"
     SESSION_MARKED = "session_marked"  # attended, no-show, cancelled by either side
+    SESSION_MOVED = "session_moved"
     ESCALATION_ACKNOWLEDGED = "escalation_acknowledged"
     ESCALATION_RESOLVED = "escalation_resolved"
     REPLY_REVIEWED = "reply_reviewed"

@@ -99,6 +99,7 @@ ACTIONS: dict[str, str] = {
     Action.SESSION_ADDED: "Added a session",
     Action.SESSION_CANCELLED: "Cancelled a session",
     Action.SESSION_MARKED: "Marked a session (attended, no-show or cancelled)",
+    Action.SESSION_MOVED: "Moved a session to a new time",
     Action.ESCALATION_ACKNOWLEDGED: "Acknowledged an escalation",
     Action.ESCALATION_RESOLVED: "Resolved an escalation",
     Action.REPLY_REVIEWED: "Marked a reply as looked at",

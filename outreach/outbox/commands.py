@@ -15,15 +15,22 @@ from sqlalchemy.engine import Connection
 
 from outreach.config import Settings
 from outreach.db import dialect
-from outreach.db.tables import Patient, appointment_table, care_plans, reminders
+from outreach.db.tables import Patient, appointment_table, care_plans, outbound_messages, reminders
 from outreach.rules.localtime import patient_quiet_hours, place_outside_quiet
 from outreach.rules.stafftexts import EXPIRES_AFTER as STAFF_TEXT_EXPIRES_AFTER
-from outreach.rules.vocabulary import AppointmentStatus, ReminderKind, ReminderState, SkipReason
+from outreach.rules.vocabulary import (
+    AppointmentStatus,
+    Question,
+    ReminderKind,
+    ReminderState,
+    SkipReason,
+)
 
 CONSENT_REPLY_DAYS = 30
 
 R = reminders
 A = appointment_table
+OUT = outbound_messages
 P = care_plans
 
 
@@ -104,15 +111,32 @@ def replan(conn: Connection, patient_id: int, now: datetime) -> None:
     )
 
 
-def cancel_appointment(conn: Connection, appointment_id: int, now: datetime) -> None:
-    """Skip the pending reminders of a session staff cancelled."""
+def cancel_appointment(
+    conn: Connection,
+    appointment_id: int,
+    now: datetime,
+    reason: SkipReason = SkipReason.CANCELLED,
+) -> None:
+    """Skip the pending reminders of a session that was cancelled (or, with `reason`
+    SUPERSEDED, moved), and close the question a sent reminder asked about it: a "C" to a
+    reminder of a session that is off confirms nothing and goes to staff as unclear."""
     conn.execute(
         update(R)
         .where(
             R.c.appointment_id == appointment_id,
             R.c.state == ReminderState.PENDING,
         )
-        .values(state=ReminderState.SKIPPED, skip_reason=SkipReason.CANCELLED, updated_at=now)
+        .values(state=ReminderState.SKIPPED, skip_reason=reason, updated_at=now)
+    )
+    conn.execute(
+        update(OUT)
+        .where(
+            OUT.c.prompt_ref == appointment_id,
+            OUT.c.prompt == Question.SESSION,
+            OUT.c.answered_at.is_(None),
+            OUT.c.reply_until > now,
+        )
+        .values(reply_until=now)
     )
 
 

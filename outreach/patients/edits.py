@@ -188,34 +188,6 @@ def _session_time(
     return day, at, errors
 
 
-def cancel_session(
-    engine: Engine, who: Staff, external_id: str, appointment_id: int, now: datetime
-) -> bool:
-    """Cancel a future session and skip its reminders; False if it has passed or was not
-    live (nothing is written then)."""
-    A = appointment_table
-    with engine.begin() as conn:
-        patient = _patient(conn, external_id)
-        cancelled = conn.execute(
-            update(A)
-            .where(
-                A.c.id == appointment_id,
-                A.c.patient_id == patient.id,
-                A.c.starts_at > now,
-                A.c.status.in_(LIVE),
-            )
-            .values(status=AppointmentStatus.CANCELLED, updated_at=now)
-            .returning(A.c.starts_at)
-        ).first()
-        if cancelled is None:
-            return False
-        commands.cancel_appointment(conn, appointment_id, now)
-        local = readable_time(cancelled.starts_at, patient.timezone, "%Y-%m-%d %H:%M")
-        detail = {"starts_at": local}
-        audit.record(conn, who, "session_cancelled", now, patient.id, detail)
-    return True
-
-
 def set_paused(
     engine: Engine, settings: Settings, who: Staff, external_id: str, paused: bool, now: datetime
 ) -> bool:

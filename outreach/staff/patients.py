@@ -5,13 +5,11 @@ needsdoing.py's; their foot-check calendar, exercise completion and pain, adhere
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from outreach.db.tables import (
-    appointment_table,
     consent_events,
     inbound_messages,
     outbound_messages,
@@ -21,7 +19,6 @@ from outreach.db.tables import (
 )
 from outreach.patients.plans import status_of
 from outreach.rules.vocabulary import (
-    AppointmentStatus,
     Direction,
 )
 
@@ -96,25 +93,6 @@ def thread(engine: Engine, patient_id: int, limit: int = THREAD_LIMIT) -> list[d
     ]
     messages.sort(key=lambda m: m["order"])
     return messages[-limit:]
-
-
-def upcoming_sessions(engine: Engine, patient_id: int, now: datetime) -> list[dict[str, Any]]:
-    A = appointment_table
-    live = (
-        AppointmentStatus.SCHEDULED,
-        AppointmentStatus.CONFIRMED,
-        AppointmentStatus.RESCHEDULE_REQUESTED,
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(A)
-            .where(A.c.patient_id == patient_id, A.c.starts_at > now, A.c.status.in_(live))
-            .order_by(A.c.starts_at)
-            .limit(50)
-        ).all()
-    return [
-        {"id": r.id, "starts_at": r.starts_at, "source": r.source, "status": r.status} for r in rows
-    ]
 
 
 def consent_history(engine: Engine, patient_id: int) -> list[dict[str, Any]]:

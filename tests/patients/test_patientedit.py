@@ -5,7 +5,6 @@ changed)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +17,8 @@ from outreach.db.tables import appointment_table, audit_events, reminders
 from outreach.patients import edits as patientedit
 from outreach.patients.enrolment import validate_patient
 from outreach.patients.form import PatientForm, spec_columns
+from outreach.rules.vocabulary import Attendance
+from outreach.sessions import attendance
 from tests.support.patients import enrol, patient_row
 
 WHO = Staff(id=1, username="admin", display_name="Alex Admin", role="admin", stamp="x")
@@ -146,27 +147,6 @@ def test_pausing_or_resuming_twice_records_it_once(
     assert [a for a, _ in audit_rows(engine)] == ["patient_paused", "patient_resumed"]
 
 
-def test_a_past_session_cannot_be_cancelled(
-    engine: Engine, settings: Settings, clock: ManualClock, who: Staff
-) -> None:
-    ana = enrol(engine, settings, clock.now())
-    with engine.begin() as conn:
-        past = conn.execute(
-            appointment_table.insert()
-            .values(
-                patient_id=ana,
-                starts_at=datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
-                source="plan",
-                status="scheduled",
-                updated_at=clock.now(),
-            )
-            .returning(appointment_table.c.id)
-        ).scalar_one()
-
-    assert not patientedit.cancel_session(engine, who, "P-1", past, clock.now())
-    assert audit_rows(engine) == []
-
-
 def test_a_session_added_where_one_was_cancelled_comes_back(
     engine: Engine, settings: Settings, clock: ManualClock, who: Staff
 ) -> None:
@@ -182,7 +162,8 @@ def test_a_session_added_where_one_was_cancelled_comes_back(
             .where(appointment_table.c.patient_id == ana)
             .where(appointment_table.c.source == "manual")
         ).all()
-    assert patientedit.cancel_session(engine, who, "P-1", session.id, clock.now())
+    cancel = Attendance.CANCELLED_BY_CLINIC
+    assert attendance.mark(engine, settings, who, session.id, cancel, clock.now()).mark == cancel
 
     errors = patientedit.add_session(
         engine, settings, who, "P-1", "2026-11-28", "11:30", clock.now()

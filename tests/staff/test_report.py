@@ -12,8 +12,9 @@ from outreach.accounts.users import Staff, load_staff
 from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db.tables import escalations, outbound_messages
-from outreach.patients.edits import cancel_session
 from outreach.replies import status
+from outreach.rules.vocabulary import Attendance
+from outreach.sessions import attendance
 from outreach.staff import report
 from outreach.staff.escalations import acknowledge
 from outreach.staff.report import DateRange, Rate
@@ -165,9 +166,8 @@ def test_a_session_confirmed_by_text_counts_as_confirmed_even_if_cancelled_later
                 outbound_messages.c.to_phone == ANA, outbound_messages.c.prompt == "session"
             )
         ).scalar_one()
-    assert cancel_session(
-        clinic.engine, admin_user(clinic.engine), "P-1", wednesday, utc(24, 15, 30)
-    )
+    who, cancel = admin_user(clinic.engine), Attendance.CANCELLED_BY_PATIENT
+    attendance.mark(clinic.engine, clinic.settings, who, wednesday, cancel, utc(24, 15, 30))
 
     found = clinic.report(date(2026, 11, 24), date(2026, 11, 24))
 

@@ -1,5 +1,5 @@
-"""The buttons on a patient's page: add or cancel a session, pause or resume, and record an
-opt-out the patient asked for in person or by phone."""
+"""The buttons on a patient's page: add a session, pause or resume, and record an opt-out
+the patient asked for in person or by phone. Marking and moving a session: sessions.py."""
 
 from __future__ import annotations
 
@@ -53,27 +53,6 @@ async def add_session(
         context.update({"session_errors": errors, "session_values": values})
         return pages.render(request, "patient.html", context, status_code=422)
     flash(request, f"Session added on {values['session_date']} at {values['session_time']}.")
-    return RedirectResponse(f"/patients/{external_id}#sessions", status_code=303)
-
-
-@router.post("/patients/{external_id}/sessions/{appointment_id}/cancel")
-async def cancel_session(
-    request: Request,
-    staff: CurrentUser,
-    engine: EngineDep,
-    now: NowDep,
-    external_id: str,
-    appointment_id: int,
-) -> Response:
-    cancelled = await run_in_threadpool(
-        patientedit.cancel_session, engine, staff, external_id, appointment_id, now
-    )
-    flash(
-        request,
-        "Session cancelled; its reminders will not be sent."
-        if cancelled
-        else "That session could not be cancelled: it has passed or was already cancelled.",
-    )
     return RedirectResponse(f"/patients/{external_id}#sessions", status_code=303)
 
 

@@ -20,6 +20,7 @@ from outreach.rules.replies.pain import HIGH_PAIN
 from outreach.staff import adherence as adherenceview
 from outreach.staff import patientlist
 from outreach.staff import patients as patientview
+from outreach.staff import sessions as sessionview
 from outreach.staff.needsdoing import needs_doing
 from outreach.staff.patientstatus import status_words
 from outreach.web.admin import charts
@@ -82,7 +83,7 @@ def page_context(
     return {
         "patient": patient,
         "plan": plan_view(engine, patient["patient_id"], now, horizon),
-        "sessions": patientview.upcoming_sessions(engine, patient["id"], now),
+        **_sessions(engine, patient["id"], now),
         **thread_context(engine, patient, all_texts),
         "language_name": LANGUAGE_NAMES.get(patient["language"], patient["language"]),
         "adherence": adherence,
@@ -96,6 +97,11 @@ def page_context(
         "session_errors": {},
         "session_values": {},
     }
+
+
+def _sessions(engine: EngineDep, patient_id: int, now: datetime) -> dict[str, Any]:
+    recent, coming = sessionview.patient_sessions(engine, patient_id, now)
+    return {"recent_sessions": recent, "sessions": coming, "marks_for": sessionview.marks_for}
 
 
 def _charts(adherence: dict[str, Any], today: date, baseline: int | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach.staff import escalations
 from outreach.staff import inbox as inboxview
+from outreach.staff import sessions as sessionview
 from outreach.staff import today as inbox
 from outreach.web.admin.auth import local_path
 from outreach.web.admin.escalations import ROW_HELPERS
@@ -33,6 +34,10 @@ def today(
         "failed_reminders": reminders,
         "replies": inbox.replies_to_review(engine, now),
         "inbox_open": inboxview.open_count(engine),
+        "day_sessions": sessionview.day_sessions(engine, now, settings.clinic_zone),
+        "awaiting": sessionview.awaiting_marks(engine, now, settings.clinic_zone),
+        "awaiting_days": sessionview.AWAITING_DAYS,
+        "marks_for": sessionview.marks_for,
     }
     return pages.render(request, "today.html", context)
 

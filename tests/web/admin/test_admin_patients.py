@@ -357,16 +357,24 @@ def test_a_session_added_by_hand_gets_reminders_and_cancelling_it_skips_them(
     own = rows(engine, reminders, reminders.c.appointment_id == session.id)
     assert own and {r.state for r in own} == {"pending"}
 
-    cancelled = admin.post(f"/patients/P-1/sessions/{session.id}/cancel", follow_redirects=False)
+    cancelled = admin.post(
+        f"/sessions/{session.id}/mark",
+        {"mark": "cancelled_by_clinic", "next": "/patients/P-1#sessions"},
+        follow_redirects=False,
+    )
 
     assert cancelled.status_code == 303
+    assert cancelled.headers["location"] == "/patients/P-1#sessions"
     [session] = session_rows(engine, ana, "manual")
-    assert session.status == "cancelled"
+    assert (session.status, session.attendance) == ("cancelled", "cancelled_by_clinic")
     own = rows(engine, reminders, reminders.c.appointment_id == session.id)
     assert {(r.state, r.skip_reason) for r in own} == {("skipped", "cancelled")}
     assert audit_actions(engine) == [
         ("session_added", {"starts_at": "2026-11-28 11:30 EST"}),
-        ("session_cancelled", {"starts_at": "2026-11-28 11:30 EST"}),
+        (
+            "session_marked",
+            {"starts_at": "2026-11-28 11:30 EST", "mark": [None, "cancelled-by-clinic"]},
+        ),
     ]
 
 
