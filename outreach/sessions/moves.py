@@ -23,7 +23,7 @@ from outreach.config import Settings
 from outreach.db.tables import appointment_table, patients
 from outreach.outbox import commands
 from outreach.planning import planner
-from outreach.rules.localtime import at_local
+from outreach.rules.localtime import at_local, patient_quiet_hours, place_outside_quiet
 from outreach.rules.readabletime import readable_time
 from outreach.rules.vocabulary import (
     AppointmentSource,
@@ -68,13 +68,19 @@ def move(
 ) -> Moved:
     """Move a session to `day` at `at` on the patient's own clock; raises NotMoved."""
     with engine.begin() as conn:
-        moved = _move(conn, who, appointment_id, day, at, now)
+        moved = _move(conn, settings, who, appointment_id, day, at, now)
     planner.plan_due(engine, settings, now)  # the new session's reminders, now
     return moved
 
 
 def _move(
-    conn: Connection, who: Staff, appointment_id: int, day: date, at: time, now: datetime
+    conn: Connection,
+    settings: Settings,
+    who: Staff,
+    appointment_id: int,
+    day: date,
+    at: time,
+    now: datetime,
 ) -> Moved:
     old = conn.execute(
         select(
@@ -83,6 +89,7 @@ def _move(
             A.c.starts_at,
             A.c.status,
             P.c.timezone,
+            P.c.quiet_hours,
             P.c.consent_state,
             P.c.opted_out,
             P.c.paused,
@@ -110,7 +117,7 @@ def _move(
     )
     commands.cancel_appointment(conn, old.id, now, SkipReason.SUPERSEDED)
     commands.replan(conn, old.patient_id, now)
-    texted = _moved_text(conn, old, new_id, starts_at, now)
+    texted = _moved_text(conn, settings, old, new_id, starts_at, now)
     fmt = "%Y-%m-%d %H:%M"
     detail = {
         "starts_at": readable_time(old.starts_at, old.timezone, fmt),
@@ -150,18 +157,24 @@ def _new_session(conn: Connection, patient_id: int, starts_at: datetime, now: da
 
 
 def _moved_text(
-    conn: Connection, old: Any, new_id: int, starts_at: datetime, now: datetime
+    conn: Connection, settings: Settings, old: Any, new_id: int, starts_at: datetime, now: datetime
 ) -> bool:
-    """Queue "your session has moved to ..." once, to a patient we may text; it goes out
-    within their quiet hours and never after the new time has come."""
+    """Queue "your session has moved to ..." once, to a patient we may text: now, or when
+    their quiet hours end; none if they end only after the new time has come."""
     if old.consent_state != ConsentState.GRANTED or old.opted_out or old.paused:
+        return False
+    quiet = patient_quiet_hours(old.quiet_hours, settings.quiet_hours)
+    send_at = place_outside_quiet(
+        now, ZoneInfo(old.timezone), quiet, not_after=starts_at, not_before=now
+    )
+    if send_at is None:
         return False
     made = commands.queue_text(
         conn,
         old.patient_id,
         ReminderKind.SESSION_MOVED,
         f"moved:{new_id}:{int(now.timestamp())}",  # once per move, however often it moves
-        now,
+        send_at,
         starts_at,
         now,
         appointment_id=new_id,
