@@ -95,3 +95,65 @@ def test_mistakes_are_named_and_change_nothing(
     with engine.connect() as conn:
         assert conn.execute(select(A.c.attendance)).scalar_one() is None
         assert conn.execute(select(patients.c.id)).scalar_one()
+
+
+@pytest.fixture
+def later(engine: Engine, settings: Settings) -> tuple[int, datetime, str]:
+    """Ana, where it is midday, with a session in three days' time."""
+    now = SystemClock().now()
+    add_staff(engine, now)
+    zone = a_zone_where_it_is_midday()
+    patient_id = enrol(engine, settings, now, timezone=zone, sessions="", plan_start="2026-11-01")
+    starts_at = (now + timedelta(days=3)).replace(second=0, microsecond=0)
+    with engine.begin() as conn:
+        conn.execute(
+            A.insert().values(
+                patient_id=patient_id, starts_at=starts_at, source="manual", updated_at=now
+            )
+        )
+    return patient_id, starts_at, zone
+
+
+def test_a_session_is_moved_and_the_patient_told(
+    config: Path, engine: Engine, later: tuple[int, datetime, str]
+) -> None:
+    patient_id, starts_at, zone = later
+    day = local(starts_at, zone, "%Y-%m-%d")
+    new_day = local(starts_at + timedelta(days=1), zone, "%Y-%m-%d")
+
+    code, output = outreach(
+        config, "sessions", "move", "P-1", "--on", day, "--to", f"{new_day} 15:30", "--as", "terry"
+    )
+
+    assert code == 0, output
+    assert f"to {new_day} 15:30" in output and "Queued the text with the new time" in output
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(A.c.starts_at, A.c.status, A.c.source).where(A.c.patient_id == patient_id)
+        ).all()
+        kinds = conn.execute(
+            select(reminders.c.kind).where(reminders.c.patient_id == patient_id)
+        ).scalars()
+        assert "session_moved" in list(kinds)
+    assert sorted((r.status, r.source) for r in rows) == [
+        ("moved", "manual"),
+        ("scheduled", "moved"),
+    ]
+
+
+def test_a_move_that_cannot_be_made_is_named(
+    config: Path, engine: Engine, later: tuple[int, datetime, str]
+) -> None:
+    _, starts_at, zone = later
+    day = local(starts_at, zone, "%Y-%m-%d")
+    code, output = outreach(
+        config, "sessions", "move", "P-1", "--on", day, "--to", "tomorrow", "--as", "terry"
+    )
+    assert code == 1 and "write the new time as 'YYYY-MM-DD HH:MM'" in output
+
+    code, output = outreach(
+        config, "sessions", "move", "P-1", "--on", day, "--to", "2020-01-01 10:00", "--as", "terry"
+    )
+    assert code == 1 and "not moved: the new time has already passed" in output
+    with engine.connect() as conn:
+        assert conn.execute(select(A.c.status)).scalars().all() == ["scheduled"]
