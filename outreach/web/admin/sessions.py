@@ -106,7 +106,7 @@ async def move_session(
     except moves.NotMoved as exc:
         flash(request, f"Not moved: {exc}.")
         return back
-    fmt = "%a %d %b %H:%M %Z"
+    fmt = "%a %d %b %H:%M"
     old = readable_time(moved.old_starts_at, moved.timezone, fmt)
     new = readable_time(moved.new_starts_at, moved.timezone, fmt)
     texted = " The patient will be texted the new time." if moved.texted else ""
