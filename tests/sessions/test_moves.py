@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
 from outreach.config import Settings
-from outreach.db.tables import appointment_table, audit_events, reminders
+from outreach.db.tables import appointment_table, audit_events, inbound_messages, reminders
 from outreach.planning.planner import plan_due
 from outreach.rules.vocabulary import Attendance, ReminderKind, SkipReason
 from outreach.sessions import attendance, moves
@@ -108,6 +108,8 @@ def test_a_confirmation_of_the_old_time_after_a_move_confirms_nothing(desk: Desk
     (old,) = desk.rows(A, A.c.id == old_id)
     assert old.status == "moved"
     assert "confirmed" not in desk.transport.sent[-1].body.lower()
+    (reply,) = desk.rows(inbound_messages)
+    assert reply.needs_review  # staff see it and can tell the patient the new time
 
 
 def test_a_session_moves_onto_a_cancelled_one_at_that_time(desk: Desk) -> None:
