@@ -32,7 +32,8 @@ LIVE = (
 # Today lists unmarked sessions of this many past clinic days; older ones count in the
 # report as unmarked. A clinic that stops marking is not shown a list of thousands.
 AWAITING_DAYS = 14
-SHOWN = 200  # rows a list shows; the heading gives the full count
+SHOWN = 200  # rows a list shows; the heading gives the count
+COUNTED = 1000  # counted up to this, then "1000+": a count should not cost a scan
 PATIENT_PAST_DAYS = 30
 
 
@@ -56,11 +57,16 @@ class SessionRow:
 @dataclass(frozen=True)
 class Listing:
     rows: list[SessionRow]
-    total: int
+    total: int  # at most COUNTED
 
     @property
     def more(self) -> int:
         return self.total - len(self.rows)
+
+    @property
+    def count(self) -> str:
+        """The count for a heading: '12', or '1000+' past what is counted."""
+        return f"{self.total}+" if self.total >= COUNTED else str(self.total)
 
 
 def _row(r: Any) -> SessionRow:
@@ -90,7 +96,8 @@ def _listing(conn: Connection, *where: ColumnElement[bool], order: str = "asc") 
     rows = conn.execute(query.order_by(by, A.c.id).limit(SHOWN)).all()
     total = len(rows)
     if total == SHOWN:
-        total = conn.execute(select(func.count()).select_from(A).where(*where)).scalar_one()
+        some = select(A.c.id).where(*where).limit(COUNTED).subquery()
+        total = conn.execute(select(func.count()).select_from(some)).scalar_one()
     return Listing([_row(r) for r in rows], total)
 
 
