@@ -4,7 +4,9 @@ the script each patient answers from."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+
+from outreach.rules.vocabulary import Attendance
 
 # Sunday 25 October 2026, 09:00 in New York; the week ends as US clocks fall back on 1 November.
 START = datetime(2026, 10, 25, 13, 0, tzinfo=UTC)
@@ -88,6 +90,8 @@ ANSWERS: dict[tuple[str, str], tuple[int, str] | None] = {
     ("DEMO-3", "foot_check"): (20, "1"),
     ("DEMO-3", "foot_check:Wed"): (3, "Stop"),
     ("DEMO-3", "exercise"): (50, "Done 2"),
+    # Grace misses Monday's session: the no-show text, and she asks to rebook.
+    ("DEMO-3", "no_show"): (20, "R"),
     # His answer to the front desk's text (below) is for a person: it waits in the inbox.
     ("DEMO-2", "staff:Wed"): (12, "el viernes a las 4 me va bien, gracias"),
 }
@@ -101,6 +105,23 @@ STAFF_ANSWERS: dict[tuple[str, str], tuple[int, str]] = {
         "del jueves?",
     ),
     ("DEMO-2", "a que hora abren el sabado"): (20, "Hola Luis, el sábado abrimos de 9:00 a 13:00."),
+}
+
+
+# The front desk marks each session an hour after it begins: attended, unless listed here
+# by (patient, local weekday).
+MARKS: dict[tuple[str, str], Attendance] = {("DEMO-3", "Mon"): Attendance.NO_SHOW}
+
+# Patients who phone to cancel: (when, patient, the local weekday of their next session).
+CALLS: list[tuple[datetime, str, str]] = [
+    # Monday at noon in Chicago, Luis calls off Tuesday's session: a day's notice.
+    (datetime(2026, 10, 26, 17, 0, tzinfo=UTC), "DEMO-2", "Tue"),
+]
+
+# The front desk moves a session once the patient agrees a new time in the inbox:
+# (patient, what they wrote) -> (minutes later, weekday of the session, new weekday, new time).
+STAFF_MOVES: dict[tuple[str, str], tuple[int, str, str, time]] = {
+    ("DEMO-2", "el viernes a las 4 me va bien, gracias"): (10, "Thu", "Fri", time(16, 0)),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,9 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
 
+from outreach.accounts.actions import Action
 from outreach.db.tables import (
+    audit_events,
     escalations,
     inbound_messages,
     outbound_messages,
@@ -77,7 +80,29 @@ def _conversation(conn: Connection, patient_id: int) -> list[tuple[datetime, str
         elif row.needs_review:
             note = "⚑ needs a look from staff"
         lines.append((row.received_at, "←", escape(row.body), escape(note)))
+    lines += _desk(conn, patient_id)
     return sorted(lines, key=lambda line: (line[0], line[1] == "→"))
+
+
+def _desk(conn: Connection, patient_id: int) -> list[tuple[datetime, str, str, str]]:
+    """What the front desk did with the patient's sessions: a line of its own in the
+    transcript (attended marks are left out: they are most of them)."""
+    lines: list[tuple[datetime, str, str, str]] = []
+    for row in conn.execute(
+        select(audit_events.c.at, audit_events.c.action, audit_events.c.detail).where(
+            audit_events.c.patient_id == patient_id,
+            audit_events.c.action.in_((Action.SESSION_MARKED, Action.SESSION_MOVED)),
+        )
+    ):
+        detail = json.loads(row.detail)
+        if row.action == Action.SESSION_MOVED:
+            what = f"moved the session of {detail['starts_at']} to {detail['moved_to']}"
+        elif detail["mark"][1] == "attended":
+            continue
+        else:
+            what = f"marked the session of {detail['starts_at']} {detail['mark'][1]}"
+        lines.append((row.at, "☰", f"[italic cyan]The front desk {escape(what)}.[/]", ""))
+    return lines
 
 
 def print_summary(console: Console, result: DemoResult) -> None:
@@ -97,6 +122,9 @@ def print_summary(console: Console, result: DemoResult) -> None:
             or "0",
         )
     console.print(table)
+    if result.sessions:
+        marks = ", ".join(f"{n} {mark}" for mark, n in sorted(result.sessions.items()))
+        console.print(f"Sessions marked by the front desk: {marks}.", highlight=False)
     if result.inbox:
         console.print(
             f"Inbox: {len(result.inbox)} conversation(s) wait for a person "

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from outreach.db.tables import (
+    appointment_table,
     conversations,
     escalations,
     inbound_messages,
@@ -18,7 +19,7 @@ from outreach.db.tables import (
     reminders,
 )
 from outreach.demo.clinic import END
-from outreach.rules.vocabulary import OutboundStatus, ReminderState
+from outreach.rules.vocabulary import AppointmentStatus, Attendance, OutboundStatus, ReminderState
 
 
 @dataclass
@@ -26,6 +27,7 @@ class DemoResult:
     database: Path | None  # None once a temporary one is deleted
     patients: list[PatientTally]
     inbox: list[str] = field(default_factory=list)  # whose conversations wait for a person
+    sessions: Counter[str] = field(default_factory=Counter)  # marks (and moves) of the week
 
     @property
     def total(self) -> PatientTally:
@@ -79,4 +81,14 @@ def summarise(engine: Engine, database: Path) -> DemoResult:
             .order_by(conversations.c.last_in_at)
         ).scalars()
         inbox = [tallies[patient_id].name for patient_id in waiting]
-    return DemoResult(database, list(tallies.values()), inbox)
+        sessions: Counter[str] = Counter()
+        for mark, status in conn.execute(
+            select(appointment_table.c.attendance, appointment_table.c.status).where(
+                appointment_table.c.starts_at < END
+            )
+        ):
+            if mark is not None:
+                sessions[Attendance(mark).word] += 1
+            elif status == AppointmentStatus.MOVED:
+                sessions["moved"] += 1
+    return DemoResult(database, list(tallies.values()), inbox, sessions)

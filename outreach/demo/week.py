@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import secrets
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,11 +24,14 @@ from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db.engine import make_engine, upgrade
 from outreach.db.tables import outbound_messages, patients, reminders
+from outreach.demo import frontdesk
 from outreach.demo.clinic import (
+    CALLS,
     DEMO_PATIENTS,
     END,
     FRONT_DESK,
     STAFF_ANSWERS,
+    STAFF_MOVES,
     START,
     Script,
     script,
@@ -110,42 +113,75 @@ def simulate(
     answer: Script,
     front_desk: Staff,
 ) -> None:
-    """Jump the clock from one event to the next: a reminder falling due, a patient's answer,
-    the front desk's text from the inbox, or a new UTC day for the planner."""
+    """Jump the clock from one event to the next: a reminder falling due, a patient's answer
+    or call, the front desk's text, mark or move, or a new UTC day for the planner."""
     pending_answers: list[tuple[datetime, str, str]] = []
-    pending_staff: list[tuple[datetime, str, str]] = []  # when, patient id, text
+    desk = Desk(list(CALLS))
     seen = 0
     while clock.now() < END:
         service.tick()
         seen = _queue_answers(engine, seen, pending_answers, answer)
         now = clock.now()
         due = [a for a in pending_answers if a[0] <= now]
-        staff_due = [a for a in pending_staff if a[0] <= now]
-        if due or staff_due:
-            for when, phone, text in due:
-                pending_answers.remove((when, phone, text))
-                inbound.receive(
-                    engine, settings, renderer, transport, now, from_phone=phone, body=text
-                )
-                _queue_staff_answer(engine, now, phone, text, pending_staff)
-            for when, patient, text in staff_due:
-                pending_staff.remove((when, patient, text))
-                texting.send(engine, settings, front_desk, patient, text, now)
-            continue  # tick again at this moment: a reply can start a plan or stop one
-        clock.set(min(_next_moment(engine, now, pending_answers + pending_staff), END))
+        for when, phone, text in due:
+            pending_answers.remove((when, phone, text))
+            inbound.receive(engine, settings, renderer, transport, now, from_phone=phone, body=text)
+            desk.heard(engine, now, phone, text)
+        if due or desk.act(engine, settings, front_desk, now):
+            continue  # tick again at this moment: a reply or a mark can queue a text
+        moments = [a[0] for a in pending_answers] + desk.moments(engine, now)
+        clock.set(min(_next_moment(engine, now, moments), END))
 
 
-def _queue_staff_answer(
-    engine: Engine, now: datetime, phone: str, text: str, pending: list[tuple[datetime, str, str]]
-) -> None:
-    with engine.connect() as conn:
-        patient = conn.execute(
-            select(patients.c.external_id).where(patients.c.phone == phone)
-        ).scalar_one()
-    planned = STAFF_ANSWERS.get((patient, text))
-    if planned is not None:
-        minutes, answer = planned
-        pending.append((now + timedelta(minutes=minutes), patient, answer))
+class Desk:
+    """What the front desk has still to do: texts to write, calls to take, sessions to move,
+    and every session to mark an hour after it begins."""
+
+    def __init__(self, calls: list[tuple[datetime, str, str]]) -> None:
+        self.texts: list[tuple[datetime, str, str]] = []  # when, patient id, text
+        self.moves: list[tuple[datetime, str, str, str, time]] = []
+        self.calls = calls
+
+    def heard(self, engine: Engine, now: datetime, phone: str, text: str) -> None:
+        """A patient's text, as the front desk reads it in the inbox."""
+        with engine.connect() as conn:
+            patient = conn.execute(
+                select(patients.c.external_id).where(patients.c.phone == phone)
+            ).scalar_one()
+        planned = STAFF_ANSWERS.get((patient, text))
+        if planned is not None:
+            minutes, answer = planned
+            self.texts.append((now + timedelta(minutes=minutes), patient, answer))
+        move = STAFF_MOVES.get((patient, text))
+        if move is not None:
+            minutes, weekday, to_weekday, to_time = move
+            when = now + timedelta(minutes=minutes)
+            self.moves.append((when, patient, weekday, to_weekday, to_time))
+
+    def act(self, engine: Engine, settings: Settings, who: Staff, now: datetime) -> bool:
+        """Do what is due; whether anything was done."""
+        acted = False
+        for text in [t for t in self.texts if t[0] <= now]:
+            self.texts.remove(text)
+            texting.send(engine, settings, who, text[1], text[2], now)
+            acted = True
+        for call in [c for c in self.calls if c[0] <= now]:
+            self.calls.remove(call)
+            frontdesk.cancel(engine, settings, who, call[1], call[2], now)
+            acted = True
+        for move in [m for m in self.moves if m[0] <= now]:
+            self.moves.remove(move)
+            _, patient, weekday, to_weekday, to_time = move
+            frontdesk.move(engine, settings, who, patient, weekday, to_weekday, to_time, now)
+            acted = True
+        return frontdesk.mark_sessions(engine, settings, who, now) > 0 or acted
+
+    def moments(self, engine: Engine, now: datetime) -> list[datetime]:
+        """When the front desk next has something to do."""
+        planned = [t[0] for t in self.texts] + [c[0] for c in self.calls]
+        planned += [m[0] for m in self.moves]
+        mark = frontdesk.next_mark(engine, now, END)
+        return planned if mark is None else [*planned, mark]
 
 
 def _queue_answers(
@@ -180,9 +216,7 @@ def _queue_answers(
     return seen
 
 
-def _next_moment(
-    engine: Engine, now: datetime, pending: list[tuple[datetime, str, str]]
-) -> datetime:
+def _next_moment(engine: Engine, now: datetime, pending: list[datetime]) -> datetime:
     with engine.begin() as conn:
         next_send = conn.execute(
             select(reminders.c.send_at)
@@ -191,7 +225,7 @@ def _next_moment(
             .limit(1)
         ).scalar()
     next_day = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    candidates = [next_day] + [a[0] for a in pending]
+    candidates = [next_day, *pending]
     if next_send is not None:
         candidates.append(next_send)
     return min(candidates)

@@ -48,6 +48,7 @@ def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
     assert sorted((f.severity, f.reason) for f in flags) == [
         ("routine", "fall"),
         ("routine", "reschedule"),
+        ("routine", "reschedule"),
         ("urgent", "bleeding"),
         ("urgent", "foot_open_sore"),
         ("urgent", "pain"),
@@ -70,6 +71,24 @@ def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
     assert answer.needs_review and answer.received_at > desk.created_at
     assert not any(m.created_at == answer.received_at for m in luis)  # nothing sent back
     assert "Luis Ramírez" in result.inbox
+    # The front desk then moved his Thursday session to Friday at 16:00: he is told once,
+    # in Spanish, and Friday's reminder asks him to confirm again.
+    [moved] = [m for m in luis if m.template == "session_moved"]
+    assert "cambió al viernes 30 de octubre a las 16:00" in moved.body
+    assert any(
+        m.template == "session"
+        and "viernes 30 de octubre" in m.body
+        and m.created_at > moved.created_at
+        for m in luis
+    )
+    # He phoned on Monday to call off Tuesday's session: no reminder went for it.
+    assert not any(m.template == "session" and "martes 27" in m.body for m in luis)
+    # Grace missed Monday's session: one text that day, and her R asks staff to call.
+    [missed] = [m for m in grace if m.template == "no_show"]
+    assert missed.body.startswith("Riverside PT: We missed you today, Grace.")
+    [rebook] = [r for r in replies if r.patient_id == people["DEMO-3"].id and r.body == "R"]
+    assert rebook.received_at > missed.created_at
+    assert result.sessions == {"attended": 4, "cancelled-by-patient": 1, "moved": 1, "no-show": 1}
     # Grace said STOP: the confirmation is the last text she ever got.
     assert people["DEMO-3"].opted_out
     assert grace[-1].template == "opted_out"
@@ -86,9 +105,11 @@ def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
         assert name in text
     assert "The week in numbers" in text and "opted_out" in text
     assert "✎ written by Marta, front desk, from the inbox" in text
+    assert "☰ The front desk marked the session of 2026-10-26 13:00" in text
+    assert "Sessions marked by the front desk: 4 attended" in text
     assert "wait for a person" in text
     assert result.total.sent == sum(len(m) for m in by_patient.values())
-    assert result.total.escalations == {"urgent": 3, "routine": 2}
+    assert result.total.escalations == {"urgent": 3, "routine": 3}
 
 
 def test_the_demo_command_runs_on_a_fresh_checkout_in_under_30_seconds(tmp_path: Path) -> None:
