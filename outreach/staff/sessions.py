@@ -32,7 +32,7 @@ LIVE = (
 # Today lists unmarked sessions of this many past clinic days; older ones count in the
 # report as unmarked. A clinic that stops marking is not shown a list of thousands.
 AWAITING_DAYS = 14
-SHOWN = 200  # rows a list shows; the heading gives the count
+SHOWN = 100  # rows a list shows; the heading gives the count
 COUNTED = 1000  # counted up to this, then "1000+": a count should not cost a scan
 PATIENT_PAST_DAYS = 30
 
