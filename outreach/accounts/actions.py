@@ -15,6 +15,9 @@ class Action(StrEnum):
     SESSION_ADDED = "session_added"
     SESSION_CANCELLED = "session_cancelled"
     SESSION_MARKED = "session_marked"  # attended, no-show, cancelled by either side
+    WAITLIST_ADDED = "waitlist_added"
+    WAITLIST_CHANGED = "waitlist_changed"
+    WAITLIST_REMOVED = "waitlist_removed"
     ESCALATION_ACKNOWLEDGED = "escalation_acknowledged"
     ESCALATION_RESOLVED = "escalation_resolved"
     REPLY_REVIEWED = "reply_reviewed"
