@@ -7,8 +7,9 @@ commit, then finds the slot taken; SQLite runs one writer at a time). The winner
 session at the slot's time (source waitlist, `filled_slot`), whose reminders the next
 planner run makes, and leaves the waitlist: they have the session they waited for, and
 staff put them back on it if they want another. Everyone else still holding an offer of
-that slot is told once that it has gone. A YES that comes second is told the same in its
-reply. NO: the offer is declined and, once no offer of the slot stands, the next round goes.
+that slot is told once that it has gone (by the next tick). A YES that comes second is
+told the same in its reply. NO: the offer is declined and, once no offer of the slot
+stands, the next round goes.
 """
 
 from __future__ import annotations
@@ -40,8 +41,6 @@ A = appointment_table
 S = open_slots
 O = slot_offers  # noqa: E741
 R = reminders
-# An offer text in these states reached the patient, or is on its way: they hear it has gone.
-TOLD = (ReminderState.SENT, ReminderState.CLAIMED)
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def take(conn: Connection, offer_id: int, patient_id: int, now: datetime) -> Tak
     _answer(conn, offer_id, OfferState.TAKEN, now)
     appointment_id = _book(conn, patient_id, offer.slot_id, offer.starts_at, now)
     waitlist.remove(conn, patient_id)
-    _tell_the_others(conn, offer.slot_id, offer.starts_at, now)
+    _tell_the_others(conn, offer.slot_id)
     log.info("slot %s taken by patient %s (offer %s)", offer.slot_id, patient_id, offer_id)
     return Taken(True, offer.slot_id, offer.starts_at, appointment_id)
 
@@ -147,31 +146,12 @@ def _book(
     return appointment_id
 
 
-def _tell_the_others(conn: Connection, slot_id: int, starts_at: datetime, now: datetime) -> None:
-    """Every other live offer of the slot is gone; those whose offer text reached them get
-    one text saying so (queued: quiet hours and the rate apply; not after the slot starts)."""
-    others = conn.execute(
+def _tell_the_others(conn: Connection, slot_id: int) -> None:
+    """Every other live offer of the slot is gone. The "it has gone" texts are queued by the
+    next tick (waitlist_slots.tell_gone), not here: queueing a text to another patient would
+    wait for their row, which their own reply may hold while it waits for this slot."""
+    conn.execute(
         update(O)
         .where(O.c.slot_id == slot_id, O.c.state == OfferState.OFFERED)
-        .values(state=OfferState.GONE, answered_at=None)
-        .returning(O.c.patient_id, O.c.reminder_id)
-    ).all()
-    told_ids = [o.reminder_id for o in others if o.reminder_id is not None]
-    reached = set(
-        conn.execute(select(R.c.id).where(R.c.id.in_(told_ids), R.c.state.in_(TOLD)))
-        .scalars()
-        .all()
-        if told_ids
-        else ()
+        .values(state=OfferState.GONE)
     )
-    for other in others:
-        if other.reminder_id in reached:
-            commands.queue_text(
-                conn,
-                other.patient_id,
-                ReminderKind.SLOT_GONE,
-                slot_occurrence(slot_id),
-                now,
-                starts_at,
-                now,
-            )

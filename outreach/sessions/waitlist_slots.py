@@ -25,6 +25,7 @@ from outreach.db.tables import (
     appointment_table,
     open_slots,
     patients,
+    reminders,
     slot_offers,
     waitlist_entries,
 )
@@ -37,6 +38,7 @@ from outreach.rules.vocabulary import (
     ConsentState,
     OfferState,
     ReminderKind,
+    ReminderState,
     SlotState,
 )
 from outreach.rules.waitlist import (
@@ -56,6 +58,7 @@ S = open_slots
 O = slot_offers  # noqa: E741
 W = waitlist_entries
 P = patients
+R = reminders
 # Sessions that still stand: a patient with one of these on the slot's day is not offered it.
 STANDING = (
     AppointmentStatus.SCHEDULED,
@@ -68,9 +71,14 @@ TOO_LATE = "too close to its start"
 RESTORED = "the cancelled session was restored"
 
 
+# An offer text in these states reached the patient, or is on its way: they hear it has gone.
+TOLD = (ReminderState.SENT, ReminderState.CLAIMED)
+
+
 @dataclass
 class OfferReport:
     offered: int = 0  # offers made
+    told_gone: int = 0  # "it has gone" texts queued
     expired: int = 0  # offers that lapsed unanswered
     closed: dict[str, int] = field(default_factory=dict)  # slots closed, by why
 
@@ -113,6 +121,8 @@ def offer_open_slots(engine: Engine, settings: Settings, now: datetime) -> Offer
     """The worker's tick: lapse the offers nobody answered, close the slots too close to
     their start, and offer each open slot without a live offer to its next round."""
     report = OfferReport()
+    with engine.begin() as conn:
+        report.told_gone = tell_gone(conn, now)
     with engine.begin() as conn:
         report.expired = int(
             conn.execute(
@@ -244,6 +254,33 @@ def candidates(conn: Connection, settings: Settings, starts_at: datetime) -> lis
         )
         for r in rows
     ]
+
+
+def tell_gone(conn: Connection, now: datetime) -> int:
+    """Queue one "it has gone" text to each patient whose offer another patient's YES ended,
+    if the offer text reached them and the slot is still ahead. Not to the ones who answered
+    YES too late (answered_at): their reply said so. Once each: the outbox's unique key
+    ignores the same text queued again (slots still ahead are few)."""
+    rows = conn.execute(
+        select(O.c.slot_id, O.c.patient_id, S.c.starts_at)
+        .join(S, S.c.id == O.c.slot_id)
+        .join(R, R.c.id == O.c.reminder_id)
+        .where(
+            S.c.state == SlotState.TAKEN,
+            S.c.starts_at > now,
+            O.c.state == OfferState.GONE,
+            O.c.answered_at.is_(None),
+            R.c.state.in_(TOLD),
+        )
+    ).all()
+    made = 0
+    for row in rows:
+        occurrence = slot_occurrence(row.slot_id)
+        if commands.queue_text(
+            conn, row.patient_id, ReminderKind.SLOT_GONE, occurrence, now, row.starts_at, now
+        ):
+            made += 1
+    return made
 
 
 def _close(conn: Connection, which: Any, why: str, now: datetime) -> int:
