@@ -34,6 +34,7 @@ NAV = (
     ("/inbox", "Inbox"),
     ("/patients", "Patients"),
     ("/escalations", "Escalations"),
+    ("/waitlist", "Waitlist"),
     ("/messages", "Messages"),
     ("/templates", "Templates"),
     ("/report", "Report"),
