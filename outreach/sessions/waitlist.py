@@ -1,7 +1,6 @@
 """The waitlist's entries: staff put a patient on it with the weekdays and hours they could
-come at short notice, change those, or take them off. Every change is audited. The only
-writer of `waitlistentry` (a patient who takes a slot is taken off in
-sessions/waitlist_answers.py through `remove`).
+come at short notice, change those, or take them off. Every change is audited; the rows
+are written by patients/waitlistrows.py (the form and the CSV import write them too).
 
 The slots and offers are in sessions/waitlist_slots.py; answers in waitlist_answers.py.
 """
@@ -12,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from outreach.accounts import audit
 from outreach.accounts.actions import Action
 from outreach.accounts.users import Staff
 from outreach.db.tables import patients, staff_users, waitlist_entries
+from outreach.patients import waitlistrows
 from outreach.rules.vocabulary import ConsentState
 from outreach.rules.waitlist import Availability, availability, parse_days, parse_hours
 
@@ -81,27 +81,15 @@ def put_on(
         raise WaitlistError("patient", "the patient asked us to stop texting")
     if patient.paused:
         raise WaitlistError("patient", "the patient's texts are paused; resume them first")
-    wanted = {"weekdays": free.days_text, "earliest": free.earliest, "latest": free.latest}
-    found = conn.execute(
-        select(W.c.weekdays, W.c.earliest, W.c.latest).where(W.c.patient_id == patient_id)
-    ).first()
-    if found is None:
-        conn.execute(
-            W.insert().values(
-                patient_id=patient_id, added_at=now, added_by=who.id, updated_at=now, **wanted
-            )
-        )
-        detail: dict[str, Any] = {"days": free.days_text, "hours": free.hours_text}
-        audit.record(conn, who, Action.WAITLIST_ADDED, now, patient_id, detail)
-        return True
-    old = {"days": found.weekdays, "hours": f"{found.earliest:%H:%M}-{found.latest:%H:%M}"}
-    new = {"days": free.days_text, "hours": free.hours_text}
-    changed = audit.changes(old, new)
+    before, changed = waitlistrows.put(conn, patient_id, free, who.id, now)
     if not changed:
         return False
-    # added_at stays: changing the hours does not lose a patient their place in the queue.
-    conn.execute(update(W).where(W.c.patient_id == patient_id).values(updated_at=now, **wanted))
-    audit.record(conn, who, Action.WAITLIST_CHANGED, now, patient_id, changed)
+    new = {"days": free.days_text, "hours": free.hours_text}
+    if before is None:
+        audit.record(conn, who, Action.WAITLIST_ADDED, now, patient_id, new)
+    else:
+        old = {"days": before.days_text, "hours": before.hours_text}
+        audit.record(conn, who, Action.WAITLIST_CHANGED, now, patient_id, audit.changes(old, new))
     return True
 
 
@@ -116,7 +104,7 @@ def take_off(conn: Connection, who: Staff, patient_id: int, now: datetime) -> bo
 
 def remove(conn: Connection, patient_id: int) -> bool:
     """Delete the entry (staff took them off, or they took a slot)."""
-    return bool(conn.execute(delete(W).where(W.c.patient_id == patient_id)).rowcount)
+    return waitlistrows.remove(conn, patient_id)
 
 
 def entry_of(conn: Connection, patient_id: int) -> Entry | None:

@@ -19,6 +19,7 @@ from outreach.db.tables import (
 )
 from tests.support.admin import Admin
 from tests.support.patients import enrol
+from tests.web.admin.test_admin_patients import NEW
 
 
 def test_staff_put_a_patient_on_the_waitlist_and_take_them_off(
@@ -103,3 +104,33 @@ def test_the_page_shows_who_was_offered_a_slot_and_who_took_it(
     assert "Taken by Ben Torres (P-2)" in page
     assert "Ana Torres (P-1)" in page  # whose cancelled session freed it
     assert "Ben Torres (P-2): taken, round 1" in page
+
+
+def test_the_patient_form_puts_a_patient_on_the_waitlist_and_blank_fields_take_them_off(
+    admin: Admin, engine: Engine
+) -> None:
+    admin.get("/patients/new")  # its form's CSRF token
+    refused = admin.post("/patients/new", {**NEW, "waitlist_days": "mon", "waitlist_hours": ""})
+    assert refused.status_code == 422
+    assert "Waitlist hours must not be blank when waitlist_days is set" in refused.text
+
+    admin.post("/patients/new", {**NEW, "waitlist_days": "Mon Wed", "waitlist_hours": "8:00-12:00"})
+    form = admin.get("/patients/P-9/edit").text
+    assert 'value="mon wed"' in form and 'value="08:00-12:00"' in form
+    with engine.connect() as conn:
+        assert conn.execute(select(waitlist_entries.c.weekdays)).scalar_one() == "mon,wed"
+
+    changed = admin.post(
+        "/patients/P-9/edit", {**NEW, "waitlist_days": "fri", "waitlist_hours": "08:00-12:00"}
+    )
+    assert changed.status_code == 200
+    with engine.connect() as conn:
+        assert conn.execute(select(waitlist_entries.c.weekdays)).scalar_one() == "fri"
+        detail = conn.execute(
+            select(audit_events.c.detail).order_by(audit_events.c.id.desc()).limit(1)
+        ).scalar_one()
+    assert '"waitlist_days": ["mon wed", "fri"]' in detail
+
+    admin.post("/patients/P-9/edit", {**NEW, "waitlist_days": "", "waitlist_hours": ""})
+    with engine.connect() as conn:
+        assert conn.execute(select(waitlist_entries)).all() == []
