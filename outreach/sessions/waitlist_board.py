@@ -110,6 +110,31 @@ def slots(conn: Connection, since: datetime, limit: int = 50) -> list[Slot]:
     return list(found.values())
 
 
+@dataclass(frozen=True)
+class Taken:
+    starts_at: datetime
+    zone: str
+    freed_by: str  # whose cancelled session it was
+
+
+def taken_by_patient(conn: Connection, patient_id: int, since: datetime) -> list[Taken]:
+    """The slots this patient took from the waitlist that start after `since`: the patient
+    page shows "took the waitlist slot of Ana Torres (P-1)"."""
+    freed = A.alias("freed")
+    taker = P.alias("taker")
+    rows = conn.execute(
+        select(S.c.starts_at, taker.c.timezone, P.c.first_name, P.c.last_name, P.c.external_id)
+        .join(taker, taker.c.id == S.c.taken_by)
+        .join(freed, freed.c.id == S.c.appointment_id)
+        .join(P, P.c.id == freed.c.patient_id)
+        .where(S.c.taken_by == patient_id, S.c.starts_at > since)
+        .order_by(S.c.starts_at)
+    ).all()
+    return [
+        Taken(r.starts_at, r.timezone, _who(r.first_name, r.last_name, r.external_id)) for r in rows
+    ]
+
+
 def filled_from(conn: Connection, appointment_id: int) -> str | None:
     """For a session a waitlisted patient took: whose cancelled session it replaced, as the
     patient page shows it ("took the waitlist slot of Ana Torres (P-1)"); else None."""

@@ -9,7 +9,7 @@ from datetime import timedelta
 from outreach.db.tables import open_slots, reminders, waitlist_entries
 from outreach.planning.planner import plan_due
 from outreach.rules.vocabulary import Attendance, ReminderKind
-from outreach.sessions import attendance
+from outreach.sessions import attendance, waitlist_board
 from tests.sessions.waitlist_clinic import WEDNESDAY_SESSION, A, Clinic, clinic
 
 __all__ = ["clinic"]
@@ -40,6 +40,13 @@ def test_the_first_yes_takes_the_slot_and_it_becomes_a_session(clinic: Clinic) -
         "waitlist",
         "scheduled",
     )
+    # Staff see who took it, and whose session it was.
+    with clinic.engine.connect() as conn:
+        (taken,) = waitlist_board.taken_by_patient(conn, clinic.ids["P-2"], clinic.clock.now())
+        assert waitlist_board.filled_from(conn, session.id) == "Ana Torres (P-1)"
+        (board,) = waitlist_board.slots(conn, clinic.clock.now())
+    assert (taken.starts_at, taken.freed_by) == (WEDNESDAY_SESSION, "Ana Torres (P-1)")
+    assert (board.taken_by, board.freed_by) == ("Ben Torres (P-2)", "Ana Torres (P-1)")
     # Ben has his session and leaves the waitlist; the others stay on it.
     waiting = clinic.rows(waitlist_entries)
     assert clinic.ids["P-2"] not in {w.patient_id for w in waiting}
