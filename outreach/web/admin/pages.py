@@ -34,7 +34,6 @@ NAV = (
     ("/inbox", "Inbox"),
     ("/patients", "Patients"),
     ("/escalations", "Escalations"),
-    ("/waitlist", "Waitlist"),
     ("/messages", "Messages"),
     ("/templates", "Templates"),
     ("/report", "Report"),
