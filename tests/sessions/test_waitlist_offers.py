@@ -184,3 +184,18 @@ def test_a_cancellation_corrected_withdraws_its_slot(clinic: Clinic) -> None:
     slot = clinic.slot(slot_id)
     assert (slot.state, slot.closed_why) == ("closed", "the cancelled session was restored")
     assert set(clinic.offers(slot_id).values()) == {"1:expired"}
+
+
+def test_the_workers_tick_offers_a_slot_and_sends_the_offers_in_the_same_tick(
+    clinic: Clinic,
+) -> None:
+    from outreach.runtime import Service
+
+    service = Service(
+        clinic.engine, clinic.settings, clinic.clock, clinic.transport, clinic.renderer, "tick"
+    )
+    clinic.cancel()
+    before = len(clinic.transport.sent)
+    service.tick()
+    offers = [m.to for m in clinic.transport.sent[before:] if "opened up" in m.body]
+    assert sorted(offers) == sorted([clinic.phones["P-2"], clinic.phones["P-3"]])
