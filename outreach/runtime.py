@@ -31,6 +31,7 @@ from outreach.sending import oncall
 from outreach.sending.dispatcher import Dispatcher
 from outreach.sending.outcome import DispatchReport
 from outreach.sending.ratelimit import SharedRateLimiter
+from outreach.sessions import waitlist_slots
 from outreach.texts.render import Renderer
 from outreach.transports import Transport
 from outreach.transports.console import ConsoleTransport
@@ -84,6 +85,8 @@ class Service:
     def tick(self, stop: threading.Event | None = None) -> TickReport:
         """Plan what is new, send what is due, retry replies that failed to process."""
         plan = plan_due(self.engine, self.settings, self.clock.now())
+        # Waitlist offers are queued before the send, so they go out in this tick.
+        waitlist_slots.offer_open_slots(self.engine, self.settings, self.clock.now())
         dispatch = self.dispatcher.run(stop)
         retried = inbound.process_pending(
             self.engine, self.settings, self.renderer, self.transport, self.clock.now()

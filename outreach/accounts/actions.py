@@ -16,6 +16,9 @@ class Action(StrEnum):
     SESSION_CANCELLED = "session_cancelled"
     SESSION_MARKED = "session_marked"  # attended, no-show, cancelled by either side
     SESSION_MOVED = "session_moved"
+    WAITLIST_ADDED = "waitlist_added"
+    WAITLIST_CHANGED = "waitlist_changed"
+    WAITLIST_REMOVED = "waitlist_removed"
     ESCALATION_ACKNOWLEDGED = "escalation_acknowledged"
     ESCALATION_RESOLVED = "escalation_resolved"
     REPLY_REVIEWED = "reply_reviewed"

@@ -25,6 +25,7 @@ from outreach.cli import (
     status,
     templates,
     users,
+    waitlist,
 )
 from outreach.cli.context import Context
 from outreach.monitoring import logs
@@ -70,6 +71,7 @@ for command in (
     replies.replies,
     sessions.sessions_group,
     users.users,
+    waitlist.waitlist_group,
 ):
     main.add_command(command)
 

@@ -18,10 +18,11 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from outreach.config import LANGUAGES, ConfigError, Settings
-from outreach.patients import planfields
+from outreach.patients import fields, planfields
 from outreach.patients.fields import FieldError, Row, one_line, printable
 from outreach.rules.localtime import parse_quiet_hours, patient_quiet_hours
 from outreach.rules.schedule import PlanSpec
+from outreach.rules.waitlist import Availability
 
 COLUMNS = (
     "patient_id",
@@ -39,6 +40,8 @@ COLUMNS = (
     "exercises",
     "pain_baseline",
     "quiet_hours",
+    "waitlist_days",  # both or neither: the waitlist (patients/fields.waitlist)
+    "waitlist_hours",
 )
 REQUIRED_COLUMNS = ("patient_id", "first_name", "phone", "plan_start")
 
@@ -78,6 +81,7 @@ class PatientSpec:
     exercises: tuple[str, ...]
     pain_baseline: int | None
     quiet_hours: str | None = None  # None: the clinic's
+    waitlist: Availability | None = None  # None: not on it (or, in a file, left as it is)
 
 
 def validate_patient(
@@ -102,6 +106,7 @@ def validate_patient(
     foot_check_time = planfields.send_time(row, "foot_check_time", quiet)
     exercise_days, exercise_time, exercises = planfields.exercises(row, quiet)
     pain_baseline = _pain_baseline(row)
+    waitlist = fields.waitlist(row)
     if row.errors or start is None or phone is None:
         return row.errors
     plan = PlanSpec(start, end, phases, foot_check_time, exercise_days, exercise_time)
@@ -116,6 +121,7 @@ def validate_patient(
         exercises=exercises,
         pain_baseline=pain_baseline,
         quiet_hours=quiet_hours,
+        waitlist=waitlist,
     )
 
 

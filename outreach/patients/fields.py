@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from outreach.rules.plaintext import has_control_characters
+from outreach.rules.waitlist import Availability, parse_days, parse_hours
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,40 @@ def one_line(text: str) -> bool:
 
 def printable(text: str) -> bool:
     return not has_control_characters(text)
+
+
+def waitlist(row: Row) -> Availability | None:
+    """The waitlist columns: the weekdays ("mon wed fri") and hours ("08:00-12:00") the
+    patient could come at short notice, both or neither. None when both are blank."""
+    days_text, hours_text = row.get("waitlist_days"), row.get("waitlist_hours")
+    if not days_text and not hours_text:
+        return None
+    days = hours = None
+    if not days_text:
+        row.fail("waitlist_days", "must not be blank when waitlist_hours is set")
+    else:
+        try:
+            days = parse_days(days_text)
+        except ValueError as exc:
+            row.fail("waitlist_days", f"has a problem: {exc}")
+    if not hours_text:
+        row.fail("waitlist_hours", "must not be blank when waitlist_days is set")
+    else:
+        try:
+            hours = parse_hours(hours_text)
+        except ValueError as exc:
+            row.fail("waitlist_hours", _reason(str(exc), hours_text))
+    if days is None or hours is None:
+        return None
+    return Availability(days, *hours)
+
+
+def _reason(message: str, value: str) -> str:
+    """A rule's message without the value it quotes (the error shows the value already),
+    worded like the other columns' problems."""
+    message = message.replace(f", got {value!r}", "")
+    return (
+        message.removeprefix("hours ")
+        if message.startswith("hours ")
+        else (f"has a problem: {message}")
+    )

@@ -34,6 +34,8 @@ LABELS = {
     "exercises": "Exercises",
     "pain_baseline": "Usual pain (0-10)",
     "quiet_hours": "Quiet hours",
+    "waitlist_days": "Waitlist days",
+    "waitlist_hours": "Waitlist hours",
 }
 
 
@@ -55,6 +57,8 @@ FORM_ORDER = (
     "exercise_days",
     "exercise_time",
     "exercises",
+    "waitlist_days",
+    "waitlist_hours",
 )
 
 
@@ -202,6 +206,8 @@ def spec_columns(spec: PatientSpec) -> dict[str, str]:
         "exercises": "; ".join(spec.exercises),
         "pain_baseline": "" if spec.pain_baseline is None else str(spec.pain_baseline),
         "quiet_hours": spec.quiet_hours or "",
+        "waitlist_days": _day_names(spec.waitlist.weekdays) if spec.waitlist else "",
+        "waitlist_hours": spec.waitlist.hours_text if spec.waitlist else "",
     }
 
 

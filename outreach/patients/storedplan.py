@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from outreach.db.tables import care_plans, patients, plan_phases
+from outreach.patients import waitlistrows
 from outreach.patients.enrolment import PatientSpec
 from outreach.rules.schedule import Phase, PlanSpec, exercise_names, parse_weekdays, plan_spec
 
@@ -55,4 +56,5 @@ def stored_spec(conn: Connection, external_id: str) -> PatientSpec | None:
         exercises=exercises,
         pain_baseline=patient.pain_baseline,
         quiet_hours=patient.quiet_hours,
+        waitlist=waitlistrows.read(conn, patient.id),
     )

@@ -22,6 +22,7 @@ from outreach.config import Settings
 from outreach.db.engine import session_scope
 from outreach.db.tables import CarePlan, ConsentEvent, Patient, PlanPhase
 from outreach.outbox import commands
+from outreach.patients import waitlistrows
 from outreach.patients.csvfile import read_csv
 from outreach.patients.enrolment import PatientSpec
 from outreach.patients.fields import FieldError
@@ -208,11 +209,18 @@ def _import_chunk(
             continue
         patient = existing.patients.get(spec.external_id)
         if patient is None:
-            _create(session, settings, spec, now, source)
+            made = _create(session, settings, spec, now, source)
+            waitlistrows.follow(session.connection(), made, spec.waitlist, now, blank_removes=False)
             report.created += 1
             continue
         plan, phases = _plan_of(existing, patient)
-        if _update(session, settings, patient, plan, phases, spec, now, source):
+        changed = _update(session, settings, patient, plan, phases, spec, now, source)
+        assert patient.id is not None
+        form = source == "staff"  # the form shows the entry; a file may not have the columns
+        listed = waitlistrows.follow(
+            session.connection(), patient.id, spec.waitlist, now, blank_removes=form
+        )
+        if changed or listed:
             report.updated += 1
         else:
             report.unchanged += 1
@@ -220,7 +228,7 @@ def _import_chunk(
 
 def _create(
     session: Session, settings: Settings, spec: PatientSpec, now: datetime, source: str
-) -> None:
+) -> int:
     patient = Patient(
         external_id=spec.external_id,
         **_person_values(spec),
@@ -237,6 +245,7 @@ def _create(
     )
     _add_plan(session, patient.id, spec, now)
     commands.request_consent(session.connection(), settings, patient, now)
+    return patient.id
 
 
 def _ask_consent_again(

@@ -1,10 +1,13 @@
-"""What a reply's interpretation does: consent, appointments, observations, escalations,
-applied in the transaction that processes the reply."""
+"""What a reply's interpretation does: consent, appointments, waitlist offers, observations,
+escalations, applied in the transaction that processes the reply."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -13,23 +16,36 @@ from outreach.db.tables import appointment_table, escalations, observations
 from outreach.patients import consent
 from outreach.rules.replies.answers import REPLY_WINDOW_HOURS
 from outreach.rules.replies.outcome import (
+    Action,
+    DeclineSlot,
     Escalate,
     GrantConsent,
     Observe,
     OptIn,
     OptOut,
     SetAppointment,
+    TakeSlot,
 )
 from outreach.rules.vocabulary import Question
+from outreach.sessions import waitlist_answers
 
 log = logging.getLogger("outreach.inbound")
 
 OBSERVE = observations.insert()
 
 
+@dataclass(frozen=True)
+class Instead:
+    """The reply text an action's result calls for in place of the one its words chose: a
+    YES that came after someone else's took the slot is told it has gone."""
+
+    of: str
+    reply: str
+
+
 def apply(
     conn: Connection, action: object, patient_id: int, inbound_id: int, now: datetime
-) -> None:
+) -> Instead | None:
     match action:
         case GrantConsent():
             consent.grant(conn, patient_id, now, "sms", "YES")
@@ -59,8 +75,25 @@ def apply(
             )
         case Escalate(severity=severity, reason=reason, detail=detail):
             escalate(conn, patient_id, inbound_id, Escalate(severity, reason, detail), now)
+        case TakeSlot(offer_id=offer_id):
+            taken = waitlist_answers.take(conn, offer_id, patient_id, now)
+            if taken is not None and not taken.won:
+                return Instead("slot_taken", "slot_gone")
+        case DeclineSlot(offer_id=offer_id):
+            waitlist_answers.decline(conn, offer_id, patient_id, now)
         case _:
             raise TypeError(f"unknown action {action!r}")
+    return None
+
+
+def reply_values(conn: Connection, actions: tuple[Action, ...], zone: str) -> dict[str, Any]:
+    """What the reply to an answer of a waitlist offer says of the slot: its start."""
+    for action in actions:
+        if isinstance(action, TakeSlot | DeclineSlot):
+            starts_at = waitlist_answers.offer_starts_at(conn, action.offer_id)
+            if starts_at is not None:
+                return {"starts_at": starts_at.astimezone(ZoneInfo(zone))}
+    return {}
 
 
 def escalate(

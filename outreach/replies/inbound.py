@@ -161,7 +161,10 @@ def _process(
         # An answer to a person: the person reads it; no "reply 1 or 2" from the bot.
         outcome = replace(outcome, replies=(), prompt_for_options=None, needs_review=True)
     for action in outcome.actions:
-        actions.apply(conn, action, patient.id, inbound_id, now)
+        instead = actions.apply(conn, action, patient.id, inbound_id, now)
+        if instead is not None:
+            told = tuple(instead.reply if r == instead.of else r for r in outcome.replies)
+            outcome = replace(outcome, replies=told)
     for answered in (outcome.answers, *outcome.also_answers):
         if answered is not None:
             messages.mark_answered(conn, answered.id, now)
@@ -202,6 +205,7 @@ def _queue_reply(
     values: dict[str, Any] = {"patient": {"first_name": patient.first_name}}
     if "unknown" in outcome.replies:
         values["prompt"] = outcome.prompt_for_options
+    values.update(actions.reply_values(conn, outcome.actions, patient.timezone))
     if "session_confirmed" in outcome.replies:
         confirmed = next(
             p for p in (outcome.answers, *outcome.also_answers) if p and p.kind == Question.SESSION

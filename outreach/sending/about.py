@@ -25,6 +25,7 @@ from outreach.rules.vocabulary import (
     ReminderKind,
     SlotState,
 )
+from outreach.rules.waitlist import slot_occurrence as slot_occurrence
 
 A = appointment_table
 LIVE_APPOINTMENT = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
@@ -46,11 +47,6 @@ class About:
     prompt_ref: int | None = None  # what an answer to it is about: an appointment, an offer
     reply_until: datetime | None = None  # None: the reply window of its kind from the send
     values: dict[str, Any] = field(default_factory=dict)  # more for its template
-
-
-def slot_occurrence(slot_id: int) -> str:
-    """The outbox occurrence of a slot's offer and of its "it has gone" text to a patient."""
-    return f"slot:{slot_id}"
 
 
 def about(conn: Connection, row: Any, now: datetime) -> About:

@@ -39,6 +39,7 @@ from outreach.rules.vocabulary import (
     ReminderKind,
     Severity,
 )
+from outreach.sessions import waitlist_slots
 
 log = logging.getLogger("outreach.sessions")
 
@@ -155,8 +156,10 @@ def _mark(
     conn.execute(update(A).where(A.c.id == appointment_id).values(**values))
     if given.cancels:
         commands.cancel_appointment(conn, appointment_id, now)  # its reminders stop now
+        waitlist_slots.open_slot(conn, settings, row, now)  # with enough notice, offered
     elif row.status == AppointmentStatus.CANCELLED:
         commands.restore_appointment(conn, appointment_id, now)
+        waitlist_slots.withdraw_slot(conn, appointment_id, now)
         commands.replan(conn, row.patient_id, now)
     texted = escalated = 0
     if given == Attendance.NO_SHOW:

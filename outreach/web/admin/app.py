@@ -37,6 +37,7 @@ from outreach.web.admin import (
     stafftexts,
     templates,
     today,
+    waitlist,
 )
 from outreach.web.admin.auth import SignInRequired, sign_in_url
 from outreach.web.admin.pages import Pages
@@ -64,6 +65,7 @@ ROUTERS = (
     replies.router,
     report.router,
     audit.router,
+    waitlist.router,
 )
 # What the staff-facing lookups raise for an id that names nothing: the admin's 404 page.
 NOT_FOUND = (PatientNotFound, EscalationNotFound, ReplyNotFound)
