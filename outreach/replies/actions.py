@@ -26,12 +26,17 @@ from outreach.rules.replies.outcome import (
     SetAppointment,
     TakeSlot,
 )
-from outreach.rules.vocabulary import Question
+from outreach.rules.vocabulary import AppointmentStatus, Question
 from outreach.sessions import waitlist_answers
 
 log = logging.getLogger("outreach.inbound")
 
 OBSERVE = observations.insert()
+ANSWERABLE = (
+    AppointmentStatus.SCHEDULED,
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.RESCHEDULE_REQUESTED,
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,9 @@ def apply(
                 .where(
                     appointment_table.c.id == appointment_id,
                     appointment_table.c.patient_id == patient_id,
+                    # Only a session still on: a late answer never brings back one that
+                    # was cancelled or moved (its question is closed then, too).
+                    appointment_table.c.status.in_(ANSWERABLE),
                 )
                 .values(status=status, updated_at=now)
             )

@@ -52,7 +52,6 @@ def test_a_missed_session_with_a_danger_sign_still_escalates_the_sign() -> None:
         (EN, "yes"),
         (EN, "Yes please"),
         (EN, "yes!"),
-        (EN, "C"),
         (ES, "SÍ"),
         (ES, "si"),
         (ES, "Si por favor"),
@@ -74,6 +73,16 @@ def test_no_to_a_waitlist_offer_declines_it(context: PatientContext, text: str) 
     assert outcome.intent is Intent.SLOT_DECLINE
     assert outcome.actions == (DeclineSlot(9),)
     assert outcome.reply == "slot_declined"
+
+
+def test_a_bare_c_is_the_session_reminders_letter_not_a_yes_to_an_offer() -> None:
+    session = Prompt(23, "session", ref=702)
+    for open_questions in ([OFFER, session], [session, OFFER]):
+        outcome = interpret(EN, open_questions, "C")
+        assert outcome.intent is Intent.SESSION_CONFIRM
+        assert not any(isinstance(a, TakeSlot) for a in outcome.actions)
+    alone = interpret(EN, [OFFER], "C")
+    assert not any(isinstance(a, TakeSlot) for a in alone.actions)
 
 
 def test_an_offer_answer_the_rules_do_not_understand_goes_to_a_person() -> None:

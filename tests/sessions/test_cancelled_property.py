@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, event, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import SQLModel
 
 from outreach.clock import ManualClock
@@ -121,13 +121,13 @@ def tick_until(desk: Desk, record: Record, hours: int) -> None:
         desk.clock.set(min(until, desk.clock.now() + TICK))
         plan_due(desk.engine, desk.settings, desk.clock.now())
         with desk.engine.connect() as conn:
-            seen = conn.execute(select(outbound_messages.c.id)).scalars().all()
+            seen = conn.execute(select(func.max(outbound_messages.c.id))).scalar() or 0
         desk.dispatch()
         with desk.engine.connect() as conn:
             new = conn.execute(
                 select(reminders.c.kind, reminders.c.appointment_id, outbound_messages.c.body)
                 .join(reminders, reminders.c.id == outbound_messages.c.reminder_id)
-                .where(outbound_messages.c.id.notin_(seen) if seen else True)
+                .where(outbound_messages.c.id > seen)
             ).all()
         for kind, appointment_id, body in new:
             if kind in SESSION_TEXTS and appointment_id in record.off:

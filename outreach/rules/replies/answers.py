@@ -196,14 +196,15 @@ class Answers:
         return False
 
     def slot_offer(self, offer: int) -> bool:
-        """'Reply YES to take it': yes (in words, or a C) takes it, no declines it."""
+        """'Reply YES to take it': yes in words takes it, no declines it. A bare C does not:
+        it is the session reminder's letter, and a patient with both questions open who
+        sends C means their session (they are not booked into a slot they did not ask for)."""
         if self.says_no() or (self.words in ("n",)):
             self.intents.append(Intent.SLOT_DECLINE)
             self.actions.append(DeclineSlot(offer))
             self.replies.append("slot_declined")
             return True
-        letter = None if self.strict else self.lead_letter()
-        if self.whole("yes") or self.says("yes") or self.says("confirm") or letter == "c":
+        if self.whole("yes") or self.says("yes"):
             self.intents.append(Intent.SLOT_TAKE)
             self.actions.append(TakeSlot(offer))
             self.replies.append("slot_taken")

@@ -17,6 +17,7 @@ from outreach.patients.plans import plan_view
 from outreach.rules.adherence import EXERCISE_WEEKS
 from outreach.rules.months import parse_month
 from outreach.rules.replies.pain import HIGH_PAIN
+from outreach.sessions import waitlist, waitlist_board
 from outreach.staff import adherence as adherenceview
 from outreach.staff import patientlist
 from outreach.staff import patients as patientview
@@ -101,7 +102,16 @@ def page_context(
 
 def _sessions(engine: EngineDep, patient_id: int, now: datetime) -> dict[str, Any]:
     recent, coming = sessionview.patient_sessions(engine, patient_id, now)
-    return {"recent_sessions": recent, "sessions": coming, "marks_for": sessionview.marks_for}
+    with engine.connect() as conn:
+        entry = waitlist.entry_of(conn, patient_id)
+        taken = waitlist_board.taken_by_patient(conn, patient_id, now)
+    return {
+        "recent_sessions": recent,
+        "sessions": coming,
+        "marks_for": sessionview.marks_for,
+        "waitlist_entry": entry,
+        "waitlist_taken": taken,
+    }
 
 
 def _charts(adherence: dict[str, Any], today: date, baseline: int | None) -> dict[str, Any]:

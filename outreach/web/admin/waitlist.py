@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from outreach.db.tables import patients
 from outreach.sessions import waitlist, waitlist_board
+from outreach.web.admin.auth import local_path
 from outreach.web.admin.pages import Pages, flash
 from outreach.web.deps import CurrentUser, EngineDep, NowDep, PagesDep
 
@@ -80,10 +81,15 @@ def put_on_waitlist(
 
 @router.post("/waitlist/{external_id}/remove")
 def take_off_waitlist(
-    request: Request, staff: CurrentUser, engine: EngineDep, now: NowDep, external_id: str
+    request: Request,
+    staff: CurrentUser,
+    engine: EngineDep,
+    now: NowDep,
+    external_id: str,
+    next: Annotated[str, Form()] = "/waitlist",
 ) -> Response:
     with engine.begin() as conn:
         patient_id = _patient_id(conn, external_id)
         removed = patient_id is not None and waitlist.take_off(conn, staff, patient_id, now)
     flash(request, f"{external_id} is off the waitlist." if removed else "Already off the list.")
-    return RedirectResponse("/waitlist", status_code=303)
+    return RedirectResponse(local_path(next), status_code=303)

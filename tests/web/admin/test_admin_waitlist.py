@@ -134,3 +134,26 @@ def test_the_patient_form_puts_a_patient_on_the_waitlist_and_blank_fields_take_t
     admin.post("/patients/P-9/edit", {**NEW, "waitlist_days": "", "waitlist_hours": ""})
     with engine.connect() as conn:
         assert conn.execute(select(waitlist_entries)).all() == []
+
+
+def test_the_patient_page_shows_the_waitlist_and_takes_them_off_it(
+    therapist: Admin, engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    enrol(engine, settings, clock.now())
+    page = therapist.get("/patients/P-1")
+    assert "Not on the waitlist." in page.text
+    therapist.post(
+        "/waitlist", {"patient": "P-1", "waitlist_days": "Tue Thu", "waitlist_hours": "09:00-17:00"}
+    )
+
+    page = therapist.get("/patients/P-1")
+    box = re.search(r'<section class="card" id="waitlist".*?</section>', page.text, re.DOTALL)
+    assert box and "tue thu, starting 09:00-17:00 (their time)" in box.group(0)
+
+    removed = therapist.post(
+        "/waitlist/P-1/remove",
+        {"next": "/patients/P-1#waitlist"},
+        follow_redirects=False,
+    )
+    assert removed.headers["location"] == "/patients/P-1#waitlist"
+    assert "Not on the waitlist." in therapist.get("/patients/P-1").text
