@@ -31,6 +31,9 @@ DEMO_PATIENTS = [
         "exercise_time": "17:00",
         "exercises": "seated calf stretch; heel raises at the counter; ankle circles",
         "pain_baseline": "2",
+        # She could come at short notice on a Tuesday: the waitlist offers her freed slots.
+        "waitlist_days": "tue",
+        "waitlist_hours": "09:00-18:00",
     },
     {
         "patient_id": "DEMO-2",
@@ -76,6 +79,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, str] | None] = {
     ("DEMO-1", "exercise"): (40, "DONE 3"),
     ("DEMO-1", "exercise:Thu"): (30, "done 3 but I fell yesterday"),  # two meanings
     ("DEMO-1", "exercise:Sat"): (35, "done, pain 8"),
+    ("DEMO-1", "slot_offer"): (10, "YES"),  # Luis's freed Tuesday slot
     ("DEMO-2", "consent"): (9, "Sí"),
     ("DEMO-2", "session"): (30, "c"),
     ("DEMO-2", "session:Wed"): (30, "R"),
@@ -114,7 +118,8 @@ MARKS: dict[tuple[str, str], Attendance] = {("DEMO-3", "Mon"): Attendance.NO_SHO
 
 # Patients who phone to cancel: (when, patient, the local weekday of their next session).
 CALLS: list[tuple[datetime, str, str]] = [
-    # Monday at noon in Chicago, Luis calls off Tuesday's session: a day's notice.
+    # Monday at noon in Chicago, Luis calls off Tuesday's session: a day's notice, so the
+    # waitlist is offered the slot.
     (datetime(2026, 10, 26, 17, 0, tzinfo=UTC), "DEMO-2", "Tue"),
 ]
 

@@ -125,6 +125,8 @@ def print_summary(console: Console, result: DemoResult) -> None:
     if result.sessions:
         marks = ", ".join(f"{n} {mark}" for mark, n in sorted(result.sessions.items()))
         console.print(f"Sessions marked by the front desk: {marks}.", highlight=False)
+    for filled in result.slots_filled:
+        console.print(f"Waitlist: {filled}.", highlight=False)
     if result.inbox:
         console.print(
             f"Inbox: {len(result.inbox)} conversation(s) wait for a person "

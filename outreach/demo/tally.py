@@ -14,12 +14,19 @@ from outreach.db.tables import (
     conversations,
     escalations,
     inbound_messages,
+    open_slots,
     outbound_messages,
     patients,
     reminders,
 )
 from outreach.demo.clinic import END
-from outreach.rules.vocabulary import AppointmentStatus, Attendance, OutboundStatus, ReminderState
+from outreach.rules.vocabulary import (
+    AppointmentStatus,
+    Attendance,
+    OutboundStatus,
+    ReminderState,
+    SlotState,
+)
 
 
 @dataclass
@@ -28,6 +35,7 @@ class DemoResult:
     patients: list[PatientTally]
     inbox: list[str] = field(default_factory=list)  # whose conversations wait for a person
     sessions: Counter[str] = field(default_factory=Counter)  # marks (and moves) of the week
+    slots_filled: list[str] = field(default_factory=list)  # "Ana Torres took Luis Ramírez's"
 
     @property
     def total(self) -> PatientTally:
@@ -91,4 +99,14 @@ def summarise(engine: Engine, database: Path) -> DemoResult:
                 sessions[Attendance(mark).word] += 1
             elif status == AppointmentStatus.MOVED:
                 sessions["moved"] += 1
-    return DemoResult(database, list(tallies.values()), inbox, sessions)
+        freed_by = appointment_table.alias("freed")
+        slots_filled = [
+            f"{tallies[taker].name} took the slot {tallies[freer].name} gave up"
+            for taker, freer in conn.execute(
+                select(open_slots.c.taken_by, freed_by.c.patient_id)
+                .join(freed_by, freed_by.c.id == open_slots.c.appointment_id)
+                .where(open_slots.c.state == SlotState.TAKEN)
+                .order_by(open_slots.c.taken_at)
+            )
+        ]
+    return DemoResult(database, list(tallies.values()), inbox, sessions, slots_filled)

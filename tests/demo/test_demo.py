@@ -88,7 +88,15 @@ def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
     assert missed.body.startswith("Riverside PT: We missed you today, Grace.")
     [rebook] = [r for r in replies if r.patient_id == people["DEMO-3"].id and r.body == "R"]
     assert rebook.received_at > missed.created_at
-    assert result.sessions == {"attended": 4, "cancelled-by-patient": 1, "moved": 1, "no-show": 1}
+    # His Tuesday slot went to the waitlist: Ana (on it for Tuesdays) was offered it, took it
+    # with YES, was booked, and that session's reminder asked her to confirm as any does.
+    [offer] = [m for m in ana if m.template == "slot_offer"]
+    assert "A therapy session opened up on Tue Oct 27 at 5:00 PM. Reply YES" in offer.body
+    [booked] = [m for m in ana if m.template == "slot_taken"]
+    assert booked.body.startswith("Riverside PT: You are booked for Tue Oct 27 at 5:00 PM, Ana.")
+    assert any(m.template == "session" and "Tue Oct 27 at 5:00 PM" in m.body for m in ana)
+    assert result.slots_filled == ["Ana Torres took the slot Luis Ramírez gave up"]
+    assert result.sessions == {"attended": 5, "cancelled-by-patient": 1, "moved": 1, "no-show": 1}
     # Grace said STOP: the confirmation is the last text she ever got.
     assert people["DEMO-3"].opted_out
     assert grace[-1].template == "opted_out"
@@ -106,7 +114,8 @@ def test_the_demo_week_plays_out_as_scripted(tmp_path: Path) -> None:
     assert "The week in numbers" in text and "opted_out" in text
     assert "✎ written by Marta, front desk, from the inbox" in text
     assert "☰ The front desk marked the session of 2026-10-26 13:00" in text
-    assert "Sessions marked by the front desk: 4 attended" in text
+    assert "Sessions marked by the front desk: 5 attended" in text
+    assert "Waitlist: Ana Torres took the slot Luis Ramírez gave up." in text
     assert "wait for a person" in text
     assert result.total.sent == sum(len(m) for m in by_patient.values())
     assert result.total.escalations == {"urgent": 3, "routine": 3}
