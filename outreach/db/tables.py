@@ -122,6 +122,8 @@ class Appointment(SQLModel, table=True):
         UniqueConstraint("patient_id", "starts_at"),
         # Today's sessions and the report's sessions of a range.
         Index("ix_appointment_starts_at", "starts_at"),
+        # The report's slots filled from the waitlist.
+        Index("ix_appointment_filled_slot", "filled_slot"),
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
@@ -249,7 +251,11 @@ class Escalation(SQLModel, table=True):
 class Observation(SQLModel, table=True):
     """What a reply told us: a confirmation, a foot check result, an exercise and its pain."""
 
-    __table_args__ = (Index("ix_observation_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        Index("ix_observation_patient_at", "patient_id", "at"),
+        # The report finds what a reply told us (a session confirmed by text).
+        Index("ix_observation_inbound", "inbound_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
     inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
@@ -454,3 +460,9 @@ quick_replies = table(QuickReply)
 waitlist_entries = table(WaitlistEntry)
 open_slots = table(OpenSlot)
 slot_offers = table(SlotOffer)
+
+from outreach.db.reporttables import ReportDay, ReportDirty, ReportMeta  # noqa: E402
+
+report_days = table(ReportDay)
+report_dirty = table(ReportDirty)
+report_meta = table(ReportMeta)
