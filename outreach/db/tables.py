@@ -178,6 +178,8 @@ class OutboundMessage(SQLModel, table=True):
         # The message log, newest first, whole or by status (failed texts on Today).
         Index("ix_outbound_created", "created_at", "id"),
         Index("ix_outbound_status_created", "status", "created_at"),
+        # The report's recount of a day: texts sent that day (with created_at, when unsent).
+        Index("ix_outbound_sent", "sent_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id")

@@ -1,0 +1,189 @@
+"""The only writer of the report's rollups (reportday): recounts the clinic days around
+the UTC dates the triggers marked (reportdirty), rebuilds ranges on request, and sums the
+days of a range for the report.
+
+A recount takes the marks and recounts their days in one transaction. On SQLite that
+transaction holds the write lock, so no write can fall between the two. On PostgreSQL a
+writer holds a KEY SHARE lock on its date's mark until it commits (migration 0010); the
+recount takes only marks no writer holds (FOR UPDATE SKIP LOCKED), whose writes are all
+committed and so seen, and leaves the others for the next refresh; it never waits for a
+writer, so the two cannot deadlock. Recounts take a transaction-level advisory lock, so
+two of them never write the same days at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from outreach.db.tables import report_days, report_dirty, report_meta
+from outreach.staff.report.counts import CHARTED, Figure, Tally
+from outreach.staff.report.tally import count_days
+
+D = report_days
+CHUNK_DAYS = 31  # days recounted per statement set: a month of a large clinic at most
+ZONE = "zone"
+LOCK_KEY = 0x7265706F7274  # "report"
+
+Progress = Callable[[date, date], None]
+
+
+def refresh(engine: Engine, zone: ZoneInfo) -> int:
+    """Recount the days marked stale; how many clinic days were recounted. Bounded work:
+    a day of writes marks one or two UTC dates, three clinic days each at most."""
+    with engine.begin() as conn:
+        _one_at_a_time(conn)
+        if _zone(conn) != zone.key:
+            _mark_everything(conn)
+            _set_zone(conn, zone.key)
+        if conn.dialect.name == "postgresql":
+            free = select(report_dirty.c.day).with_for_update(skip_locked=True).scalar_subquery()
+            taken = delete(report_dirty).where(report_dirty.c.day.in_(free))
+            stale = list(conn.execute(taken.returning(report_dirty.c.day)).scalars())
+        else:
+            stale = list(conn.execute(select(report_dirty.c.day)).scalars())
+            conn.execute(delete(report_dirty))
+        # A UTC date holds parts of the clinic days before and after it, in any zone.
+        days = sorted({d + timedelta(days=k) for d in stale for k in (-1, 0, 1)})
+        for first, last in _runs(days):
+            _recount(conn, zone, first, last)
+    return len(days)
+
+
+def rebuild(
+    engine: Engine,
+    zone: ZoneInfo,
+    first: date | None = None,
+    last: date | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Recount the clinic days `first`..`last` (default: every day with data), a chunk per
+    transaction; how many days. Stale marks are left for the next refresh."""
+    with engine.begin() as conn:
+        _one_at_a_time(conn)
+        if _zone(conn) != zone.key:
+            _mark_everything(conn)
+            _set_zone(conn, zone.key)
+        if first is None or last is None:
+            low, high = _data_days(conn)
+            first, last = first or low, last or high
+    if first is None or last is None or last < first:
+        return 0
+    for start, end in _runs([first + timedelta(days=n) for n in range((last - first).days + 1)]):
+        with engine.begin() as conn:
+            _one_at_a_time(conn)
+            _recount(conn, zone, start, end)
+        if progress:
+            progress(start, end)
+    return (last - first).days + 1
+
+
+def _one_at_a_time(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
+
+
+def _recount(conn: Connection, zone: ZoneInfo, first: date, last: date) -> None:
+    counted = count_days(conn, zone, first, last)
+    conn.execute(delete(D).where(D.c.day >= first, D.c.day <= last))
+    rows = [
+        {"day": day, "figure": figure, "key": key, "value": value}
+        for (day, figure, key), value in counted.items()
+        if value
+    ]
+    if rows:
+        conn.execute(insert(D), rows)
+
+
+def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Consecutive days as (first, last) runs of at most CHUNK_DAYS."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if (
+            runs
+            and day == runs[-1][1] + timedelta(days=1)
+            and (day - runs[-1][0]).days < CHUNK_DAYS
+        ):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _zone(conn: Connection) -> str | None:
+    return conn.execute(select(report_meta.c.value).where(report_meta.c.name == ZONE)).scalar()
+
+
+def _set_zone(conn: Connection, key: str) -> None:
+    if conn.execute(
+        update(report_meta).where(report_meta.c.name == ZONE).values(value=key)
+    ).rowcount:
+        return
+    conn.execute(insert(report_meta).values(name=ZONE, value=key))
+
+
+def _mark_everything(conn: Connection) -> None:
+    """Days were cut in another zone (or never): recount every day there are rows for."""
+    conn.execute(delete(D))
+    conn.execute(delete(report_dirty))
+    low, high = _data_days(conn)
+    if low is None or high is None:
+        return
+    conn.execute(
+        insert(report_dirty),
+        [{"day": low + timedelta(days=n)} for n in range((high - low).days + 1)],
+    )
+
+
+def _data_days(conn: Connection) -> tuple[date | None, date | None]:
+    """The first and last UTC dates any figure could anchor on."""
+    from outreach.db.tables import (
+        appointment_table,
+        consent_events,
+        escalations,
+        inbound_messages,
+        open_slots,
+        outbound_messages,
+    )
+
+    found = []
+    for column in (
+        outbound_messages.c.created_at,
+        outbound_messages.c.sent_at,
+        inbound_messages.c.received_at,
+        appointment_table.c.starts_at,
+        escalations.c.created_at,
+        consent_events.c.at,
+        open_slots.c.opened_at,
+    ):
+        low, high = conn.execute(select(func.min(column), func.max(column))).one()
+        found += [at for at in (low, high) if at is not None]
+    if not found:
+        return None, None
+    return min(found).date() - timedelta(days=1), max(found).date() + timedelta(days=1)
+
+
+def read(engine: Engine, first: date, last: date) -> tuple[Tally, Counter[tuple[str, str]]]:
+    """The stored counts of the clinic days `first`..`last`: per day for the charted
+    figures, and summed over the days for every figure."""
+    charted = Tally()
+    totals: Counter[tuple[str, str]] = Counter()
+    in_range = (D.c.day >= first, D.c.day <= last)
+    with engine.connect() as conn:
+        for day, figure, key, value in conn.execute(
+            select(D.c.day, D.c.figure, D.c.key, D.c.value).where(
+                *in_range, D.c.figure.in_([str(f) for f in CHARTED])
+            )
+        ):
+            charted.add(day, Figure(figure), key, int(value))
+        for figure, key, value in conn.execute(
+            select(D.c.figure, D.c.key, func.sum(D.c.value))
+            .where(*in_range)
+            .group_by(D.c.figure, D.c.key)
+        ):
+            totals[(figure, key)] += int(value)
+    return charted, totals
