@@ -32,26 +32,40 @@ LOCK_KEY = 0x7265706F7274  # "report"
 Progress = Callable[[date, date], None]
 
 
-def refresh(engine: Engine, zone: ZoneInfo) -> int:
-    """Recount the days marked stale; how many clinic days were recounted. Bounded work:
-    a day of writes marks one or two UTC dates, three clinic days each at most."""
-    with engine.begin() as conn:
-        _one_at_a_time(conn)
-        if _zone(conn) != zone.key:
-            _mark_everything(conn)
-            _set_zone(conn, zone.key)
-        if conn.dialect.name == "postgresql":
-            free = select(report_dirty.c.day).with_for_update(skip_locked=True).scalar_subquery()
-            taken = delete(report_dirty).where(report_dirty.c.day.in_(free))
-            stale = list(conn.execute(taken.returning(report_dirty.c.day)).scalars())
-        else:
-            stale = list(conn.execute(select(report_dirty.c.day)).scalars())
-            conn.execute(delete(report_dirty))
-        # A UTC date holds parts of the clinic days before and after it, in any zone.
-        days = sorted({d + timedelta(days=k) for d in stale for k in (-1, 0, 1)})
-        for first, last in _runs(days):
-            _recount(conn, zone, first, last)
-    return len(days)
+def refresh(engine: Engine, zone: ZoneInfo, progress: Progress | None = None) -> int:
+    """Recount the clinic days around the dates marked stale, a month of marks per
+    transaction, so no transaction holds SQLite's write lock for long; how many clinic days
+    were recounted. A day of writes marks one or two UTC dates: a few days' work."""
+    recounted = 0
+    while True:
+        with engine.begin() as conn:
+            _one_at_a_time(conn)
+            if _zone(conn) != zone.key:
+                _mark_everything(conn)
+                _set_zone(conn, zone.key)
+            stale = _take_marks(conn)
+            if not stale:
+                return recounted
+            # A UTC date holds parts of the clinic days before and after it, in any zone.
+            days = sorted({d + timedelta(days=k) for d in stale for k in (-1, 0, 1)})
+            for first, last in _runs(days):
+                _recount(conn, zone, first, last)
+        recounted += len(days)
+        if progress:
+            progress(days[0], days[-1])
+
+
+def _take_marks(conn: Connection) -> list[date]:
+    """The oldest CHUNK_DAYS marks, deleted: on PostgreSQL only those no writer in flight
+    holds (the others wait for the next refresh)."""
+    oldest = select(report_dirty.c.day).order_by(report_dirty.c.day).limit(CHUNK_DAYS)
+    if conn.dialect.name == "postgresql":
+        free = oldest.with_for_update(skip_locked=True).scalar_subquery()
+        taken = delete(report_dirty).where(report_dirty.c.day.in_(free))
+        return list(conn.execute(taken.returning(report_dirty.c.day)).scalars())
+    days = list(conn.execute(oldest).scalars())
+    conn.execute(delete(report_dirty).where(report_dirty.c.day.in_(days)))
+    return days
 
 
 def rebuild(
@@ -61,25 +75,19 @@ def rebuild(
     last: date | None = None,
     progress: Progress | None = None,
 ) -> int:
-    """Recount the clinic days `first`..`last` (default: every day with data), a chunk per
-    transaction; how many days. Stale marks are left for the next refresh."""
+    """Recount the clinic days `first`..`last` (default: every day with data): their dates
+    are marked stale and refreshed as any write's would be; how many days were recounted."""
     with engine.begin() as conn:
         _one_at_a_time(conn)
-        if _zone(conn) != zone.key:
+        if first is None and last is None:
             _mark_everything(conn)
             _set_zone(conn, zone.key)
-        if first is None or last is None:
+        else:
             low, high = _data_days(conn)
-            first, last = first or low, last or high
-    if first is None or last is None or last < first:
-        return 0
-    for start, end in _runs([first + timedelta(days=n) for n in range((last - first).days + 1)]):
-        with engine.begin() as conn:
-            _one_at_a_time(conn)
-            _recount(conn, zone, start, end)
-        if progress:
-            progress(start, end)
-    return (last - first).days + 1
+            start, end = first or low, last or high
+            if start is not None and end is not None and start <= end:
+                _mark(conn, [start + timedelta(days=n) for n in range((end - start).days + 1)])
+    return refresh(engine, zone, progress)
 
 
 def _one_at_a_time(conn: Connection) -> None:
@@ -129,14 +137,18 @@ def _set_zone(conn: Connection, key: str) -> None:
 def _mark_everything(conn: Connection) -> None:
     """Days were cut in another zone (or never): recount every day there are rows for."""
     conn.execute(delete(D))
-    conn.execute(delete(report_dirty))
     low, high = _data_days(conn)
-    if low is None or high is None:
-        return
-    conn.execute(
-        insert(report_dirty),
-        [{"day": low + timedelta(days=n)} for n in range((high - low).days + 1)],
+    if low is not None and high is not None:
+        _mark(conn, [low + timedelta(days=n) for n in range((high - low).days + 1)])
+
+
+def _mark(conn: Connection, days: list[date]) -> None:
+    marked = set(
+        conn.execute(select(report_dirty.c.day).where(report_dirty.c.day.in_(days))).scalars()
     )
+    fresh = [{"day": d} for d in days if d not in marked]
+    if fresh:
+        conn.execute(insert(report_dirty), fresh)
 
 
 def _data_days(conn: Connection) -> tuple[date | None, date | None]:
