@@ -193,7 +193,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_observation_inbound", "observation", ["inbound_id"], unique=False)
     op.create_index("ix_appointment_filled_slot", "appointment", ["filled_slot"], unique=False)
-    op.create_index("ix_outbound_sent", "outboundmessage", ["sent_at"], unique=False)
+    # On the expression the report reads (queries.sent_at).
+    op.create_index(
+        "ix_outbound_sent_or_created",
+        "outboundmessage",
+        [sa.text("coalesce(sent_at, created_at)")],
+        unique=False,
+    )
     if op.get_bind().dialect.name == "sqlite":
         _create_sqlite_triggers()
     else:
@@ -232,7 +238,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER reportdirty_{name} ON {name}")
             op.execute(f"DROP FUNCTION reportdirty_{name}()")
         op.execute("DROP FUNCTION reportdirty_mark(date)")
-    op.drop_index("ix_outbound_sent", table_name="outboundmessage")
+    op.drop_index("ix_outbound_sent_or_created", table_name="outboundmessage")
     op.drop_index("ix_appointment_filled_slot", table_name="appointment")
     op.drop_index("ix_observation_inbound", table_name="observation")
     op.drop_table("reportmeta")

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from outreach.db.tables import report_days, report_dirty, report_meta
+from outreach.rules.localtime import local_date
 from outreach.staff.report.counts import CHARTED, Figure, Tally
 from outreach.staff.report.tally import count_days
 
@@ -46,13 +47,18 @@ def refresh(engine: Engine, zone: ZoneInfo, progress: Progress | None = None) ->
             stale = _take_marks(conn)
             if not stale:
                 return recounted
-            # A UTC date holds parts of the clinic days before and after it, in any zone.
-            days = sorted({d + timedelta(days=k) for d in stale for k in (-1, 0, 1)})
+            days = sorted({day for d in stale for day in _clinic_days(d, zone)})
             for first, last in _runs(days):
                 _recount(conn, zone, first, last)
         recounted += len(days)
         if progress:
             progress(days[0], days[-1])
+
+
+def _clinic_days(utc_date: date, zone: ZoneInfo) -> set[date]:
+    """The clinic days a UTC date overlaps: one or two (three nowhere: no zone is a day off)."""
+    start = datetime.combine(utc_date, time(0), UTC)
+    return {local_date(start, zone), local_date(start + timedelta(days=1, microseconds=-1), zone)}
 
 
 def _take_marks(conn: Connection) -> list[date]:
