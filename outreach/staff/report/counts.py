@@ -29,6 +29,8 @@ class Figure(StrEnum):
 
 
 HISTOGRAMS = (Figure.REPLY_TIME, Figure.FIRST_ACTION, Figure.STAFF_REPLY)
+# Figures of sessions, on the day they start: the report counts today's as they start.
+BY_START = (Figure.SESSIONS, Figure.MARKED, Figure.CANCELLED)
 # Figures the chart shows per period, so read per day.
 CHARTED = (Figure.SENT, Figure.ANSWERED, Figure.ESCALATIONS)
 

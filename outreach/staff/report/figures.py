@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from outreach.rules.durations import spoken_duration
-from outreach.rules.localtime import local_date
+from outreach.rules.localtime import day_bounds, local_date
 from outreach.rules.vocabulary import Attendance, Question, Severity
 from outreach.staff.report import rollups
 from outreach.staff.report.counts import CHARTED, Figure, Tally
 from outreach.staff.report.daterange import DateRange
 from outreach.staff.report.histogram import low_median
+from outreach.staff.report.sessioncounts import count_sessions
 from outreach.staff.report.tally import count_days
 
 # No-shows across US outpatient physical therapy (DOMAIN.md): the figure to compare with.
@@ -147,25 +148,28 @@ def build(
     late_cancel_hours: int = 24,
     recount: bool = False,
 ) -> Report:
-    """Every figure of the report for `span` (clinic-local days in `zone`) as of `now`:
-    the days before today from the rollups (recounting stale days first), today and any
-    later day from the raw rows. `recount`: every day from the raw rows (the check)."""
-    today = local_date(now, zone)
-    stored_last = min(span.end, today - timedelta(days=1))
-    charted = Tally()
-    totals: Counter[tuple[str, str]] = Counter()
-    live_first = span.start
-    if not recount and span.start <= stored_last:
-        rollups.refresh(engine, zone)
-        charted, totals = rollups.read(engine, span.start, stored_last)
-        live_first = stored_last + timedelta(days=1)
-    if live_first <= span.end:
+    """Every figure of the report for `span` (clinic-local days in `zone`) as of `now`,
+    from the rollups (recounting the days marked stale first), but for the sessions of
+    today and later, counted from the raw rows: only those that have started count.
+    `recount`: every figure from the raw rows (what the rollups are checked against)."""
+    if recount:
         with engine.connect() as conn:
-            live = count_days(conn, zone, live_first, span.end, until=now)
-        for (day, figure, key), n in live.items():
+            counted = count_days(conn, zone, span.start, span.end, until=now)
+        totals: Counter[tuple[str, str]] = Counter()
+        for (_, figure, key), n in counted.items():
             totals[(figure, key)] += n
-            if figure in CHARTED:
-                charted[(day, figure, key)] += n
+        charted = Tally({k: n for k, n in counted.items() if k[1] in CHARTED})
+        return _report(span, charted, totals, late_cancel_hours)
+    today = local_date(now, zone)
+    rollups.refresh(engine, zone)
+    charted, totals = rollups.read(engine, span.start, span.end, live_from=today)
+    if today <= span.end:
+        lo, hi = day_bounds(max(span.start, today), span.end, zone)
+        started = Tally()
+        with engine.connect() as conn:
+            count_sessions(conn, lo, min(hi, now), zone, started)
+        for (_, figure, key), n in started.items():
+            totals[(figure, key)] += n
     return _report(span, charted, totals, late_cancel_hours)
 
 

@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 
 from outreach.db.tables import report_days, report_dirty, report_meta
 from outreach.rules.localtime import local_date
-from outreach.staff.report.counts import CHARTED, Figure, Tally
+from outreach.staff.report.counts import BY_START, CHARTED, Figure, Tally
 from outreach.staff.report.tally import count_days
 
 D = report_days
@@ -185,22 +185,29 @@ def _data_days(conn: Connection) -> tuple[date | None, date | None]:
     return min(found).date() - timedelta(days=1), max(found).date() + timedelta(days=1)
 
 
-def read(engine: Engine, first: date, last: date) -> tuple[Tally, Counter[tuple[str, str]]]:
+def read(
+    engine: Engine, first: date, last: date, live_from: date
+) -> tuple[Tally, Counter[tuple[str, str]]]:
     """The stored counts of the clinic days `first`..`last`: per day for the charted
-    figures, and summed over the days for every figure."""
+    figures, and summed over the days for every figure; without the sessions of
+    `live_from` on, which the report counts as they start."""
     charted = Tally()
     totals: Counter[tuple[str, str]] = Counter()
-    in_range = (D.c.day >= first, D.c.day <= last)
+    in_range = and_(
+        D.c.day >= first,
+        D.c.day <= last,
+        or_(D.c.day < live_from, D.c.figure.notin_([str(f) for f in BY_START])),
+    )
     with engine.connect() as conn:
         for day, figure, key, value in conn.execute(
             select(D.c.day, D.c.figure, D.c.key, D.c.value).where(
-                *in_range, D.c.figure.in_([str(f) for f in CHARTED])
+                in_range, D.c.figure.in_([str(f) for f in CHARTED])
             )
         ):
             charted.add(day, Figure(figure), key, int(value))
         for figure, key, value in conn.execute(
             select(D.c.figure, D.c.key, func.sum(D.c.value))
-            .where(*in_range)
+            .where(in_range)
             .group_by(D.c.figure, D.c.key)
         ):
             totals[(figure, key)] += int(value)
