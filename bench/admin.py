@@ -12,11 +12,16 @@ consenting patients with plans (bench/planner.py's time zones and times, with se
 Monday and Thursday and exercises on Monday, Wednesday and Friday), and 28 days of what the
 service would have done: a foot check every day (60% answered, 1 in 20 answers a problem),
 exercise prompts (half answered DONE with a pain value, 1 in 10 SKIP), session reminders
-24 h ahead (45% confirmed by text, a few asking to reschedule or cancelled), the answer
+24 h ahead (45% confirmed by text, a few asking to reschedule or cancelled, with the notice
+given; past sessions marked attended or no-show, 5% of confirmed and 15% of unconfirmed
+ones missed), the answer
 texts, 1% of texts failed or undelivered with Twilio error codes, replies no rule understood, a few
 hundred open escalations of each severity among many resolved, opt-outs, pauses and a
 few thousand audit entries. Then `planner.plan_due` plans the coming two weeks as the
-service would.
+service would. The inserts fire the report's triggers as any write does, so the first
+report after seeding recounts every day they marked (`report_first_read_ms`); the JSON
+also has the year's report page (`report_year_ms`, the median of the timed GETs) and a
+read after a day of texts changed (`report_dirty_day_ms`).
 
 The pages are fetched through the real app (`outreach.web.app.create_app`) in process with
 Starlette's TestClient, signed in once as an admin, so the times are the app's and the
