@@ -102,8 +102,10 @@ def confirmed(a: FromClause = A) -> ColumnElement[bool]:
     """The appointment was confirmed: its status says so, or a reply to one of its
     reminders did (the status may have moved on since, e.g. to superseded by a plan edit)."""
     reminder = OUT.alias("confirmed_reminder")
+    # A scalar subquery with LIMIT, not EXISTS: PostgreSQL turns an EXISTS into a hash of
+    # every confirmation ever made, where this looks up the few reminders of each session.
     by_reply = (
-        exists()
+        select(literal(1))
         .select_from(
             reminder.join(IN, IN.c.prompt_id == reminder.c.id).join(
                 OBS, OBS.c.inbound_id == IN.c.id
@@ -114,6 +116,9 @@ def confirmed(a: FromClause = A) -> ColumnElement[bool]:
             reminder.c.prompt == Question.SESSION,
             OBS.c.kind == ObservationKind.SESSION_CONFIRMED,
         )
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
     )
     return or_(a.c.status == AppointmentStatus.CONFIRMED, by_reply)
 
