@@ -122,7 +122,11 @@ def _create_sqlite_triggers() -> None:
         ):
             label = event.split()[0].lower()
             body = " ".join(
-                f"INSERT OR IGNORE INTO reportdirty (day) {_dates(selects, row)};" for row in rows
+                # Not INSERT OR IGNORE: an outer statement's conflict clause (the planner's
+                # insert-or-ignore of appointments) overrides a trigger's on SQLite.
+                f"INSERT INTO reportdirty (day) SELECT x FROM ({_dates(selects, row)})"
+                " WHERE x NOT IN (SELECT day FROM reportdirty);"
+                for row in rows
             )
             op.execute(
                 f"CREATE TRIGGER reportdirty_{name}_{label} AFTER {event} ON {name}"
