@@ -12,11 +12,16 @@ consenting patients with plans (bench/planner.py's time zones and times, with se
 Monday and Thursday and exercises on Monday, Wednesday and Friday), and 28 days of what the
 service would have done: a foot check every day (60% answered, 1 in 20 answers a problem),
 exercise prompts (half answered DONE with a pain value, 1 in 10 SKIP), session reminders
-24 h ahead (45% confirmed by text, a few asking to reschedule or cancelled), the answer
+24 h ahead (45% confirmed by text, a few asking to reschedule or cancelled, with the notice
+given; past sessions marked attended or no-show, 5% of confirmed and 15% of unconfirmed
+ones missed), the answer
 texts, 1% of texts failed or undelivered with Twilio error codes, replies no rule understood, a few
 hundred open escalations of each severity among many resolved, opt-outs, pauses and a
 few thousand audit entries. Then `planner.plan_due` plans the coming two weeks as the
-service would.
+service would. The inserts fire the report's triggers as any write does, so the first
+report after seeding recounts every day they marked (`report_first_read_ms`); the JSON
+also has the year's report page (`report_year_ms`, the median of the timed GETs) and a
+read after a day of texts changed (`report_dirty_day_ms`).
 
 The pages are fetched through the real app (`outreach.web.app.create_app`) in process with
 Starlette's TestClient, signed in once as an admin, so the times are the app's and the
@@ -45,7 +50,7 @@ from fastapi.testclient import TestClient
 from planner import EXERCISE_TIMES, FOOT_CHECK_TIMES, SESSION_TIMES, ZONES
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text, update
 
 from outreach.accounts.users import add_user
 from outreach.clock import ManualClock
@@ -67,6 +72,7 @@ from outreach.db.tables import (
 from outreach.planning.planner import plan_due
 from outreach.rules.localtime import at_local
 from outreach.rules.vocabulary import ConsentState, Role
+from outreach.staff import report
 from outreach.texts.render import Renderer
 from outreach.web.app import create_app
 
@@ -143,7 +149,11 @@ def main() -> None:
                 # A page's statements and their plans, for profiling: see explain().
                 explain(engine, args.explain)
                 return
+            first_read_ms = time_report_year(engine)
+            progress.print(f"first year report after seeding: {first_read_ms:.0f} ms")
             results = measure(engine, args.patients, args.repeat, args.only, progress)
+            dirty_ms = time_dirty_day(engine)
+            progress.print(f"year report with a day of dirty rows: {dirty_ms:.0f} ms")
         finally:
             engine.dispose()
     summary = {
@@ -153,6 +163,14 @@ def main() -> None:
         "repeat": args.repeat,
         "client": "fastapi.testclient.TestClient (in process)",
         **seeded,
+        # The year's report page (median of the timed GETs, rollups up to date), the first
+        # read after seeding (every seeded day recounted from the marks the triggers left),
+        # and a read after a day of writes (that day's marks recounted first).
+        "report_year_ms": next(
+            (r["median_ms"] for r in results if r["page"] == "/report (a year)"), None
+        ),
+        "report_first_read_ms": round(first_read_ms, 1),
+        "report_dirty_day_ms": round(dirty_ms, 1),
         "pages": results,
     }
     emit(summary, args.json, print_table)
@@ -460,9 +478,20 @@ def history_session(
         status = "reschedule_requested"
     elif chance < 0.53:
         status = "confirmed"
+    # What staff marked: cancellations with their notice, and for sessions that have
+    # passed, attended or no-show (more often missed when never confirmed).
+    attendance, cancelled_at = None, None
+    if status == "cancelled":
+        attendance = "cancelled_by_patient" if rng.random() < 0.8 else "cancelled_by_clinic"
+        cancelled_at = starts_at - timedelta(hours=rng.randint(1, 72))
+    elif starts_at < NOW and status in ("scheduled", "confirmed"):
+        missed = rng.random() < (0.05 if status == "confirmed" else 0.15)
+        attendance = "no_show" if missed else "attended"
     rows.appointments.append(
         {"id": appointment_id, "patient_id": n, "starts_at": starts_at, "source": "plan",
-         "status": status, "updated_at": send_at}
+         "status": status, "updated_at": send_at, "attendance": attendance,
+         "cancelled_at": cancelled_at,
+         "marked_at": starts_at + timedelta(hours=2) if attendance else None}
     )  # fmt: skip
     reminder_id, message_id = ids.next("reminder"), ids.next("outbound")
     rows.reminders.append(
@@ -609,6 +638,35 @@ def measure(
         )
         progress.print(f"{page.name}: {median:.0f} ms")
     return results
+
+
+def time_report_year(engine: Engine) -> float:
+    """One year's report built as the page builds it, in milliseconds."""
+    settings = Settings()
+    zone = settings.clinic_zone
+    today = NOW.astimezone(zone).date()
+    span = report.DateRange(today - timedelta(days=report.MAX_DAYS - 1), today)
+    started = timer.perf_counter()
+    report.build(engine, zone, span, NOW, settings.late_cancel_hours)
+    return (timer.perf_counter() - started) * 1000
+
+
+def time_dirty_day(engine: Engine) -> float:
+    """The year's report after a day of writes: yesterday's texts all change (answered
+    now), so the triggers mark that day, and the read recounts it first."""
+    yesterday = NOW - timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(
+            update(outbound_messages)
+            .where(
+                outbound_messages.c.created_at >= yesterday - timedelta(hours=12),
+                outbound_messages.c.created_at < yesterday + timedelta(hours=12),
+                outbound_messages.c.prompt.is_not(None),
+                outbound_messages.c.answered_at.is_(None),
+            )
+            .values(answered_at=NOW)
+        )
+    return time_report_year(engine)
 
 
 def explain(engine: Engine, url: str) -> None:

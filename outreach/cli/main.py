@@ -19,6 +19,7 @@ from outreach.cli import (
     messaging,  # noqa: F401 (adds `messages send` to staff.messages_group)
     patients,
     replies,
+    report,
     service,
     sessions,
     staff,
@@ -69,6 +70,7 @@ for command in (
     staff.messages_group,
     templates.templates,
     replies.replies,
+    report.report_group,
     sessions.sessions_group,
     users.users,
     waitlist.waitlist_group,

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Index, Table, Text, UniqueConstraint
+from sqlalchemy import DateTime, Index, Table, Text, UniqueConstraint, func
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -122,6 +122,8 @@ class Appointment(SQLModel, table=True):
         UniqueConstraint("patient_id", "starts_at"),
         # Today's sessions and the report's sessions of a range.
         Index("ix_appointment_starts_at", "starts_at"),
+        # The report's slots filled from the waitlist.
+        Index("ix_appointment_filled_slot", "filled_slot"),
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
@@ -249,7 +251,11 @@ class Escalation(SQLModel, table=True):
 class Observation(SQLModel, table=True):
     """What a reply told us: a confirmation, a foot check result, an exercise and its pain."""
 
-    __table_args__ = (Index("ix_observation_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        Index("ix_observation_patient_at", "patient_id", "at"),
+        # The report finds what a reply told us (a session confirmed by text).
+        Index("ix_observation_inbound", "inbound_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
     inbound_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
@@ -454,3 +460,22 @@ quick_replies = table(QuickReply)
 waitlist_entries = table(WaitlistEntry)
 open_slots = table(OpenSlot)
 slot_offers = table(SlotOffer)
+
+from outreach.db.reporttables import ReportDay, ReportDirty, ReportMeta  # noqa: E402
+
+# The report's recount of a day finds the texts sent that day by this expression
+# (staff/report/queries.sent_at): created_at stands in for a text never sent.
+# With the columns it then reads, so a day's texts are counted from the index alone.
+Index(
+    "ix_outbound_sent_or_created",
+    func.coalesce(outbound_messages.c.sent_at, outbound_messages.c.created_at),
+    outbound_messages.c.prompt,
+    outbound_messages.c.status,
+    outbound_messages.c.answered_at,
+    outbound_messages.c.sent_at,
+    outbound_messages.c.created_at,
+)
+
+report_days = table(ReportDay)
+report_dirty = table(ReportDirty)
+report_meta = table(ReportMeta)

@@ -95,8 +95,8 @@ def test_it_counts_every_figure_of_the_range_exactly(three_days: Clinic) -> None
         "foot_followup": Rate(1, 1),
         "session": Rate(2, 2),
     }
-    # 5, 5, 10, 20 | 30, 60, 60, 60 minutes
-    assert found.median_reply == timedelta(minutes=25)
+    # 5, 5, 10, 20 | 30, 60, 60, 60 minutes: the lower of the middle two
+    assert found.median_reply == timedelta(minutes=20)
     assert found.foot_checks == Rate(3, 4)
     assert (found.exercise, found.exercise_skipped) == (Rate(1, 2), 1)
     assert found.confirmation == Rate(1, 2)
@@ -191,7 +191,7 @@ def test_the_csv_holds_figures_and_no_patient_data(three_days: Clinic) -> None:
 
     assert lines[0] == "period_start,period_end,metric,count,total,value,unit"
     assert "2026-11-23,2026-11-25,reply_rate,8,9,88.9,%" in lines
-    assert "2026-11-23,2026-11-25,median_time_to_reply,8,,25.0,min" in lines
+    assert "2026-11-23,2026-11-25,median_time_to_reply,8,,20.0,min" in lines
     assert "2026-11-23,2026-11-25,undeliverable_30005,1,,," in lines
     assert "2026-11-24,2026-11-24,foot_check_adherence,2,2,100,%" in lines
     for private in ("Ana", "Ben", "Torres", ANA, BEN, "P-1"):

@@ -1,13 +1,12 @@
 """The clinic report: what the texts achieved over a range of clinic-local days.
 
-daterange.py reads the range and cuts it into the chart's periods; queries.py reads each
-figure from the database; figures.py defines them and builds the `Report`; csvfile.py
-writes it as a CSV. The names below are what the admin's report page and the tests use.
-
-Queries fetch the (instant, flags) rows of the range in one statement each and count in
-Python: bucketing instants into clinic-local days differs between SQLite and PostgreSQL,
-and zoneinfo gets DST right in one place. That is fine up to a few hundred thousand rows
-per range (a year of a large clinic); beyond that, move the counting into SQL.
+daterange.py reads the range and cuts it into the chart's periods; tally.py counts every
+figure per clinic-local day from the raw rows (with queries.py, sessioncounts.py and
+staffcounts.py); rollups.py keeps those counts per day in reportday, recounting the days
+the triggers of migration 0010 marked stale; figures.py defines the figures and builds the
+`Report` from the stored days (and today's raw rows); csvfile.py writes it as a CSV.
+docs/report.md explains the design. The names below are what the admin's report page, the
+command line and the tests use.
 """
 
 from outreach.staff.report.csvfile import to_csv
@@ -31,6 +30,7 @@ from outreach.staff.report.figures import (
     duration,
 )
 from outreach.staff.report.latest import latest_text_day
+from outreach.staff.report.rollups import rebuild, refresh
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -49,5 +49,7 @@ __all__ = [
     "duration",
     "latest_text_day",
     "parse_range",
+    "rebuild",
+    "refresh",
     "to_csv",
 ]

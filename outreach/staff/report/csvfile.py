@@ -28,6 +28,12 @@ def to_csv(report: Report) -> str:
         for key, n in values.items():
             writer.writerow([*whole, f"{prefix}_{key}", n, "", "", ""])
 
+    rate(whole, "no_show_rate", report.no_shows)
+    rate(whole, "no_show_rate_confirmed", report.no_shows_confirmed)
+    rate(whole, "no_show_rate_unconfirmed", report.no_shows_unconfirmed)
+    for who, r in report.late_cancellations.items():
+        rate(whole, f"late_cancellations_{who}", r)
+    rate(whole, "slots_filled_from_waitlist", report.waitlist_fills)
     rate(whole, "confirmation_rate", report.confirmation)
     rate(whole, "unconfirmed_sessions", report.unconfirmed)
     writer.writerow(

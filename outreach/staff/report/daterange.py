@@ -4,11 +4,11 @@ and the chart's periods within it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from outreach.rules.datefilter import END_BEFORE_START, typed_days
-from outreach.rules.localtime import at_local, day_bounds
+from outreach.rules.localtime import day_bounds
 
 DEFAULT_DAYS = 28
 MAX_DAYS = 366
@@ -72,8 +72,3 @@ def parse_range(
     if (last - first).days + 1 > MAX_DAYS:
         return {"end": [f"A report covers at most {MAX_DAYS} days."]}
     return DateRange(first, last)
-
-
-def period_edges(span: DateRange, zone: ZoneInfo) -> list[datetime]:
-    """Where each chart period after the first starts, as UTC instants (DST-correct)."""
-    return [at_local(first, time(0), zone) for first, _ in span.periods()[1:]]

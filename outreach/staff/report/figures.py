@@ -4,20 +4,21 @@ CSV show verbatim) or in its docstring, so a number on screen always says how it
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from outreach.rules.durations import median_duration, spoken_duration
-from outreach.rules.localtime import local_date
-from outreach.rules.vocabulary import Question, Severity
-from outreach.staff.report import queries
-from outreach.staff.report.daterange import DateRange, period_edges
-from outreach.staff.report.queries import PromptCount
+from outreach.rules.durations import spoken_duration
+from outreach.rules.localtime import day_bounds, local_date
+from outreach.rules.vocabulary import Attendance, Question, Severity
+from outreach.staff.report import rollups
+from outreach.staff.report.counts import CHARTED, Figure, Tally
+from outreach.staff.report.daterange import DateRange
+from outreach.staff.report.histogram import low_median
+from outreach.staff.report.sessioncounts import count_sessions
+from outreach.staff.report.tally import count_days
 
 # No-shows across US outpatient physical therapy (DOMAIN.md): the figure to compare with.
 NO_SHOW_BASELINE = 10
@@ -44,29 +45,39 @@ ERROR_CODES = {
 }
 
 DEFINITIONS = {
-    "confirmation": "Sessions whose reminder was sent in the range and that the patient"
-    " confirmed (by text, or marked confirmed), out of all sessions reminded in the range.",
+    "no_shows": "Sessions that started in the range and that staff marked as a no-show, out"
+    " of those marked attended or no-show. Unmarked and cancelled sessions are not counted.",
+    "no_shows_by_confirmation": "The same no-show rate for sessions the patient had"
+    " confirmed (by text, or marked confirmed) and for those never confirmed: what the"
+    " reminders' question buys.",
+    "late_cancellations": "Sessions starting in the range cancelled less than the clinic's"
+    " late-cancellation notice before their start (or after it), by who cancelled, out of"
+    " all that side's cancellations of sessions in the range.",
+    "waitlist": "Slots of cancelled sessions opened to the waitlist in the range that a"
+    " waitlisted patient took (an appointment made from the waitlist), out of all opened.",
+    "confirmation": "Sessions whose first reminder was sent in the range and that the"
+    " patient confirmed (by text, or marked confirmed), out of all such sessions.",
     "unconfirmed": "Sessions in the range that have started, were still on (not cancelled,"
     " moved or asked to be rescheduled) and were never confirmed, out of all such sessions."
-    " Attendance is not recorded here, so this is not a no-show rate: a patient may come"
-    " without replying, and one who confirmed may still miss.",
+    " Not a no-show rate: a patient may come without replying, and one who confirmed may"
+    " still miss (see the no-show rate above).",
     "replies": "Questions sent in the range (consent, session, foot check and follow-up,"
     " exercise) that the patient answered, at any time since, out of all questions sent."
     " Texts that failed or were undeliverable are not counted as sent.",
-    "median_reply": "Half of the answered questions were answered faster than this,"
-    " counted from when the question was sent.",
+    "median_reply": "Half of the answered questions were answered at least this fast,"
+    " counted from when the question was sent (for an even count, the lower middle one).",
     "foot_checks": "Daily foot-check questions sent in the range that got an answer"
     " (1 all OK, or 2 something new), out of all sent.",
     "exercise": "Exercise questions sent in the range answered DONE, out of all sent;"
     " SKIP and no answer count as not done.",
     "escalations": "Escalations raised in the range, by their severity now.",
     "first_action": "Time from an escalation being raised to the first staff action on it"
-    " (acknowledged or resolved, whichever came first), over those acted on; and the share"
-    " with no action yet.",
-    "staff_reply": "Time from a patient's text in the range to the first text a member of"
-    " staff wrote back (from the inbox, the patient page or `outreach messages send`),"
-    " counted from the earliest text they had not been answered on; messages to many"
-    " are not answers.",
+    " (acknowledged or resolved, whichever came first), over those acted on (the median);"
+    " and the share with no action yet.",
+    "staff_reply": "Time from a patient's text to the first text a member of staff wrote"
+    " back (from the inbox, the patient page or `outreach messages send`), counted from the"
+    " earliest text they had not been answered on, for waits that began in the range (the"
+    " median); messages to many are not answers.",
     "opt_outs": "Opt-outs in the range, by where they came from: sms (the patient texted"
     " STOP or asked to stop), provider (the carrier holds a STOP), staff or import.",
     "undeliverable": "Texts from the range the provider failed or could not deliver, by"
@@ -101,6 +112,11 @@ class Period:
 @dataclass(frozen=True)
 class Report:
     range: DateRange
+    no_shows: Rate
+    no_shows_confirmed: Rate
+    no_shows_unconfirmed: Rate
+    late_cancellations: dict[str, Rate]  # by who cancelled (Attendance)
+    waitlist_fills: Rate
     confirmation: Rate
     unconfirmed: Rate
     unconfirmed_unreminded: int  # of the unconfirmed, how many never got a reminder
@@ -124,67 +140,122 @@ class Report:
         return sum(self.escalations.values())
 
 
-def build(engine: Engine, zone: ZoneInfo, span: DateRange, now: datetime) -> Report:
-    """Every figure of the report for `span` (clinic-local days in `zone`) as of `now`."""
-    lo, hi = span.bounds(zone)
-    with engine.connect() as conn:
-        prompts = queries.prompt_counts(conn, lo, hi, period_edges(span, zone))
-        median_reply = queries.median_reply(conn, lo, hi, sum(c.answered for c in prompts))
-        reminded = queries.reminded_sessions(conn, lo, hi)
-        sessions = queries.past_sessions(conn, lo, min(hi, now))
-        raised = queries.raised_escalations(conn, lo, hi)
-        opt_outs = queries.opt_outs(conn, lo, hi)
-        undeliverable = queries.undeliverable(conn, lo, hi)
-        staff_waits = queries.staff_reply_waits(conn, lo, hi)
+def build(
+    engine: Engine,
+    zone: ZoneInfo,
+    span: DateRange,
+    now: datetime,
+    late_cancel_hours: int = 24,
+    recount: bool = False,
+) -> Report:
+    """Every figure of the report for `span` (clinic-local days in `zone`) as of `now`,
+    from the rollups (recounting the days marked stale first), but for the sessions of
+    today and later, counted from the raw rows: only those that have started count.
+    `recount`: every figure from the raw rows (what the rollups are checked against)."""
+    if recount:
+        with engine.connect() as conn:
+            counted = count_days(conn, zone, span.start, span.end, until=now)
+        totals: Counter[tuple[str, str]] = Counter()
+        for (_, figure, key), n in counted.items():
+            totals[(figure, key)] += n
+        charted = Tally({k: n for k, n in counted.items() if k[1] in CHARTED})
+        return _report(span, charted, totals, late_cancel_hours)
+    today = local_date(now, zone)
+    rollups.refresh(engine, zone)
+    charted, totals = rollups.read(engine, span.start, span.end, live_from=today)
+    if today <= span.end:
+        lo, hi = day_bounds(max(span.start, today), span.end, zone)
+        started = Tally()
+        with engine.connect() as conn:
+            count_sessions(conn, lo, min(hi, now), zone, started)
+        for (_, figure, key), n in started.items():
+            totals[(figure, key)] += n
+    return _report(span, charted, totals, late_cancel_hours)
 
-    def rate(rows: Iterable[Any], flag: str = "answered") -> Rate:
-        listed = list(rows)
-        return Rate(sum(1 for r in listed if r[flag]), len(listed))
 
-    def asked(counts: Iterable[PromptCount], flag: str = "answered") -> Rate:
-        listed = list(counts)
-        return Rate(sum(getattr(c, flag) for c in listed), sum(c.sent for c in listed))
+def _report(
+    span: DateRange,
+    charted: Tally,
+    totals: Counter[tuple[str, str]],
+    late_hours: int,
+) -> Report:
+    def keys(figure: Figure) -> dict[str, int]:
+        return {k: n for (f, k), n in sorted(totals.items()) if f == figure and n}
 
-    kinds = sorted({c.kind for c in prompts})
-    foot = [c for c in prompts if c.kind == Question.FOOT_CHECK]
-    exercise = [c for c in prompts if c.kind == Question.EXERCISE]
-    unconfirmed = [s for s in sessions if not s["confirmed"]]
-    acted = [e["first_action"] - e["at"] for e in raised if e["first_action"] is not None]
+    def one(figure: Figure, key: str = "") -> int:
+        return totals.get((str(figure), key), 0)
 
-    raised_in: list[int] = [0 for _ in span.periods()]
-    for e in raised:
-        raised_in[span.bucket(local_date(e["at"], zone))] += 1
+    def histogram(figure: Figure) -> dict[int, int]:
+        return {int(k): n for k, n in keys(figure).items()}
 
+    def asked(kinds: set[str], answered: Figure = Figure.ANSWERED) -> Rate:
+        return Rate(sum(one(answered, k) for k in kinds), sum(one(Figure.SENT, k) for k in kinds))
+
+    def no_show_rate(sides: tuple[str, ...]) -> Rate:
+        missed = sum(one(Figure.MARKED, f"{s}:{Attendance.NO_SHOW}") for s in sides)
+        came = sum(one(Figure.MARKED, f"{s}:{Attendance.ATTENDED}") for s in sides)
+        return Rate(missed, missed + came)
+
+    def late(who: Attendance) -> Rate:
+        notice = {int(k.split(":")[1]): n for k, n in keys(Figure.CANCELLED).items()
+                  if k.startswith(f"{who}:")}  # fmt: skip
+        return Rate(sum(n for h, n in notice.items() if h < late_hours), sum(notice.values()))
+
+    sent_kinds = set(keys(Figure.SENT))
+    exercise_sent = one(Figure.SENT, Question.EXERCISE)
+    raised = keys(Figure.ESCALATIONS)
+    unacted = one(Figure.UNACTED)
+    waits = histogram(Figure.STAFF_REPLY)
+    periods = span.periods()
+    by_period: list[Counter[tuple[str, str]]] = [Counter() for _ in periods]
+    for (day, figure, key), n in charted.items():
+        if span.start <= day <= span.end:
+            by_period[span.bucket(day)][(figure, key)] += n
+
+    def period_rate(index: int, kinds: set[str] | None = None) -> Rate:
+        counts = by_period[index]
+        chosen = [k for f, k in counts if f == Figure.SENT and (kinds is None or k in kinds)]
+        return Rate(
+            sum(counts[(Figure.ANSWERED, k)] for k in chosen),
+            sum(counts[(Figure.SENT, k)] for k in chosen),
+        )
+
+    foot = {str(Question.FOOT_CHECK)}
     return Report(
         range=span,
-        confirmation=rate(reminded, "confirmed"),
-        unconfirmed=Rate(len(unconfirmed), len(sessions)),
-        unconfirmed_unreminded=sum(1 for s in unconfirmed if not s["reminded"]),
-        replies=asked(prompts),
-        replies_by_kind={k: asked(c for c in prompts if c.kind == k) for k in kinds},
-        median_reply=median_reply,
-        foot_checks=asked(foot),
-        exercise=asked(exercise, "done"),
-        exercise_skipped=sum(c.skipped for c in exercise),
-        escalations={
-            **{str(s): 0 for s in Severity},
-            **Counter(str(e["severity"]) for e in raised),
+        no_shows=no_show_rate(("confirmed", "unconfirmed")),
+        no_shows_confirmed=no_show_rate(("confirmed",)),
+        no_shows_unconfirmed=no_show_rate(("unconfirmed",)),
+        late_cancellations={
+            str(who): late(who)
+            for who in (Attendance.CANCELLED_BY_PATIENT, Attendance.CANCELLED_BY_CLINIC)
         },
-        without_action=Rate(len(raised) - len(acted), len(raised)),
-        median_first_action=median_duration(acted),
-        median_staff_reply=median_duration(staff_waits),
-        staff_replies=len(staff_waits),
-        opt_outs=opt_outs,
-        undeliverable=undeliverable,
+        waitlist_fills=Rate(one(Figure.SLOTS, "filled"), one(Figure.SLOTS, "opened")),
+        confirmation=Rate(one(Figure.REMINDED, "confirmed"), one(Figure.REMINDED, "all")),
+        unconfirmed=Rate(one(Figure.SESSIONS, "unconfirmed"), one(Figure.SESSIONS, "on")),
+        unconfirmed_unreminded=one(Figure.SESSIONS, "unconfirmed_unreminded"),
+        replies=asked(sent_kinds),
+        replies_by_kind={k: asked({k}) for k in sorted(sent_kinds)},
+        median_reply=low_median(histogram(Figure.REPLY_TIME)),
+        foot_checks=asked(foot),
+        exercise=Rate(one(Figure.EXERCISE_DONE), exercise_sent),
+        exercise_skipped=one(Figure.EXERCISE_SKIPPED),
+        escalations={**{str(s): 0 for s in Severity}, **raised},
+        without_action=Rate(unacted, sum(raised.values())),
+        median_first_action=low_median(histogram(Figure.FIRST_ACTION)),
+        median_staff_reply=low_median(waits),
+        staff_replies=sum(waits.values()),
+        opt_outs=keys(Figure.OPT_OUTS),
+        undeliverable=keys(Figure.UNDELIVERABLE),
         periods=[
             Period(
                 first,
                 last,
-                asked(c for c in prompts if c.period == index),
-                asked(c for c in foot if c.period == index),
-                raised_in[index],
+                period_rate(index),
+                period_rate(index, foot),
+                sum(n for (f, _), n in by_period[index].items() if f == Figure.ESCALATIONS),
             )
-            for index, (first, last) in enumerate(span.periods())
+            for index, (first, last) in enumerate(periods)
         ],
     )
 

@@ -34,7 +34,7 @@ def _build(
     if isinstance(span, dict):
         context = {"report": None, "form": {"start": start, "end": end}, "errors": span}
         return pages.render(request, "report.html", {**_static(), **context}, status_code=422)
-    return report.build(engine, zone, span, now)
+    return report.build(engine, zone, span, now, settings.late_cancel_hours)
 
 
 Built = Annotated[report.Report | Response, Depends(_build)]

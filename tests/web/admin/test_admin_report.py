@@ -45,7 +45,9 @@ def test_the_report_shows_each_figure_and_how_it_is_counted(answered_monday: Adm
     # Monday's 10:00 session had started, was never reminded and never confirmed.
     assert "Unconfirmed sessions (not no-shows) 100% 1 of 1 sessions" in words
     assert "about 10% of US outpatient physical-therapy visits are missed" in words
-    assert words.count("How this is counted:") == 11
+    assert words.count("How this is counted:") == 15
+    assert "No-show rate – 0 of 0 sessions marked attended or no-show were missed" in words
+    assert "Slots filled from the waitlist – 0 of 0 slots offered were taken" in words
     assert "Confirmation rate – 0 of 0 sessions reminded were confirmed" in words
     staff_reply = "Median time to the first staff reply – over 0 patient texts answered by"
     assert staff_reply in words
