@@ -32,11 +32,13 @@ from outreach.sending.dispatcher import Dispatcher
 from outreach.sending.outcome import DispatchReport
 from outreach.sending.ratelimit import SharedRateLimiter
 from outreach.sessions import waitlist_slots
+from outreach.staff import report
 from outreach.texts.render import Renderer
 from outreach.transports import Transport
 from outreach.transports.console import ConsoleTransport
 
 log = logging.getLogger("outreach.service")
+REPORT_REFRESH_SECONDS = 300
 
 
 @dataclass
@@ -81,6 +83,16 @@ class Service:
             on_outcome=metrics.record_outcome,
         )
         self.worker_id = self.dispatcher.worker_id
+        self._report_due = 0.0  # time.monotonic() of the next report refresh
+
+    def _refresh_report(self) -> None:
+        """Recount the report's stale days every few minutes, so a report read finds at most
+        the last few minutes' days to recount (staff/report/rollups.py)."""
+        due = time.monotonic()
+        if due < self._report_due:
+            return
+        self._report_due = due + REPORT_REFRESH_SECONDS
+        report.refresh(self.engine, self.settings.clinic_zone)
 
     def tick(self, stop: threading.Event | None = None) -> TickReport:
         """Plan what is new, send what is due, retry replies that failed to process."""
@@ -94,6 +106,7 @@ class Service:
         oncall.notify_urgent(
             self.engine, self.settings, self.renderer, self.transport, self.clock.now()
         )
+        self._refresh_report()
         if plan.reminders or dispatch.claimed or retried:
             log.info(
                 "tick: planned %d reminders for %d plans; sent %d, skipped %d, deferred %d, "
