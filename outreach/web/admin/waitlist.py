@@ -48,6 +48,8 @@ def waitlist_page(
 
 
 def _patient_id(conn: Any, external_id: str) -> int | None:
+    if "\x00" in external_id:  # no patient id holds a NUL, and PostgreSQL refuses to look
+        return None
     found = conn.execute(
         select(patients.c.id).where(patients.c.external_id == external_id.strip())
     ).scalar()
