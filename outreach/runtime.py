@@ -38,7 +38,6 @@ from outreach.transports import Transport
 from outreach.transports.console import ConsoleTransport
 
 log = logging.getLogger("outreach.service")
-REPORT_REFRESH_SECONDS = 300
 
 
 @dataclass
@@ -86,13 +85,14 @@ class Service:
         self._report_due = 0.0  # time.monotonic() of the next report refresh
 
     def _refresh_report(self) -> None:
-        """Recount the report's stale days every few minutes, so a report read finds at most
-        the last few minutes' days to recount (staff/report/rollups.py)."""
+        """Recount the report's stale days every few minutes (a month of them at most per
+        tick, and the next month on the next tick), noting when, so report reads sum the
+        stored days without recounting (staff/report/rollups.py)."""
         due = time.monotonic()
         if due < self._report_due:
             return
-        self._report_due = due + REPORT_REFRESH_SECONDS
-        report.refresh(self.engine, self.settings.clinic_zone)
+        behind = report.keep(self.engine, self.settings.clinic_zone, self.clock.now())
+        self._report_due = due + (0 if behind else report.REFRESH_EVERY.total_seconds())
 
     def tick(self, stop: threading.Event | None = None) -> TickReport:
         """Plan what is new, send what is due, retry replies that failed to process."""

@@ -30,7 +30,7 @@ from outreach.staff.report.figures import (
     duration,
 )
 from outreach.staff.report.latest import latest_text_day
-from outreach.staff.report.rollups import rebuild, refresh
+from outreach.staff.report.rollups import REFRESH_EVERY, keep, rebuild, refresh
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -39,6 +39,7 @@ __all__ = [
     "MAX_DAYS",
     "NO_SHOW_BASELINE",
     "PROMPT_KINDS",
+    "REFRESH_EVERY",
     "DateRange",
     "Period",
     "Rate",
@@ -47,6 +48,7 @@ __all__ = [
     "default_end",
     "default_range",
     "duration",
+    "keep",
     "latest_text_day",
     "parse_range",
     "rebuild",

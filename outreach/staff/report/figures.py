@@ -4,7 +4,7 @@ CSV show verbatim) or in its docstring, so a number on screen always says how it
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -134,6 +134,10 @@ class Report:
     opt_outs: dict[str, int]
     undeliverable: dict[str, int]
     periods: list[Period]
+    # When a worker last recounted the stored days, if what it has not counted yet (`pending`
+    # UTC dates of writes) was left out; None: everything was counted for this report.
+    counted_at: datetime | None = None
+    pending: int = 0
 
     @property
     def escalations_total(self) -> int:
@@ -149,8 +153,9 @@ def build(
     recount: bool = False,
 ) -> Report:
     """Every figure of the report for `span` (clinic-local days in `zone`) as of `now`,
-    from the rollups (recounting the days marked stale first), but for the sessions of
-    today and later, counted from the raw rows: only those that have started count.
+    from the rollups, but for the sessions of today and later, counted from the raw rows:
+    only those that have started count. The days marked stale are recounted first unless a
+    worker keeps the rollups (rollups.py): then the report says when they were counted.
     `recount`: every figure from the raw rows (what the rollups are checked against)."""
     if recount:
         with engine.connect() as conn:
@@ -161,7 +166,9 @@ def build(
         charted = Tally({k: n for k, n in counted.items() if k[1] in CHARTED})
         return _report(span, charted, totals, late_cancel_hours)
     today = local_date(now, zone)
-    rollups.refresh(engine, zone)
+    kept = rollups.freshness(engine, now, span.start, span.end)
+    if kept.refreshed_at is None:
+        rollups.refresh(engine, zone)
     charted, totals = rollups.read(engine, span.start, span.end, live_from=today)
     if today <= span.end:
         lo, hi = day_bounds(max(span.start, today), span.end, zone)
@@ -170,7 +177,10 @@ def build(
             count_sessions(conn, lo, min(hi, now), zone, started)
         for (_, figure, key), n in started.items():
             totals[(figure, key)] += n
-    return _report(span, charted, totals, late_cancel_hours)
+    found = _report(span, charted, totals, late_cancel_hours)
+    if kept.refreshed_at is not None and kept.pending:
+        return replace(found, counted_at=kept.refreshed_at, pending=kept.pending)
+    return found
 
 
 def _report(

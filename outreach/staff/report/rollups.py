@@ -9,12 +9,20 @@ recount takes only marks no writer holds (FOR UPDATE SKIP LOCKED), whose writes 
 committed and so seen, and leaves the others for the next refresh; it never waits for a
 writer, so the two cannot deadlock. Recounts take a transaction-level advisory lock, so
 two of them never write the same days at once.
+
+Who recounts. A worker recounts every REFRESH_EVERY (runtime.Service.tick) and notes when
+(`refreshed_at` in reportmeta); while it does, a report read sums the stored days as they
+are, at most a few minutes behind, and never waits for a recount, however many rows the
+last minutes changed (a busy day at 100,000 patients takes seconds to recount). With no
+worker keeping them (the demo, a laptop, the command line alone), the read recounts the
+marked days itself first, so what it shows is always current.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,22 +36,48 @@ from outreach.staff.report.tally import count_days
 D = report_days
 CHUNK_DAYS = 31  # days recounted per statement set: a month of a large clinic at most
 ZONE = "zone"
+REFRESHED = "refreshed_at"
+REFRESH_EVERY = timedelta(minutes=5)
+# A worker that recounted within this long is keeping the rollups: two of its periods and
+# a minute for a slow tick.
+KEPT_WITHIN = 2 * REFRESH_EVERY + timedelta(minutes=1)
 LOCK_KEY = 0x7265706F7274  # "report"
 
 Progress = Callable[[date, date], None]
 
 
-def refresh(engine: Engine, zone: ZoneInfo, progress: Progress | None = None) -> int:
+@dataclass(frozen=True)
+class Freshness:
+    """How current the stored days are: when a worker last recounted them (None: no worker
+    keeps them) and how many UTC dates have writes not yet counted."""
+
+    refreshed_at: datetime | None
+    pending: int
+
+
+def refresh(
+    engine: Engine,
+    zone: ZoneInfo,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    rounds: int | None = None,
+) -> int:
     """Recount the clinic days around the dates marked stale, a month of marks per
     transaction, so no transaction holds SQLite's write lock for long; how many clinic days
-    were recounted. A day of writes marks one or two UTC dates: a few days' work."""
+    were recounted. A day of writes marks one or two UTC dates: a few days' work.
+    `now`: noted as when the rollups were last kept (the worker's, keep()); `rounds`: at
+    most that many months of marks."""
     recounted = 0
-    while True:
+    done = 0
+    while rounds is None or done < rounds:
+        done += 1
         with engine.begin() as conn:
             _one_at_a_time(conn)
+            if now is not None:
+                _set_meta(conn, REFRESHED, now.astimezone(UTC).isoformat())
             if _zone(conn) != zone.key:
                 _mark_everything(conn)
-                _set_zone(conn, zone.key)
+                _set_meta(conn, ZONE, zone.key)
             stale = _take_marks(conn)
             if not stale:
                 return recounted
@@ -53,6 +87,34 @@ def refresh(engine: Engine, zone: ZoneInfo, progress: Progress | None = None) ->
         recounted += len(days)
         if progress:
             progress(days[0], days[-1])
+    return recounted
+
+
+def keep(engine: Engine, zone: ZoneInfo, now: datetime) -> bool:
+    """The worker's recount: at most a month of marks, noting `now` as when the rollups
+    were last kept; whether a full month was taken (more may wait: after an upgrade, all of
+    history does, and the worker goes on at its next tick rather than in one long one)."""
+    return refresh(engine, zone, now=now, rounds=1) >= CHUNK_DAYS
+
+
+def freshness(engine: Engine, now: datetime, first: date, last: date) -> Freshness:
+    """Whether a worker keeps the rollups (it recounted within KEPT_WITHIN of `now`), and
+    how many marked dates that touch the clinic days `first`..`last` wait for its next
+    recount."""
+    with engine.connect() as conn:
+        noted = conn.execute(
+            select(report_meta.c.value).where(report_meta.c.name == REFRESHED)
+        ).scalar()
+        pending = conn.execute(
+            select(func.count()).where(
+                report_dirty.c.day >= first - timedelta(days=1),
+                report_dirty.c.day <= last + timedelta(days=1),
+            )
+        ).scalar_one()
+    at = datetime.fromisoformat(noted) if noted else None
+    if at is None or not now - KEPT_WITHIN <= at <= now + KEPT_WITHIN:
+        return Freshness(None, int(pending))
+    return Freshness(at, int(pending))
 
 
 def _clinic_days(utc_date: date, zone: ZoneInfo) -> set[date]:
@@ -87,7 +149,7 @@ def rebuild(
         _one_at_a_time(conn)
         if first is None and last is None:
             _mark_everything(conn)
-            _set_zone(conn, zone.key)
+            _set_meta(conn, ZONE, zone.key)
         else:
             low, high = _data_days(conn)
             start, end = first or low, last or high
@@ -132,12 +194,12 @@ def _zone(conn: Connection) -> str | None:
     return conn.execute(select(report_meta.c.value).where(report_meta.c.name == ZONE)).scalar()
 
 
-def _set_zone(conn: Connection, key: str) -> None:
+def _set_meta(conn: Connection, name: str, value: str) -> None:
     if conn.execute(
-        update(report_meta).where(report_meta.c.name == ZONE).values(value=key)
+        update(report_meta).where(report_meta.c.name == name).values(value=value)
     ).rowcount:
         return
-    conn.execute(insert(report_meta).values(name=ZONE, value=key))
+    conn.execute(insert(report_meta).values(name=name, value=value))
 
 
 def _mark_everything(conn: Connection) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from outreach.rules.localtime import local_date
 from outreach.staff import report
 from outreach.web.admin.charts import bar_chart
-from outreach.web.deps import EngineDep, NowDep, PagesDep, SettingsDep
+from outreach.web.deps import CurrentUser, EngineDep, NowDep, PagesDep, SettingsDep
 
 router = APIRouter()
 
@@ -59,6 +59,24 @@ def report_page(
     return pages.render(request, "report.html", {**_static(), **context})
 
 
+@router.post("/report/recount")
+def recount(
+    staff: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+    now: NowDep,
+    start: Annotated[str, Form()] = "",
+    end: Annotated[str, Form()] = "",
+) -> Response:
+    """Count what the worker has not counted yet, now, and show the report again."""
+    report.refresh(engine, settings.clinic_zone)
+    span = report.parse_range(start or None, end or None, local_date(now, settings.clinic_zone))
+    where = "/report"
+    if isinstance(span, report.DateRange):
+        where += f"?start={span.start.isoformat()}&end={span.end.isoformat()}"
+    return RedirectResponse(where, status_code=303)
+
+
 @router.get("/report.csv")
 def report_csv(found: Built) -> Response:
     if isinstance(found, Response):
@@ -80,6 +98,7 @@ def _static() -> dict[str, object]:
         "max_days": report.MAX_DAYS,
         "default_days": report.DEFAULT_DAYS,
         "duration": report.duration,
+        "refresh_minutes": int(report.REFRESH_EVERY.total_seconds() // 60),
     }
 
 

@@ -164,3 +164,28 @@ def test_typed_dates_are_kept_even_when_they_hold_no_texts(
 
     assert 'name="end" type="date" value="2027-01-20"' in html
     assert "the report ends at the latest text" not in html
+
+
+def test_a_report_the_worker_has_not_caught_up_with_says_so_and_counts_on_request(
+    engine: Engine, settings: Settings, clock: ManualClock, renderer: Renderer, admin: Admin
+) -> None:
+    from outreach.staff import report
+
+    enrol(engine, settings, clock.now())
+    clinic = Clinic(engine, settings, clock, renderer)
+    clinic.run_to(utc(23, 20))
+    report.keep(engine, settings.clinic_zone, clock.now())  # the worker, at 15:00 local
+    clinic.reply(ANA, "1", utc(23, 20, 4))
+    url = "/report?start=2026-11-23&end=2026-11-23"
+
+    before = text_of(admin.get(url).text)
+    assert "Reply rate 0% 0 of 1 questions answered" in before  # the answer is not counted
+    assert "Counted at 15:00 EST" in before
+    assert "Texts, replies and marks since then (1 day with changes)" in before
+    assert "added by the worker within 5 minutes" in before
+
+    counted = admin.post("/report/recount", {"start": "2026-11-23", "end": "2026-11-23"})
+    after = text_of(counted.text)
+    assert counted.url.path == "/report" and counted.url.query == b"start=2026-11-23&end=2026-11-23"
+    assert "Reply rate 100% 1 of 1 questions answered" in after
+    assert "Counted at" not in after
