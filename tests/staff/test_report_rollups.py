@@ -1,6 +1,9 @@
 """The report read from the daily rollups equals a recount from the raw rows, whatever was
 written before: the triggers of migration 0010 mark every day a write can change, and the
-figures are sums of their days. Runs on PostgreSQL too when OUTREACH_TEST_DATABASE_URL is set.
+figures are sums of their days. Checked twice: against the report's own recount of the
+whole range (tally.count_days, one range rather than day by day), and against a plain
+Python recount that shares no code with it (tests/support/report_oracle.py). Runs on
+PostgreSQL too when OUTREACH_TEST_DATABASE_URL is set.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from outreach.staff import report
 from outreach.staff.report.daterange import DateRange
 from outreach.staff.report.histogram import bucket, low_median
 from outreach.staff.report.sessioncounts import notice_hours
+from tests.support.report_oracle import as_read, recount
 
 ZONE = ZoneInfo("America/New_York")  # DST ends on Sunday 1 November 2026
 START = datetime(2026, 10, 28, 3, 0, tzinfo=UTC)
@@ -287,6 +291,7 @@ def test_the_report_from_rollups_equals_a_recount_after_any_writes(
             stored = report.build(engine, ZONE, span, now, late_hours)
             counted = report.build(engine, ZONE, span, now, late_hours, recount=True)
             assert stored == counted
+            assert as_read(stored) == recount(engine, ZONE, span, now, late_hours)
 
 
 def test_a_full_rebuild_gives_the_same_days_as_the_marks_did(engine: Engine) -> None:
