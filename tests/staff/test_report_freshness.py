@@ -106,7 +106,7 @@ def test_the_worker_recounts_a_backlog_a_month_per_tick_until_none_is_left(
     for _ in range(4):
         service.tick()
         with clinic.engine.connect() as conn:
-            left.append(conn.execute(select(func.count()).select_from(report_dirty)).scalar())
+            left.append(conn.execute(select(func.count()).select_from(report_dirty)).scalar_one())
 
     # 31 a tick (the first tick's planning marks a few more session days), with no wait
     # between ticks while a backlog lasts; then nothing is left.

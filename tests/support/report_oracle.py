@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -34,6 +34,10 @@ from outreach.staff.report.daterange import DateRange
 NOT_SENT = {"pending", "failed", "undelivered", "unknown"}
 
 
+@overload
+def _aware(at: datetime) -> datetime: ...
+@overload
+def _aware(at: None) -> None: ...
 def _aware(at: datetime | None) -> datetime | None:
     return None if at is None else at if at.tzinfo else at.replace(tzinfo=UTC)
 
@@ -71,7 +75,8 @@ def recount(
         return at is not None and span.start <= local_date(_aware(at), zone) <= span.end
 
     def sent_instant(m: Any) -> datetime:
-        return _aware(m["sent_at"] or m["created_at"])  # type: ignore[return-value]
+        at: datetime = m["sent_at"] or m["created_at"]
+        return _aware(at)
 
     kinds_told: dict[int, set[str]] = defaultdict(set)  # outbound id -> what answers told
     prompt_of = {i["id"]: i["prompt_id"] for i in inbound}
@@ -90,7 +95,7 @@ def recount(
         sent[m["prompt"]] += 1
         if m["answered_at"] is not None:
             answered[m["prompt"]] += 1
-            wait = _aware(m["answered_at"]) - sent_instant(m)  # type: ignore[operator]
+            wait = _aware(m["answered_at"]) - sent_instant(m)
             waits.append(max(timedelta(0), timedelta(seconds=int(wait.total_seconds()))))
         if m["prompt"] == "exercise":
             exercise_done += "exercise_done" in kinds_told[m["id"]]
@@ -167,7 +172,7 @@ def recount(
         severities[e["severity"]] += 1
         acted = [_aware(t) for t in (e["acknowledged_at"], e["resolved_at"]) if t is not None]
         if acted:
-            first_actions.append(min(acted) - _aware(e["created_at"]))  # type: ignore[operator,type-var]
+            first_actions.append(min(acted) - _aware(e["created_at"]))
         else:
             unacted += 1
 
@@ -180,21 +185,17 @@ def recount(
     staff_waits: list[timedelta] = []
     for patient_id in {s["patient_id"] for s in staff}:
         mine = sorted(
-            _aware(s["created_at"])  # type: ignore[type-var]
+            _aware(s["created_at"])
             for s in staff
             if s["patient_id"] == patient_id and s["broadcast_id"] is None
         )
-        texts = sorted(
-            _aware(i["received_at"])  # type: ignore[type-var]
-            for i in inbound
-            if i["patient_id"] == patient_id
-        )
+        texts = sorted(_aware(i["received_at"]) for i in inbound if i["patient_id"] == patient_id)
         before: datetime | None = None
         for answer in mine:
-            asked = [t for t in texts if t <= answer and (before is None or t > before)]  # type: ignore[operator]
+            asked = [t for t in texts if t <= answer and (before is None or t > before)]
             before = answer
             if asked and in_range(asked[0]):
-                staff_waits.append(answer - asked[0])  # type: ignore[operator]
+                staff_waits.append(answer - asked[0])
 
     opened = [s for s in slots if in_range(s["opened_at"])]
     filled = sum(
