@@ -16,6 +16,7 @@ class Action(StrEnum):
     SESSION_CANCELLED = "session_cancelled"
     SESSION_MARKED = "session_marked"  # attended, no-show, cancelled by either side
     SESSION_MOVED = "session_moved"
+    SESSION_FROM_FEED = "session_from_feed"  # written by the clinic's system (HL7 or FHIR)
     WAITLIST_ADDED = "waitlist_added"
     WAITLIST_CHANGED = "waitlist_changed"
     WAITLIST_REMOVED = "waitlist_removed"

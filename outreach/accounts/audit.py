@@ -41,6 +41,28 @@ def record(
     )
 
 
+def record_system(
+    conn: Connection,
+    actor: str,
+    action: str,
+    now: datetime,
+    patient_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write one entry for a change no staff member made: `actor` names the system that made
+    it ("hl7", "fhir"), kept as the username, with no user behind it."""
+    conn.execute(
+        insert(audit_events).values(
+            at=now,
+            user_id=None,
+            username=actor,
+            action=action,
+            patient_id=patient_id,
+            detail=json.dumps(detail or {}, default=str, ensure_ascii=False, sort_keys=True),
+        )
+    )
+
+
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """field: [old, new] for every field whose value differs."""
     return {

@@ -69,3 +69,12 @@ def check_twilio_ready(settings: Settings) -> None:
             "sms.provider = 'twilio' needs web.public_base_url: status callbacks and "
             "signature checks use the public address Twilio calls"
         )
+
+
+def fhir_token(environ: Mapping[str, str] | None = None) -> str:
+    """The static bearer token for fhir.auth = 'bearer': from the environment only."""
+    env = os.environ if environ is None else environ
+    token = env.get("OUTREACH_FHIR_TOKEN", "").strip()
+    if not token:
+        raise ConfigError("fhir.auth = 'bearer' needs OUTREACH_FHIR_TOKEN in the environment")
+    return token

@@ -22,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = Path("config.toml")
 LANGUAGES = ("en", "es")
 PROVIDERS = ("console", "twilio")
+FHIR_AUTH = ("none", "bearer", "smart")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,31 @@ class Settings:
     waitlist_min_notice_hours: int = 4
     waitlist_offers_at_once: int = 3
     waitlist_offer_minutes: int = 60
+    # Appointments from the clinic's own systems (outreach/feeds/). HL7 v2 SIU over MLLP: the
+    # listener binds to localhost unless told otherwise; patients match on the PID-3 entry
+    # of `hl7_identifier_type` (empty: the first entry); an empty list of facilities takes
+    # messages from any sender that can reach the port.
+    hl7_host: str = "127.0.0.1"
+    hl7_port: int = 2575
+    hl7_identifier_type: str = "MR"
+    hl7_allowed_facilities: tuple[str, ...] = ()
+    hl7_tls_cert: Path | None = None
+    hl7_tls_key: Path | None = None
+    hl7_in_worker: bool = False  # `outreach worker` also runs the listener
+    # FHIR R4: Appointment read from `fhir_base_url` every `fhir_interval_minutes` by the
+    # worker; patients match on the Patient.identifier of `fhir_identifier_system` (None: an
+    # identifier of type MR, else the first). The bearer token comes from the environment.
+    fhir_base_url: str | None = None
+    fhir_auth: str = "none"  # none, bearer (OUTREACH_FHIR_TOKEN) or smart (backend services)
+    fhir_token_url: str | None = None
+    fhir_client_id: str | None = None
+    fhir_private_key: Path | None = None  # PEM, RSA (RS384) or EC P-384 (ES384)
+    fhir_key_id: str | None = None
+    fhir_scope: str = "system/Appointment.read system/Patient.read"
+    fhir_identifier_system: str | None = None
+    fhir_interval_minutes: int = 5
+    fhir_page_size: int = 100
+    fhir_timeout_seconds: float = 30.0
     source: str = "defaults"
 
     @property
@@ -109,6 +135,24 @@ KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("waitlist", "min_notice_hours"): ("waitlist_min_notice_hours", v.int_in(1, 336)),
     ("waitlist", "offers_at_once"): ("waitlist_offers_at_once", v.int_in(1, 50)),
     ("waitlist", "offer_minutes"): ("waitlist_offer_minutes", v.int_in(5, 1440)),
+    ("hl7", "host"): ("hl7_host", v.text),
+    ("hl7", "port"): ("hl7_port", v.int_in(1, 65535)),
+    ("hl7", "identifier_type"): ("hl7_identifier_type", v.hl7_code),
+    ("hl7", "allowed_facilities"): ("hl7_allowed_facilities", v.text_list),
+    ("hl7", "tls_cert"): ("hl7_tls_cert", v.path),
+    ("hl7", "tls_key"): ("hl7_tls_key", v.path),
+    ("hl7", "in_worker"): ("hl7_in_worker", v.boolean),
+    ("fhir", "base_url"): ("fhir_base_url", v.http_url),
+    ("fhir", "auth"): ("fhir_auth", v.choice(FHIR_AUTH)),
+    ("fhir", "token_url"): ("fhir_token_url", v.http_url),
+    ("fhir", "client_id"): ("fhir_client_id", v.text),
+    ("fhir", "private_key"): ("fhir_private_key", v.path),
+    ("fhir", "key_id"): ("fhir_key_id", v.text),
+    ("fhir", "scope"): ("fhir_scope", v.text),
+    ("fhir", "identifier_system"): ("fhir_identifier_system", v.text),
+    ("fhir", "interval_minutes"): ("fhir_interval_minutes", v.int_in(1, 1440)),
+    ("fhir", "page_size"): ("fhir_page_size", v.int_in(1, 1000)),
+    ("fhir", "timeout_seconds"): ("fhir_timeout_seconds", v.number_in(1, 300)),
 }
 
 
@@ -131,10 +175,33 @@ def settings_from_dict(data: dict[str, Any], source: str = "<dict>") -> Settings
             field_name, parse = KEYS[(section, name)]
             values[field_name] = parse(value, key)
     settings = Settings(**values)
-    if not settings.templates_dir.is_absolute():
-        base = Path(source).parent if source not in ("defaults", "<dict>") else REPO_ROOT
-        settings = replace(settings, templates_dir=(base / settings.templates_dir).resolve())
+    base = Path(source).parent if source not in ("defaults", "<dict>") else REPO_ROOT
+    # Paths in the file are relative to the file.
+    for name in ("templates_dir", "hl7_tls_cert", "hl7_tls_key", "fhir_private_key"):
+        given = getattr(settings, name)
+        if given is not None and not given.is_absolute():
+            settings = replace(settings, **{name: (base / given).resolve()})
+    _check_feeds(settings)
     return settings
+
+
+def _check_feeds(settings: Settings) -> None:
+    """Settings that only make sense together, named together."""
+    if (settings.hl7_tls_cert is None) != (settings.hl7_tls_key is None):
+        raise ConfigError("hl7.tls_cert and hl7.tls_key go together: set both, or neither")
+    if settings.fhir_auth == "smart":
+        missing = [
+            f"fhir.{name}"
+            for name, value in (
+                ("base_url", settings.fhir_base_url),
+                ("token_url", settings.fhir_token_url),
+                ("client_id", settings.fhir_client_id),
+                ("private_key", settings.fhir_private_key),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ConfigError(f"fhir.auth = 'smart' needs {', '.join(missing)}")
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -120,3 +120,16 @@ def messaging_service_sid(value: object, key: str) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"MG[0-9a-fA-F]{32}", value):
         raise ConfigError(f"{key} must look like 'MG' and 32 hex digits, got {value!r}")
     return value
+
+
+def text_list(value: object, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+        raise ConfigError(f"{key} must be a list of names, e.g. [\"MAIN_PMS\"], got {value!r}")
+    return tuple(x.strip() for x in value)
+
+
+def hl7_code(value: object, key: str) -> str:
+    """An HL7 table code such as MR or PI; empty means none."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_]{0,20}", value.strip()):
+        raise ConfigError(f"{key} must be an identifier type code such as 'MR', got {value!r}")
+    return value.strip()

@@ -124,6 +124,8 @@ class Appointment(SQLModel, table=True):
         Index("ix_appointment_starts_at", "starts_at"),
         # The report's slots filled from the waitlist.
         Index("ix_appointment_filled_slot", "filled_slot"),
+        # One row per appointment of the clinic's system (NULLs differ: other sources).
+        Index("uq_appointment_feed_ref", "source", "feed_ref", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
@@ -141,6 +143,10 @@ class Appointment(SQLModel, table=True):
     moved_to: int | None = Field(default=None, foreign_key="appointment.id")
     # Made from a waitlist offer: the slot (openslot.id) the patient took.
     filled_slot: int | None = None  # (no foreign key: openslot already points here)
+    # From a feed (source hl7 or fhir): the clinic's system's id for it, and the time of the
+    # newest change applied (MSH-7, meta.lastUpdated), so an older message never undoes it.
+    feed_ref: str | None = Field(default=None, max_length=128)
+    feed_at: datetime | None = utc_field(default=None)
 
 
 class Reminder(SQLModel, table=True):
@@ -439,6 +445,71 @@ def table(model: type[SQLModel]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
 
+class FeedMessage(SQLModel, table=True):
+    """One message as a feed sent it (HL7 v2 over MLLP), stored before it is interpreted so
+    a bug never loses one; `outcome` and `detail` say what became of it, `ack` what the
+    sender was answered. A message is a duplicate of the one whose (sender, control_id) it
+    shares and that was answered: `dedupe` holds that pair once the message is handled."""
+
+    __table_args__ = (
+        UniqueConstraint("feed", "dedupe", name="uq_feedmessage_dedupe"),
+        Index("ix_feedmessage_received", "feed", "received_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    feed: str = Field(max_length=16)
+    received_at: datetime = utc_field()
+    peer: str = Field(default="", max_length=80)  # the connection's address, for staff
+    raw: str = Field(sa_type=Text)
+    sender: str | None = Field(default=None, max_length=180)  # MSH-4
+    control_id: str | None = Field(default=None, max_length=200)  # MSH-10
+    message_type: str | None = Field(default=None, max_length=20)  # "SIU^S12"
+    dedupe: str | None = Field(default=None, max_length=400)  # sender and control id
+    outcome: str = Field(default="received", max_length=16)
+    ack: str | None = Field(default=None, max_length=2)  # AA, AE, AR
+    detail: str | None = Field(default=None, sa_type=Text)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
+    handled_at: datetime | None = utc_field(default=None)
+
+
+class UnmatchedAppointment(SQLModel, table=True):
+    """An appointment a feed sent for a patient outreach does not know (no patient has that
+    clinic id): kept, listed for staff to enrol, never texted. Enrolling the patient with that
+    id brings it in as an appointment (`appointment_id`, `matched_at`)."""
+
+    __table_args__ = (
+        UniqueConstraint("source", "feed_ref"),
+        Index("ix_unmatched_open", "matched_at", "patient_ref"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=16)
+    feed_ref: str = Field(max_length=128)
+    patient_ref: str = Field(max_length=64)  # the clinic's id of the patient
+    patient_name: str = Field(default="", max_length=170)
+    phone: str | None = Field(default=None, max_length=40)  # as the feed gave it
+    starts_at: datetime | None = utc_field(default=None)
+    status: str = Field(max_length=16)  # FeedStatus
+    feed_at: datetime | None = utc_field(default=None)
+    received_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
+    matched_at: datetime | None = utc_field(default=None)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
+
+
+class FeedHealth(SQLModel, table=True):
+    """How each feed is doing, for `outreach status`, /metrics and staff: one row per feed,
+    written by whoever receives or syncs. `watermark` is where the next FHIR sync resumes."""
+
+    feed: str = Field(primary_key=True, max_length=16)
+    last_received_at: datetime | None = utc_field(default=None)
+    last_applied_at: datetime | None = utc_field(default=None)
+    last_error_at: datetime | None = utc_field(default=None)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    received: int = 0  # messages or resources taken in, ever
+    errors: int = 0  # messages answered AE or AR, failed syncs, ever
+    watermark: str | None = Field(default=None, max_length=40)
+    updated_at: datetime | None = utc_field(default=None)
+
+
 patients = table(Patient)
 consent_events = table(ConsentEvent)
 care_plans = table(CarePlan)
@@ -460,6 +531,9 @@ quick_replies = table(QuickReply)
 waitlist_entries = table(WaitlistEntry)
 open_slots = table(OpenSlot)
 slot_offers = table(SlotOffer)
+feed_messages = table(FeedMessage)
+unmatched_appointments = table(UnmatchedAppointment)
+feed_health = table(FeedHealth)
 
 from outreach.db.reporttables import ReportDay, ReportDirty, ReportMeta  # noqa: E402
 

@@ -150,6 +150,51 @@ class AppointmentSource(StrEnum):
     MANUAL = "manual"  # entered by staff, one date and time
     MOVED = "moved"  # the new time of a session staff moved
     WAITLIST = "waitlist"  # a cancelled slot a waitlisted patient took by text
+    HL7 = "hl7"  # the clinic's scheduling system, by HL7 v2 SIU messages over MLLP
+    FHIR = "fhir"  # the clinic's EHR, read as FHIR R4 Appointment resources
+
+    @property
+    def from_feed(self) -> bool:
+        """Kept by the clinic's own system: outreach follows it and staff change it there."""
+        return self in FEEDS
+
+    @property
+    def word(self) -> str:
+        return SOURCE_WORDS[self]
+
+
+FEEDS = (AppointmentSource.HL7, AppointmentSource.FHIR)
+SOURCE_WORDS = {
+    AppointmentSource.PLAN: "care plan",
+    AppointmentSource.MANUAL: "entered by staff",
+    AppointmentSource.MOVED: "moved by staff",
+    AppointmentSource.WAITLIST: "waitlist",
+    AppointmentSource.HL7: "scheduling system (HL7)",
+    AppointmentSource.FHIR: "EHR (FHIR)",
+}
+
+
+class FeedStatus(StrEnum):
+    """What the clinic's system says of one of its appointments, whatever the feed: HL7 SIU
+    triggers and FHIR Appointment.status both map onto these."""
+
+    SCHEDULED = "scheduled"  # booked (new, rescheduled or modified): remind the patient
+    CANCELLED = "cancelled"  # called off: its reminders stop, its slot may go to the waitlist
+    DELETED = "deleted"  # entered in error: never was; reminders stop, no slot is offered
+    NO_SHOW = "no_show"  # the patient did not come: the no-show follow-up
+    ATTENDED = "attended"  # arrived, checked in or fulfilled
+
+
+class FeedOutcome(StrEnum):
+    """What became of one message or resource from a feed (feedmessage.outcome)."""
+
+    RECEIVED = "received"  # stored raw; not interpreted yet (or interpreting it failed)
+    APPLIED = "applied"  # the appointment was written
+    UNMATCHED = "unmatched"  # for a patient outreach does not know: kept for staff to enrol
+    UNCHANGED = "unchanged"  # nothing to do: older than what we hold, or the same
+    DUPLICATE = "duplicate"  # the same message again (HL7 MSH-10): answered as before
+    ERROR = "error"  # the content is wrong (HL7 ACK AE): the reason is in `detail`
+    REJECTED = "rejected"  # not taken at all (HL7 ACK AR): a sender not allowed, a bad header
 
 
 class Attendance(StrEnum):
