@@ -163,12 +163,21 @@ def _mark(
         commands.replan(conn, row.patient_id, now)
     texted = escalated = 0
     if given == Attendance.NO_SHOW:
-        texted = _no_show_text(conn, settings, row, now)
-        escalated = _no_shows_in_a_row(conn, row, now)
+        texted, escalated = follow_no_show(conn, settings, row, now)
     local = readable_time(row.starts_at, row.timezone, "%Y-%m-%d %H:%M")
     detail = {"starts_at": local, "mark": [_word(was), given.word]}
     audit.record(conn, who, Action.SESSION_MARKED, now, row.patient_id, detail)
     return Marked(appointment_id, was, given, bool(texted), escalated)
+
+
+def follow_no_show(
+    conn: Connection, settings: Settings, row: Any, now: datetime
+) -> tuple[int, int]:
+    """What follows a no-show, however it was marked (staff, or the clinic's system): the
+    day's one text and, the second in a row, a routine escalation. `row` has the session's
+    id, patient_id and starts_at and the patient's timezone, quiet_hours, consent_state,
+    opted_out and paused. Returns (texts queued, no-shows in a row that escalated)."""
+    return _no_show_text(conn, settings, row, now), _no_shows_in_a_row(conn, row, now)
 
 
 def _word(mark: str | None) -> str | None:
