@@ -339,7 +339,7 @@ def _move(
     commands.restore_appointment(conn, new_id, now)
     commands.replan(conn, patient.id, now)
     if row.status in LIVE and row.starts_at > now:
-        moves.moved_text(conn, settings, _about(patient), new_id, starts_at, now)
+        moves.moved_text(conn, settings, SimpleNamespace(**_about(patient)), new_id, starts_at, now)
     return new_id
 
 
