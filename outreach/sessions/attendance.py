@@ -33,6 +33,7 @@ from outreach.rules.attendance import (
 from outreach.rules.localtime import at_local, patient_quiet_hours
 from outreach.rules.readabletime import readable_time
 from outreach.rules.vocabulary import (
+    AppointmentSource,
     AppointmentStatus,
     Attendance,
     ConsentState,
@@ -117,6 +118,7 @@ def _mark(
             A.c.patient_id,
             A.c.starts_at,
             A.c.status,
+            A.c.source,
             A.c.attendance,
             A.c.cancelled_at,
             P.c.timezone,
@@ -135,6 +137,11 @@ def _mark(
         raise NotMarked(
             "that session was moved or replaced by a plan change; mark the session it became"
         )
+    if AppointmentSource(row.source).from_feed and (
+        given.cancels or (row.attendance is not None and Attendance(row.attendance).cancels)
+    ):
+        source = AppointmentSource(row.source).word
+        raise NotMarked(f"that session comes from the clinic's {source}: cancel it there")
     problem = why_not_mark(given, row.starts_at, now)
     if problem is not None:
         raise NotMarked(problem)

@@ -88,6 +88,7 @@ def _move(
             A.c.patient_id,
             A.c.starts_at,
             A.c.status,
+            A.c.source,
             P.c.timezone,
             P.c.quiet_hours,
             P.c.consent_state,
@@ -100,6 +101,9 @@ def _move(
     ).first()
     if old is None:
         raise NotMoved(f"no session has id {appointment_id}")
+    if AppointmentSource(old.source).from_feed:
+        source = AppointmentSource(old.source).word
+        raise NotMoved(f"that session comes from the clinic's {source}: move it there")
     if old.status not in MOVABLE:
         raise NotMoved(f"that session is {old.status.replace('_', ' ')}: only one still on moves")
     if old.starts_at <= now:
