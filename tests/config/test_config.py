@@ -68,6 +68,16 @@ BAD_VALUES = [
     ("scheduler.batch_size", 0),
     ("database.url", ""),
     ("paths.templates", ""),
+    ("hl7.port", 0),
+    ("hl7.port", "2575"),
+    ("hl7.identifier_type", "MR^PI"),
+    ("hl7.allowed_facilities", "MAIN_PMS"),
+    ("hl7.allowed_facilities", ["MAIN_PMS", ""]),
+    ("hl7.in_worker", "yes"),
+    ("fhir.base_url", "ehr.example.org/fhir"),
+    ("fhir.auth", "basic"),
+    ("fhir.interval_minutes", 0),
+    ("fhir.page_size", 5000),
 ]
 
 
@@ -126,6 +136,9 @@ def test_quiet_hours_as_wide_or_wider_are_accepted(value: str, start: time, end:
         ("sms.provider", "twilio", "sms_provider", "twilio"),
         ("database.url", "postgresql://db/outreach", "database_url", "postgresql://db/outreach"),
         ("paths.templates", "/srv/templates", "templates_dir", Path("/srv/templates")),
+        ("hl7.allowed_facilities", [" MAIN_PMS "], "hl7_allowed_facilities", ("MAIN_PMS",)),
+        ("hl7.identifier_type", "", "hl7_identifier_type", ""),
+        ("fhir.auth", "bearer", "fhir_auth", "bearer"),
     ],
 )
 def test_a_good_value_lands_in_its_setting(
@@ -264,3 +277,24 @@ def test_the_repositorys_own_config_toml_loads() -> None:
     settings = load_settings(REPO_ROOT / "config.toml")
     assert settings.source == str(REPO_ROOT / "config.toml")
     assert settings.templates_dir.is_dir()
+
+
+def test_a_tls_certificate_needs_its_key_and_both_resolve_from_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="hl7.tls_cert and hl7.tls_key go together"):
+        settings_from_dict({"hl7": {"tls_cert": "hl7.crt"}})
+    path = tmp_path / "config.toml"
+    path.write_text('[hl7]\ntls_cert = "hl7.crt"\ntls_key = "hl7.key"\n')
+    settings = load_settings(path)
+    assert (settings.hl7_tls_cert, settings.hl7_tls_key) == (
+        tmp_path / "hl7.crt",
+        tmp_path / "hl7.key",
+    )
+
+
+def test_smart_backend_services_names_every_setting_it_lacks() -> None:
+    data = {"fhir": {"auth": "smart", "base_url": "https://ehr.example.org/fhir"}}
+    with pytest.raises(ConfigError) as caught:
+        settings_from_dict(data)
+    assert str(caught.value) == (
+        "fhir.auth = 'smart' needs fhir.token_url, fhir.client_id, fhir.private_key"
+    )
