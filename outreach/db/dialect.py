@@ -15,6 +15,9 @@ def insert(conn: Connection, table: Any) -> Any:
     return dialect.insert(table)
 
 
+FEW = 4  # rows below which SQLAlchemy's own (cached) executemany is the cheaper path
+
+
 def executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> int:
     """An upsert of many rows; returns the rows inserted or updated.
 
@@ -27,6 +30,10 @@ def executemany(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> int:
     datetime becomes SQLite's text form), as SQLAlchemy would send it."""
     if conn.dialect.name != "sqlite":
         return len(conn.execute(stmt.returning(stmt.table.c.id), rows).all())
+    if len(rows) <= FEW:
+        # A session's few reminders: compiling afresh would cost more than SQLAlchemy's
+        # cached statement and its per-row parameters.
+        return int(conn.execute(stmt, rows).rowcount)
     compiled = stmt.compile(dialect=conn.dialect, column_keys=list(rows[0]))
     names = compiled.positiontup or []
     fixed = dict(compiled.params)  # the statement's own values, and column defaults

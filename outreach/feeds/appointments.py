@@ -4,9 +4,9 @@ Both feeds (HL7 SIU messages, FHIR Appointment resources) turn what they receive
 `FeedAppointment` and call `apply` in their own transaction, then `settle` after the commit,
 so the reminders follow at once:
 
-- a new or moved appointment is (re)planned: its reminders are made by the planner run in
-  `settle`, and a moved one's old reminders are skipped as superseded; the patient is told
-  the new time once, as when staff move a session;
+- a new or moved appointment gets its reminders in the same transaction (planning/
+  sessionplan.py), and a moved one's old reminders are skipped as superseded; the patient is
+  told the new time once, as when staff move a session;
 - a cancelled or deleted one stops its reminders and closes the question a sent reminder
   asked; a cancellation with enough notice offers the slot to the waitlist (a deletion, an
   appointment entered in error, offers nothing);
@@ -38,7 +38,7 @@ from outreach.config import Settings
 from outreach.db import dialect
 from outreach.db.tables import appointment_table, patients, unmatched_appointments
 from outreach.outbox import commands
-from outreach.planning import planner
+from outreach.planning import planner, sessionplan
 from outreach.rules.readabletime import readable_time
 from outreach.rules.vocabulary import (
     FEEDS,
@@ -61,6 +61,17 @@ LIVE = (
     AppointmentStatus.SCHEDULED,
     AppointmentStatus.CONFIRMED,
     AppointmentStatus.RESCHEDULE_REQUESTED,
+)
+# What applying reads of a session.
+ROW = (
+    A.c.id,
+    A.c.patient_id,
+    A.c.starts_at,
+    A.c.status,
+    A.c.attendance,
+    A.c.source,
+    A.c.feed_ref,
+    A.c.feed_at,
 )
 REF_CHARS = 128  # appointment.feed_ref
 PATIENT_REF_CHARS = 64  # patient.external_id
@@ -98,7 +109,9 @@ def apply(conn: Connection, settings: Settings, item: FeedAppointment, now: date
     _check(item)
     patient = _patient(conn, item.patient_ref)
     row = conn.execute(
-        select(A).where(A.c.source == item.source, A.c.feed_ref == item.ref).with_for_update(of=A)
+        select(*ROW)
+        .where(A.c.source == item.source, A.c.feed_ref == item.ref)
+        .with_for_update(of=A)
     ).first()
     if patient is None:
         if row is not None:
@@ -120,7 +133,8 @@ def apply(conn: Connection, settings: Settings, item: FeedAppointment, now: date
 
 
 def settle(engine: Engine, settings: Settings, now: datetime) -> None:
-    """After the commit: plan the reminders of what was applied, now."""
+    """After the commit: whatever planning is still owed (normally nothing: `apply` makes a
+    session's reminders itself); one query when the planner is up to date."""
     planner.plan_due(engine, settings, now)
 
 
@@ -233,7 +247,7 @@ def _new(
             return Applied(FeedOutcome.UNCHANGED, None, "no such appointment to call off")
         raise NotApplied("the appointment has no start time")
     clash = conn.execute(
-        select(A).where(A.c.patient_id == patient.id, A.c.starts_at == item.starts_at)
+        select(*ROW).where(A.c.patient_id == patient.id, A.c.starts_at == item.starts_at)
     ).first()
     if clash is not None and clash.status in LIVE and clash.source in FEEDS:
         raise NotApplied(
@@ -337,7 +351,7 @@ def _move(
         )
     # Its reminders skipped when it was off are made again, at the new time.
     commands.restore_appointment(conn, new_id, now)
-    commands.replan(conn, patient.id, now)
+    sessionplan.plan_session(conn, settings, new_id, now)
     if row.status in LIVE and row.starts_at > now:
         moves.moved_text(conn, settings, SimpleNamespace(**_about(patient)), new_id, starts_at, now)
     return new_id
@@ -359,15 +373,16 @@ def _follow(
     target = item.status
     values: dict[str, Any] = {"updated_at": now}
     done: list[str] = []
+    plan = False  # make the session's reminders once it is written
     if target == FeedStatus.SCHEDULED:
         if status is None:
-            commands.replan(conn, patient.id, now)
+            sessionplan.plan_session(conn, settings, appointment_id, now)
             return done
         if status not in LIVE:
             values |= {"status": AppointmentStatus.SCHEDULED, "cancelled_at": None}
             commands.restore_appointment(conn, appointment_id, now)
             waitlist_slots.withdraw_slot(conn, appointment_id, now)
-            commands.replan(conn, patient.id, now)
+            plan = True
             done.append("on again")
         if mark is not None:
             values |= {"attendance": None, "marked_at": None, "marked_by": None}
@@ -397,6 +412,8 @@ def _follow(
             waitlist_slots.withdraw_slot(conn, appointment_id, now)
         done.append(given.word)
     conn.execute(update(A).where(A.c.id == appointment_id).values(**values))
+    if plan:
+        sessionplan.plan_session(conn, settings, appointment_id, now)
     if target == FeedStatus.NO_SHOW and now - starts_at <= FOLLOW_UP_WITHIN:
         session = _about(patient) | {"id": appointment_id, "starts_at": starts_at}
         texted, escalated = attendance.follow_no_show(

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, or_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from outreach.db import dialect, pgcopy
@@ -92,9 +94,16 @@ def _upsert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert-or-ignore on the natural key; a row skipped for a revivable reason comes back."""
     if not rows:
         return 0
-    stmt = dialect.insert(conn, R)
+    return dialect.executemany(conn, _upsert_statement(conn.dialect.name), rows)
+
+
+@cache
+def _upsert_statement(dialect_name: str) -> Any:
+    """Built once per dialect: its `excluded` alias proxies every column of the table, which
+    cost more than the statement itself when a session's one reminder is written."""
+    stmt = (postgresql if dialect_name == "postgresql" else sqlite).insert(R)
     excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["patient_id", "kind", "occurrence"],
         set_={
             "state": excluded.state,
@@ -110,7 +119,6 @@ def _upsert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> int:
             or_(*(R.c.skip_reason == reason for reason in REVIVABLE)),
         ),
     )
-    return dialect.executemany(conn, stmt, rows)
 
 
 def copy_planned(conn: Connection, lines: list[str], now: datetime) -> int:

@@ -70,7 +70,7 @@ def due_plans(conn: Connection, target: datetime, plan_ids: list[int]) -> Any:
         P.c.planned_until,
         PT.c.timezone,
         PT.c.quiet_hours,
-        _may_text().label("active"),
+        may_text().label("active"),
     ]
     postgresql = conn.dialect.name == "postgresql"
     if postgresql:
@@ -100,7 +100,8 @@ def _phase_text() -> Any:
     )
 
 
-def _may_text() -> Any:
+def may_text() -> Any:
+    """The condition on a patient row under which their plan makes reminders."""
     return and_(
         PT.c.consent_state == ConsentState.GRANTED,
         PT.c.opted_out.is_(False),
@@ -120,7 +121,7 @@ def park(conn: Connection, plan_ids: list[int], target: datetime) -> None:
         .where(
             P.c.id.in_(plan_ids),
             or_(P.c.planned_until.is_(None), P.c.planned_until < target),
-            P.c.patient_id.in_(select(PT.c.id).where(~_may_text())),
+            P.c.patient_id.in_(select(PT.c.id).where(~may_text())),
         )
         .values(planned_until=target)
     )

@@ -18,6 +18,7 @@ from outreach.db.tables import (
     audit_events,
     escalations,
     open_slots,
+    patients,
     reminders,
     unmatched_appointments,
 )
@@ -392,3 +393,22 @@ def test_a_cancelled_session_stays_cancelled_through_a_replan(
     assert [s.split("@")[0] for s in session_reminders(engine, made.appointment_id)] == [
         "skipped:cancelled"
     ]
+
+
+def test_a_patient_not_yet_consenting_gets_the_reminders_once_they_say_yes(
+    engine: Engine, settings: Settings, clock: ManualClock
+) -> None:
+    patient_id = enrol(engine, settings, clock.now(), consent=False, sessions="")
+    plan_due(engine, settings, clock.now())
+    made = give(engine, settings, clock.now(), booked())
+    assert made.appointment_id is not None
+    assert session_reminders(engine, made.appointment_id) == []
+
+    with engine.begin() as conn:  # what a YES to the consent text does
+        conn.execute(
+            patients.update().where(patients.c.id == patient_id).values(consent_state="granted")
+        )
+        commands.replan(conn, patient_id, clock.now())
+    plan_due(engine, settings, clock.now())
+
+    assert session_reminders(engine, made.appointment_id) == ["pending:@25 15:00"]
