@@ -16,6 +16,7 @@ import click
 from outreach.cli import (
     db,
     demo,
+    feeds,
     messaging,  # noqa: F401 (adds `messages send` to staff.messages_group)
     patients,
     replies,
@@ -74,6 +75,7 @@ for command in (
     sessions.sessions_group,
     users.users,
     waitlist.waitlist_group,
+    feeds.feeds_group,
 ):
     main.add_command(command)
 

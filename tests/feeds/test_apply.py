@@ -4,8 +4,10 @@ are kept and never texted, and older changes never undo newer ones."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +38,7 @@ from outreach.rules.vocabulary import (
     ReminderState,
     SkipReason,
 )
+from tests.support.cli import outreach
 from tests.support.patients import enrol
 
 A = appointment_table
@@ -412,3 +415,19 @@ def test_a_patient_not_yet_consenting_gets_the_reminders_once_they_say_yes(
     plan_due(engine, settings, clock.now())
 
     assert session_reminders(engine, made.appointment_id) == ["pending:@25 15:00"]
+
+
+def test_outreach_feeds_unmatched_lists_what_waits_for_enrolment(
+    engine: Engine, settings: Settings, config: Path
+) -> None:
+    now = datetime.now(UTC)
+    item = booked(patient_ref="P-77", patient_name="Luis Ortega", starts_at=now + timedelta(days=2))
+    give(engine, settings, now, item)
+
+    code, output = outreach(config, "feeds", "unmatched", "--json")
+    assert code == 0, output
+    (row,) = json.loads(output)
+    assert (row["clinic_id"], row["name"], row["appointment"]) == ("P-77", "Luis Ortega", "A-1001")
+
+    code, output = outreach(config, "feeds", "unmatched")
+    assert all(word in output for word in ("P-77", "Luis", "Ortega", "A-1001", "scheduled"))
