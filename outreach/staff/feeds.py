@@ -71,6 +71,28 @@ class Board:
     trouble: list[Trouble]
 
 
+@dataclass(frozen=True)
+class Attention:
+    """What Today says of the feeds: nothing when all is well."""
+
+    unmatched: int  # appointments waiting for their patient to be enrolled
+    failing: tuple[str, ...]  # feeds whose newest event is an error
+    stuck: int  # messages stored and never handled
+
+    def __bool__(self) -> bool:
+        return bool(self.unmatched or self.failing or self.stuck)
+
+
+def attention(engine: Engine, now: datetime) -> Attention:
+    with engine.connect() as conn:
+        states = feed_states(conn, now)
+    return Attention(
+        unmatched=sum(s.unmatched for s in states),
+        failing=tuple(s.feed.upper() for s in states if s.failing),
+        stuck=sum(s.stuck for s in states),
+    )
+
+
 def board(engine: Engine, now: datetime) -> Board:
     with engine.connect() as conn:
         states = feed_states(conn, now)

@@ -37,7 +37,6 @@ NAV = (
     ("/messages", "Messages"),
     ("/templates", "Templates"),
     ("/report", "Report"),
-    ("/feeds", "Feeds"),
     ("/audit", "Audit log"),
 )
 

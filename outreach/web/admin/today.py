@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach.staff import escalations
+from outreach.staff import feeds as feedview
 from outreach.staff import inbox as inboxview
 from outreach.staff import sessions as sessionview
 from outreach.staff import today as inbox
@@ -34,6 +35,7 @@ def today(
         "failed_reminders": reminders,
         "replies": inbox.replies_to_review(engine, now),
         "inbox_open": inboxview.open_count(engine),
+        "feeds": feedview.attention(engine, now),
         "day_sessions": sessionview.day_sessions(engine, now, settings.clinic_zone),
         "awaiting": sessionview.awaiting_marks(engine, now, settings.clinic_zone),
         "awaiting_days": sessionview.AWAITING_DAYS,

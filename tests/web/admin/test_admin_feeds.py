@@ -119,6 +119,12 @@ def test_the_feeds_page_lists_what_waits_for_enrolment_and_what_was_not_applied(
         )
         health.record(conn, AppointmentSource.HL7, clock.now(), received=1, error="SIU^S99 ...")
 
+    today = words(admin.get("/").text)
+    assert (
+        "Feeds: 1 appointment from the clinic's system waits for the patient to be enrolled."
+        " The HL7 feed is failing." in today
+    )
+    assert 'href="/feeds"' in admin.get("/patients").text
     page = admin.get("/feeds").text
     text = words(page)
 
@@ -158,3 +164,4 @@ def test_enrolling_the_patient_brings_the_kept_appointment_in(
     assert tuple(row) == ("A-1001", THURSDAY_10_NY)
     assert matched is not None
     assert "None: every appointment" in words(admin.get("/feeds").text)
+    assert "Feeds:" not in words(admin.get("/").text)  # nothing to say: nothing said
