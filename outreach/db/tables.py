@@ -472,9 +472,11 @@ class FeedMessage(SQLModel, table=True):
 
 
 class UnmatchedAppointment(SQLModel, table=True):
-    """An appointment a feed sent for a patient outreach does not know (no patient has that
-    clinic id): kept, listed for staff to enrol, never texted. Enrolling the patient with that
-    id brings it in as an appointment (`appointment_id`, `matched_at`)."""
+    """An appointment a feed sent that is no session here. Mostly one for a patient outreach
+    does not know (no patient has that clinic id): kept, listed for staff to enrol, never
+    texted; enrolling the patient brings it in as a session (`appointment_id`, `matched_at`).
+    Also one called off before outreach saw it booked (`matched_at` set, no `appointment_id`):
+    kept so that its booking, arriving late, does not bring it back."""
 
     __table_args__ = (
         UniqueConstraint("source", "feed_ref"),

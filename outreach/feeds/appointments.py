@@ -128,6 +128,9 @@ def apply(conn: Connection, settings: Settings, item: FeedAppointment, now: date
     if row is not None and _older(item.changed_at, row.feed_at):
         return Applied(FeedOutcome.UNCHANGED, row.id, "older than the change already applied")
     if row is None:
+        called_off = _kept(conn, item)
+        if called_off is not None and _older(item.changed_at, called_off.feed_at):
+            return Applied(FeedOutcome.UNCHANGED, None, "older than the change already applied")
         return _new(conn, settings, item, patient, now)
     return _change(conn, settings, item, patient, row, now)
 
@@ -237,18 +240,72 @@ def _unmatched(conn: Connection, item: FeedAppointment, now: datetime) -> Applie
     )
 
 
+def _kept(conn: Connection, item: FeedAppointment) -> Any:
+    """What a feed said of an appointment that never became a session here (`_note`)."""
+    return conn.execute(
+        select(U.c.feed_at).where(
+            U.c.source == item.source,
+            U.c.feed_ref == item.ref,
+            U.c.matched_at.is_not(None),
+            U.c.appointment_id.is_(None),
+        )
+    ).first()
+
+
+def _note(conn: Connection, item: FeedAppointment, now: datetime, detail: str) -> Applied:
+    """Remember the newest word on an appointment that is no session here (cancelled before
+    outreach saw it booked), so that its booking, arriving late, does not bring it back. Kept
+    beside the unmatched ones, marked handled: nobody is asked to enrol anyone for it."""
+    values: dict[str, Any] = {
+        "patient_ref": item.patient_ref,
+        "status": item.status,
+        "starts_at": item.starts_at,
+        "feed_at": item.changed_at,
+        "updated_at": now,
+        "matched_at": now,
+        "appointment_id": None,
+    }
+    conn.execute(
+        dialect.insert(conn, U)
+        .values(source=item.source, feed_ref=item.ref, received_at=now, **values)
+        .on_conflict_do_update(index_elements=[U.c.source, U.c.feed_ref], set_=values)
+    )
+    return Applied(FeedOutcome.UNCHANGED, None, detail)
+
+
+def _displace(conn: Connection, session: Any, patient_ref: str, now: datetime) -> None:
+    """A session called off in the feed, taken over by another of its appointments at the
+    same time (one row per patient and start): what the feed last said of the old one is
+    kept, so a late message about it does not bring it back as a new session."""
+    if session.source not in FEEDS or session.feed_ref is None:
+        return
+    gone = FeedAppointment(
+        source=AppointmentSource(session.source),
+        ref=session.feed_ref,
+        patient_ref=patient_ref,
+        status=FeedStatus.CANCELLED,
+        starts_at=session.starts_at,
+        changed_at=session.feed_at,
+    )
+    _note(conn, gone, now, "")
+
+
 def _new(
     conn: Connection, settings: Settings, item: FeedAppointment, patient: Any, now: datetime
 ) -> Applied:
     """An appointment outreach has not seen: made, or one of the patient's own sessions at
     that time taken over (a plan's session, one staff entered)."""
     if item.starts_at is None:
-        if item.status in (FeedStatus.CANCELLED, FeedStatus.DELETED):
-            return Applied(FeedOutcome.UNCHANGED, None, "no such appointment to call off")
+        if item.status != FeedStatus.SCHEDULED:
+            return _note(conn, item, now, "no such appointment to call off or mark")
         raise NotApplied("the appointment has no start time")
     clash = conn.execute(
         select(*ROW).where(A.c.patient_id == patient.id, A.c.starts_at == item.starts_at)
     ).first()
+    if clash is not None and clash.source in FEEDS and item.status != FeedStatus.SCHEDULED:
+        # Called off (or marked) before outreach saw it booked, at the time of another of
+        # the feed's sessions: that session is not this one.
+        return _note(conn, item, now, "called off before it was booked here: nothing to change")
     if clash is not None and clash.status in LIVE and clash.source in FEEDS:
         raise NotApplied(
             f"the patient already has appointment {clash.feed_ref} at that time"
@@ -270,6 +327,7 @@ def _new(
         was_status, was_mark = None, None
     else:
         appointment_id = int(clash.id)
+        _displace(conn, clash, item.patient_ref, now)
         conn.execute(
             update(A).where(A.c.id == clash.id).values(updated_at=now, moved_to=None, **owned)
         )
@@ -324,12 +382,15 @@ def _move(
     patient and start): a session no longer on there is taken over and the old row marked
     moved to it; a session still on there is a clash staff must settle."""
     clash = conn.execute(
-        select(A.c.id, A.c.status, A.c.source, A.c.feed_ref)
+        select(*ROW)
         .where(A.c.patient_id == patient.id, A.c.starts_at == starts_at)
         .with_for_update(of=A)
     ).first()
-    if clash is not None and clash.status in LIVE:
-        raise NotApplied("the patient already has a session at the new time")
+    if clash is not None and clash.status in LIVE and clash.source in FEEDS:
+        raise NotApplied(
+            f"the patient already has appointment {clash.feed_ref} at the new time"
+            f" from the {AppointmentSource(clash.source).word}"
+        )
     commands.cancel_appointment(conn, row.id, now, SkipReason.SUPERSEDED)
     waitlist_slots.withdraw_slot(conn, row.id, now)
     fresh = {"status": AppointmentStatus.SCHEDULED, "updated_at": now, "attendance": None}
@@ -339,6 +400,7 @@ def _move(
         new_id = int(row.id)
     else:
         new_id = int(clash.id)
+        _displace(conn, clash, item.patient_ref, now)
         conn.execute(
             update(A)
             .where(A.c.id == row.id)
