@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.clock import Clock
 from outreach.config import Settings, check_twilio_ready, twilio_credentials
+from outreach.feeds import appointments as feed_appointments
 from outreach.monitoring import metrics, workers
 from outreach.planning.planner import plan_due
 from outreach.planning.report import PlanReport
@@ -96,6 +97,9 @@ class Service:
 
     def tick(self, stop: threading.Event | None = None) -> TickReport:
         """Plan what is new, send what is due, retry replies that failed to process."""
+        # Appointments a feed kept for a clinic id that a patient now has (enrolled by CSV
+        # or the form since) come in before planning, so they are planned in this tick.
+        feed_appointments.adopt(self.engine, self.settings, self.clock.now())
         plan = plan_due(self.engine, self.settings, self.clock.now())
         # Waitlist offers are queued before the send, so they go out in this tick.
         waitlist_slots.offer_open_slots(self.engine, self.settings, self.clock.now())

@@ -52,6 +52,11 @@ def import_patients(ctx: Context, file: Path) -> None:
             SystemClock().now(),
             progress=lambda done: progress.advance(task, done),
         )
+    if report.created:
+        from outreach.feeds import appointments as feed_appointments
+
+        # Appointments a feed kept for these clinic ids come in now.
+        feed_appointments.adopt(engine, settings, SystemClock().now())
     all_errors = sorted(errors + report.errors, key=lambda e: (e.line, e.column))
     for error in all_errors:
         err().print(f"[red]✗[/] {error}", highlight=False)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from outreach.monitoring.feeds import FeedState
     from outreach.monitoring.health import Health
     from outreach.monitoring.workers import WorkerSeen
 
@@ -45,8 +46,10 @@ if TYPE_CHECKING:
 def status(ctx: Context, as_json: bool, check: bool, max_due_age: float) -> None:
     """Is the clinic's sending healthy? Reminders due and how long the oldest has waited,
     claims in flight and expired leases, retries, unprocessed replies, texts in the last
-    hour, the workers seen recently, and open escalations by severity. Counts only: no
-    patient data.
+    hour, the workers seen recently, open escalations by severity, and each feed of
+    appointments (HL7, FHIR): when it last brought something and last worked, its errors,
+    and appointments waiting for a patient to be enrolled. Counts only: no patient data
+    (a feed's last error may quote the clinic's own ids).
 
     Example: outreach status --check --max-due-age 600 || page-someone
     """
@@ -103,6 +106,23 @@ def status_json(health: Health, problems: list[str]) -> dict[str, Any]:
             "oldest_open_urgent_at": _iso(health.oldest_open_urgent_at),
             "oldest_open_urgent_seconds": round(health.oldest_open_urgent_seconds, 1),
         },
+        "feeds": [_feed_json(feed) for feed in health.feeds],
+    }
+
+
+def _feed_json(feed: FeedState) -> dict[str, Any]:
+    return {
+        "feed": feed.feed,
+        "failing": feed.failing,
+        "last_received_at": _iso(feed.last_received_at),
+        "last_applied_at": _iso(feed.last_applied_at),
+        "last_error_at": _iso(feed.last_error_at),
+        "last_error": feed.last_error,
+        "received": feed.received,
+        "errors": feed.errors,
+        "unmatched": feed.unmatched,
+        "stuck": feed.stuck,
+        "watermark": feed.watermark,
     }
 
 
@@ -132,6 +152,8 @@ def print_status(console: Console, health: Health, problems: list[str]) -> None:
     console.print(_queue_table(health))
     console.print(_workers_table(health))
     console.print(_escalations_table(health))
+    if health.feeds:
+        console.print(_feeds_table(health))
     if health.inbox_open:
         waited = spoken_duration(timedelta(seconds=health.oldest_inbox_seconds))
         console.print(
@@ -211,4 +233,34 @@ def _escalations_table(health: Health) -> Table:
             )
             told = True
         table.add_row(severity, str(count), oldest, style="bold red" if paged else "")
+    return table
+
+
+def _feeds_table(health: Health) -> Table:
+    """The clinic's systems that send appointments: one row each."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Appointment feeds", title_justify="left")
+    for column in ("feed", "last brought", "last worked", "received", "errors", "unmatched"):
+        table.add_column(column, justify="left" if column.startswith(("feed", "last")) else "right")
+    table.add_column("last error")
+
+    def ago(at: datetime | None) -> str:
+        return "never" if at is None else spoken_duration(health.at - at) + " ago"
+
+    for feed in health.feeds:
+        error = ""
+        if feed.last_error_at is not None:
+            error = escape(f"{ago(feed.last_error_at)}: {feed.last_error or ''}")
+        table.add_row(
+            feed.feed,
+            ago(feed.last_received_at),
+            ago(feed.last_applied_at),
+            str(feed.received),
+            str(feed.errors),
+            str(feed.unmatched),
+            error,
+            style="bold red" if feed.failing else "",
+        )
     return table

@@ -124,7 +124,7 @@ def messaging_service_sid(value: object, key: str) -> str:
 
 def text_list(value: object, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
-        raise ConfigError(f"{key} must be a list of names, e.g. [\"MAIN_PMS\"], got {value!r}")
+        raise ConfigError(f'{key} must be a list of names, e.g. ["MAIN_PMS"], got {value!r}')
     return tuple(x.strip() for x in value)
 
 

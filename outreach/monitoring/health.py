@@ -23,6 +23,7 @@ from outreach.db.tables import (
     reminders,
 )
 from outreach.monitoring import workers
+from outreach.monitoring.feeds import FeedState, feed_states
 from outreach.monitoring.workers import WorkerSeen
 from outreach.rules.retry import MAX_ATTEMPTS, backoff
 from outreach.rules.vocabulary import PAGED, ReminderState, Severity
@@ -48,6 +49,7 @@ class Health:
     unprocessed_replies: int  # stored, not (yet) interpreted
     inbox_open: int = 0  # conversations waiting for a person
     oldest_inbox_at: datetime | None = None  # the longest-waiting patient text among them
+    feeds: tuple[FeedState, ...] = ()  # the clinic's systems sending appointments
 
     @property
     def oldest_inbox_seconds(self) -> float:
@@ -84,6 +86,7 @@ def snapshot(engine: Engine, settings: Settings, now: datetime) -> Health:
         open_by_severity, oldest_urgent = _open_escalations(conn)
         unprocessed = _unprocessed_replies(conn)
         inbox_open, oldest_inbox = _inbox(conn)
+        feeds = feed_states(conn, now)
     seen = workers.recent(engine, now, settings.tick_seconds)
     return Health(
         at=now,
@@ -100,6 +103,7 @@ def snapshot(engine: Engine, settings: Settings, now: datetime) -> Health:
         unprocessed_replies=unprocessed,
         inbox_open=inbox_open,
         oldest_inbox_at=oldest_inbox,
+        feeds=feeds,
     )
 
 
@@ -201,4 +205,12 @@ def problems(health: Health, max_due_age: float, lease_seconds: int) -> list[str
             f"{health.expired_lease_seconds:.0f} s (longer than one lease, {lease_seconds} s): "
             "no worker is recovering them"
         )
+    for feed in health.feeds:
+        if feed.failing:
+            found.append(f"the {feed.feed} feed's last attempt failed: {feed.last_error}")
+        if feed.stuck:
+            found.append(
+                f"{feed.stuck} {feed.feed} messages were stored and never handled; "
+                "see `outreach hl7 messages`"
+            )
     return found

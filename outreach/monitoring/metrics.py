@@ -170,13 +170,66 @@ def clinic_gauges(now: health.Health) -> Iterator[Metric]:
         sorted(now.texts_last_hour.items()),
     )
 
+    yield from feed_gauges(now)
+
+
+def feed_gauges(now: health.Health) -> Iterator[Metric]:
+    """One series per feed (hl7, fhir) that has ever reported."""
+    feeds = now.feeds
+    yield _labelled(
+        "outreach_feed_received",
+        "Messages (HL7) or resources (FHIR) each feed has brought, ever.",
+        "feed",
+        [(f.feed, f.received) for f in feeds],
+    )
+    yield _labelled(
+        "outreach_feed_errors",
+        "Messages answered AE or AR, and failed syncs, by feed, ever.",
+        "feed",
+        [(f.feed, f.errors) for f in feeds],
+    )
+    yield _labelled(
+        "outreach_feed_failing",
+        "1 if the feed's newest event is an error (the feed is not working now).",
+        "feed",
+        [(f.feed, int(f.failing)) for f in feeds],
+    )
+    yield _labelled(
+        "outreach_feed_last_received_age_seconds",
+        "Seconds since the feed last brought something (feeds that never did are left out).",
+        "feed",
+        [(f.feed, _age(now.at, f.last_received_at)) for f in feeds if f.last_received_at],
+    )
+    yield _labelled(
+        "outreach_feed_last_applied_age_seconds",
+        "Seconds since the feed last worked: a message applied, a sync completed.",
+        "feed",
+        [(f.feed, _age(now.at, f.last_applied_at)) for f in feeds if f.last_applied_at],
+    )
+    yield _labelled(
+        "outreach_feed_unmatched_appointments",
+        "Appointments a feed sent for patients outreach does not know, waiting for enrolment.",
+        "feed",
+        [(f.feed, f.unmatched) for f in feeds],
+    )
+    yield _labelled(
+        "outreach_feed_messages_stuck",
+        "Messages stored raw more than a minute ago and never handled.",
+        "feed",
+        [(f.feed, f.stuck) for f in feeds],
+    )
+
+
+def _age(now: datetime, since: datetime | None) -> float:
+    return 0.0 if since is None else max((now - since).total_seconds(), 0.0)
+
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value)
 
 
 def _labelled(
-    name: str, documentation: str, label: str, values: Iterable[tuple[str, int]]
+    name: str, documentation: str, label: str, values: Iterable[tuple[str, float]]
 ) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation, labels=[label])
     for key, value in values:

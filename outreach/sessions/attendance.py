@@ -33,6 +33,7 @@ from outreach.rules.attendance import (
 from outreach.rules.localtime import at_local, patient_quiet_hours
 from outreach.rules.readabletime import readable_time
 from outreach.rules.vocabulary import (
+    AppointmentSource,
     AppointmentStatus,
     Attendance,
     ConsentState,
@@ -117,6 +118,7 @@ def _mark(
             A.c.patient_id,
             A.c.starts_at,
             A.c.status,
+            A.c.source,
             A.c.attendance,
             A.c.cancelled_at,
             P.c.timezone,
@@ -135,6 +137,11 @@ def _mark(
         raise NotMarked(
             "that session was moved or replaced by a plan change; mark the session it became"
         )
+    if AppointmentSource(row.source).from_feed and (
+        given.cancels or (row.attendance is not None and Attendance(row.attendance).cancels)
+    ):
+        source = AppointmentSource(row.source).word
+        raise NotMarked(f"that session comes from the clinic's {source}: cancel it there")
     problem = why_not_mark(given, row.starts_at, now)
     if problem is not None:
         raise NotMarked(problem)
@@ -163,12 +170,21 @@ def _mark(
         commands.replan(conn, row.patient_id, now)
     texted = escalated = 0
     if given == Attendance.NO_SHOW:
-        texted = _no_show_text(conn, settings, row, now)
-        escalated = _no_shows_in_a_row(conn, row, now)
+        texted, escalated = follow_no_show(conn, settings, row, now)
     local = readable_time(row.starts_at, row.timezone, "%Y-%m-%d %H:%M")
     detail = {"starts_at": local, "mark": [_word(was), given.word]}
     audit.record(conn, who, Action.SESSION_MARKED, now, row.patient_id, detail)
     return Marked(appointment_id, was, given, bool(texted), escalated)
+
+
+def follow_no_show(
+    conn: Connection, settings: Settings, row: Any, now: datetime
+) -> tuple[int, int]:
+    """What follows a no-show, however it was marked (staff, or the clinic's system): the
+    day's one text and, the second in a row, a routine escalation. `row` has the session's
+    id, patient_id and starts_at and the patient's timezone, quiet_hours, consent_state,
+    opted_out and paused. Returns (texts queued, no-shows in a row that escalated)."""
+    return _no_show_text(conn, settings, row, now), _no_shows_in_a_row(conn, row, now)
 
 
 def _word(mark: str | None) -> str | None:

@@ -88,6 +88,7 @@ def _move(
             A.c.patient_id,
             A.c.starts_at,
             A.c.status,
+            A.c.source,
             P.c.timezone,
             P.c.quiet_hours,
             P.c.consent_state,
@@ -100,6 +101,9 @@ def _move(
     ).first()
     if old is None:
         raise NotMoved(f"no session has id {appointment_id}")
+    if AppointmentSource(old.source).from_feed:
+        source = AppointmentSource(old.source).word
+        raise NotMoved(f"that session comes from the clinic's {source}: move it there")
     if old.status not in MOVABLE:
         raise NotMoved(f"that session is {old.status.replace('_', ' ')}: only one still on moves")
     if old.starts_at <= now:
@@ -117,7 +121,7 @@ def _move(
     )
     commands.cancel_appointment(conn, old.id, now, SkipReason.SUPERSEDED)
     commands.replan(conn, old.patient_id, now)
-    texted = _moved_text(conn, settings, old, new_id, starts_at, now)
+    texted = moved_text(conn, settings, old, new_id, starts_at, now)
     fmt = "%Y-%m-%d %H:%M"
     detail = {
         "starts_at": readable_time(old.starts_at, old.timezone, fmt),
@@ -156,11 +160,13 @@ def _new_session(conn: Connection, patient_id: int, starts_at: datetime, now: da
     return int(clash.id)
 
 
-def _moved_text(
+def moved_text(
     conn: Connection, settings: Settings, old: Any, new_id: int, starts_at: datetime, now: datetime
 ) -> bool:
     """Queue "your session has moved to ..." once, to a patient we may text: now, or when
-    their quiet hours end; none if they end only after the new time has come."""
+    their quiet hours end; none if they end only after the new time has come. `old` has the
+    patient_id and the patient's timezone, quiet_hours, consent_state, opted_out and paused;
+    `new_id` is the session at its new time."""
     if old.consent_state != ConsentState.GRANTED or old.opted_out or old.paused:
         return False
     quiet = patient_quiet_hours(old.quiet_hours, settings.quiet_hours)

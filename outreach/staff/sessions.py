@@ -19,7 +19,7 @@ from sqlalchemy.sql import ColumnElement
 from outreach.db.tables import appointment_table, patients
 from outreach.rules.attendance import awaits_mark
 from outreach.rules.localtime import day_bounds, local_date
-from outreach.rules.vocabulary import AppointmentStatus, Attendance
+from outreach.rules.vocabulary import AppointmentSource, AppointmentStatus, Attendance
 from outreach.sessions.attendance import MARKABLE
 
 A = appointment_table
@@ -48,6 +48,12 @@ class SessionRow:
     name: str
     timezone: str
     moved_to: datetime | None = None  # a moved session: its new time
+    feed_ref: str | None = None  # from the clinic's system: its id for the appointment
+
+    @property
+    def from_feed(self) -> bool:
+        """Kept in the clinic's own system: moved and cancelled there, not here."""
+        return AppointmentSource(self.source).from_feed
 
     @property
     def mark_word(self) -> str | None:
@@ -145,7 +151,18 @@ def patient_sessions(
         zone = conn.execute(select(P.c.timezone).where(P.c.id == patient_id)).scalar_one()
         rows = conn.execute(query.order_by(A.c.starts_at).limit(SHOWN)).all()
     found = [
-        SessionRow(r.id, r.starts_at, r.status, r.attendance, r.source, "", "", zone, r.moved_to_at)
+        SessionRow(
+            r.id,
+            r.starts_at,
+            r.status,
+            r.attendance,
+            r.source,
+            "",
+            "",
+            zone,
+            r.moved_to_at,
+            r.feed_ref,
+        )
         for r in rows
     ]
     recent = [s for s in found if s.starts_at <= now and s.status != AppointmentStatus.MOVED]
@@ -155,12 +172,13 @@ def patient_sessions(
 
 def marks_for(row: SessionRow, now: datetime) -> list[tuple[str, str]]:
     """The marks staff may give a session now, (value, label): attended and no-show only
-    once it has begun."""
+    once it has begun; no cancellation of a session the clinic's system keeps (it is
+    cancelled there, and the feed brings the cancellation)."""
     begun = row.starts_at <= now
     return [
         (str(mark), mark.word.replace("-", " ").capitalize())
         for mark in Attendance
-        if begun or mark.cancels
+        if (begun or mark.cancels) and not (mark.cancels and row.from_feed)
     ]
 
 

@@ -23,6 +23,7 @@ from outreach.web.admin import (
     audit,
     broadcast,
     escalations,
+    feeds,
     inbox,
     messages,
     patientactions,
@@ -66,6 +67,7 @@ ROUTERS = (
     report.router,
     audit.router,
     waitlist.router,
+    feeds.router,
 )
 # What the staff-facing lookups raise for an id that names nothing: the admin's 404 page.
 NOT_FOUND = (PatientNotFound, EscalationNotFound, ReplyNotFound)

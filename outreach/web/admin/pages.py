@@ -37,6 +37,7 @@ NAV = (
     ("/messages", "Messages"),
     ("/templates", "Templates"),
     ("/report", "Report"),
+    ("/feeds", "Feeds"),
     ("/audit", "Audit log"),
 )
 

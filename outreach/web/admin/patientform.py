@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from outreach.accounts.users import Staff
 from outreach.config import LANGUAGES, Settings
+from outreach.feeds import appointments as feed_appointments
 from outreach.patients import edits as patientedit
 from outreach.patients.edits import Saved
 from outreach.patients.form import LABELS, PatientForm, in_form_order
@@ -75,6 +76,9 @@ async def _submit(
     )
     if not isinstance(result, Saved):
         return _render_form(request, pages, settings, form, result, external_id, status_code=422)
+    if result.change == "created":
+        # Appointments a feed kept for this clinic id come in now.
+        await run_in_threadpool(feed_appointments.adopt, engine, settings, now)
     flash(request, _saved_message(result))
     return RedirectResponse(f"/patients/{result.external_id}", status_code=303)
 
@@ -86,11 +90,20 @@ def _saved_message(saved: Saved) -> str:
     }.get(saved.change, "Nothing had changed, so nothing was saved.")
 
 
+PREFILLED = ("patient_id", "first_name", "last_name", "phone")
+
+
 @router.get("/patients/new")
 def new_form(
     request: Request, staff: CurrentUser, settings: SettingsDep, pages: PagesDep
 ) -> Response:
-    form = PatientForm.from_columns({"timezone": settings.clinic_timezone, "language": "en"})
+    columns = {"timezone": settings.clinic_timezone, "language": "en"}
+    # Enrolling from the feeds page: the clinic's id, name and phone the feed gave.
+    for name in PREFILLED:
+        given = request.query_params.get(name, "").strip()
+        if given:
+            columns[name] = given[:80]
+    form = PatientForm.from_columns(columns)
     return _render_form(request, pages, settings, form, {})
 
 

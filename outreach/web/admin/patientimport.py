@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from outreach.feeds import appointments as feed_appointments
 from outreach.patients import uploads as patientimport
 from outreach.patients.csvfile import CsvFormatError
 from outreach.web.admin.pages import Pages
@@ -90,4 +91,7 @@ async def import_confirm(
         )
     except CsvFormatError as exc:
         return _import_error(request, pages, str(exc))
+    if report.created:
+        # Appointments a feed kept for these clinic ids come in now.
+        await run_in_threadpool(feed_appointments.adopt, engine, settings, now)
     return pages.render(request, "patients_import_report.html", {"report": report, "name": name})

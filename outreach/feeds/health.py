@@ -1,0 +1,62 @@
+"""How each feed is doing (feedhealth): the only writer of its rows.
+
+Whoever receives a message or runs a sync records it here in their own transaction, so the
+record commits with what it describes. Readers (`outreach status`, /metrics, the admin) read
+the table through outreach/monitoring/feeds.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from outreach.db import dialect
+from outreach.db.tables import feed_health
+from outreach.rules.vocabulary import AppointmentSource
+
+H = feed_health
+ERROR_CHARS = 500  # what staff read of the newest error; the rest is in the log
+
+
+def record(
+    conn: Connection,
+    feed: AppointmentSource,
+    now: datetime,
+    *,
+    received: int = 0,
+    applied: bool = False,
+    error: str | None = None,
+    watermark: str | None = None,
+) -> None:
+    """Count `received` messages or resources; note a success (`applied`), an error in
+    words, or where the next sync resumes. One upsert: two receivers never lose a count."""
+    values: dict[str, object] = {"updated_at": now}
+    if received:
+        values["last_received_at"] = now
+    if applied:
+        values["last_applied_at"] = now
+    if error is not None:
+        values["last_error_at"] = now
+        values["last_error"] = error[:ERROR_CHARS]
+    if watermark is not None:
+        values["watermark"] = watermark
+    stmt = dialect.insert(conn, H).values(
+        feed=feed, received=received, errors=1 if error is not None else 0, **values
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[H.c.feed],
+        set_={
+            **values,
+            "received": H.c.received + received,
+            "errors": H.c.errors + (1 if error is not None else 0),
+        },
+    )
+    conn.execute(stmt)
+
+
+def watermark(conn: Connection, feed: AppointmentSource) -> str | None:
+    """Where the feed's next sync resumes (FHIR: an instant for `_lastUpdated=ge`)."""
+    found = conn.execute(select(H.c.watermark).where(H.c.feed == feed)).scalar()
+    return None if found is None else str(found)
