@@ -197,6 +197,14 @@ class FeedOutcome(StrEnum):
     REJECTED = "rejected"  # not taken at all (HL7 ACK AR): a sender not allowed, a bad header
 
 
+class AckCode(StrEnum):
+    """What an HL7 v2 sender is answered (MSA-1, original mode; feedmessage.ack)."""
+
+    ACCEPT = "AA"  # taken and applied (or kept for staff, or nothing to change)
+    ERROR = "AE"  # read, but its content is wrong: the sender should correct it, not resend
+    REJECT = "AR"  # not taken: resend later, or fix the interface (type, sender, version)
+
+
 class Attendance(StrEnum):
     """What became of a session, as staff mark it (appointment.attendance). A cancellation
     is marked too: the report counts late ones, and a slot cancelled with notice is offered

@@ -1,0 +1,203 @@
+"""The MLLP listener: a TCP (or TLS) server that takes HL7 v2 messages framed as <VT> message
+<FS><CR>, one at a time per connection, and answers each with its ACK before reading the next.
+
+python-hl7's asyncio MLLP support (hl7.mllp) runs the server and writes the framed answers;
+the blocks are read here, a level below its `readblock`, so that the bytes of a badly framed
+block are kept rather than dropped with the error. The database work runs in a thread
+(`asyncio.to_thread`): SQLAlchemy is synchronous, and one slow write must not stop the other
+connections' reads.
+
+What each kind of input gets:
+- a framed message: stored, handled, answered (AA, AE or AR: outreach/feeds/hl7/store.py);
+- a block that does not begin with <VT>: stored, answered AR ("framing"), connection kept;
+- a connection closed in the middle of a block: what arrived is stored, nothing to answer;
+- a block larger than MAX_MESSAGE_BYTES: a note stored, the connection closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hl7.mllp import start_hl7_server
+from hl7.mllp.streams import HL7StreamReader, HL7StreamWriter
+from sqlalchemy import Engine
+
+from outreach.config import Settings
+from outreach.feeds.hl7 import store
+
+log = logging.getLogger("outreach.feeds.hl7")
+
+START_BLOCK = b"\x0b"
+END_BLOCK = b"\x1c\r"
+MAX_MESSAGE_BYTES = 1024 * 1024  # an SIU is a few kB; a megabyte is a broken sender
+FRAMING = "framing: the block does not begin with <VT> (0x0B); MLLP frames are <VT>message<FS><CR>"
+
+
+@dataclass
+class Counts:
+    """What this listener did since it started (for its log line and the tests)."""
+
+    connections: int = 0
+    messages: int = 0
+    by_code: dict[str, int] = field(default_factory=dict)
+
+
+class Listener:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        now: Callable[[], datetime],
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.now = now
+        self.host = host or settings.hl7_host
+        self.port = settings.hl7_port if port is None else port
+        self.counts = Counts()
+        self._server: asyncio.base_events.Server | None = None
+
+    def tls(self) -> ssl.SSLContext | None:
+        """TLS when hl7.tls_cert and hl7.tls_key are set (TLS 1.2 at least)."""
+        cert, key = self.settings.hl7_tls_cert, self.settings.hl7_tls_key
+        if cert is None or key is None:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(cert, key)
+        return context
+
+    async def start(self) -> int:
+        """Listen; returns the port (the one the system chose, for port 0)."""
+        self._server = await start_hl7_server(
+            self._connection,
+            host=self.host,
+            port=self.port,
+            ssl=self.tls(),
+            limit=MAX_MESSAGE_BYTES,
+        )
+        port = int(self._server.sockets[0].getsockname()[1])
+        log.warning("HL7 listener on %s:%s%s", self.host, port, " (TLS)" if self.tls() else "")
+        return port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _connection(self, reader: HL7StreamReader, writer: HL7StreamWriter) -> None:
+        address = writer.get_extra_info("peername")
+        peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+        self.counts.connections += 1
+        try:
+            while await self._one(reader, writer, peer):
+                pass
+        except (ConnectionError, ssl.SSLError) as exc:
+            log.info("HL7 connection from %s ended: %s", peer, type(exc).__name__)
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await writer.wait_closed()
+
+    async def _one(self, reader: HL7StreamReader, writer: HL7StreamWriter, peer: str) -> bool:
+        """Read, handle and answer one block; False when the connection is done."""
+        try:
+            block = await reader.readuntil(END_BLOCK)
+        except asyncio.IncompleteReadError as cut:
+            if cut.partial.strip():
+                await self._keep(cut.partial, peer, "the connection closed in mid-message")
+            return False
+        except asyncio.LimitOverrunError:
+            note = f"a block over {MAX_MESSAGE_BYTES} bytes: connection closed".encode()
+            await self._keep(note, peer, "too large")
+            return False
+        body = block[: -len(END_BLOCK)]
+        start = body.find(START_BLOCK)
+        if start != 0:
+            handled = await asyncio.to_thread(
+                store.refuse, self.engine, body, peer, self.now(), FRAMING
+            )
+        else:
+            handled = await asyncio.to_thread(
+                store.take, self.engine, self.settings, body[1:], peer, self.now()
+            )
+        self.counts.messages += 1
+        self.counts.by_code[handled.code] = self.counts.by_code.get(handled.code, 0) + 1
+        writer.writeblock(handled.answer.encode("utf-8"))
+        await writer.drain()
+        return True
+
+    async def _keep(self, raw: bytes, peer: str, why: str) -> None:
+        await asyncio.to_thread(store.refuse, self.engine, raw, peer, self.now(), why)
+
+
+def serve(
+    engine: Engine,
+    settings: Settings,
+    now: Callable[[], datetime],
+    stop: threading.Event,
+    host: str | None = None,
+    port: int | None = None,
+    ready: Callable[[int], None] | None = None,
+) -> None:
+    """Run the listener until `stop` is set (the command, the worker's thread)."""
+
+    async def main() -> None:
+        listener = Listener(engine, settings, now, host, port)
+        bound = await listener.start()
+        if ready is not None:
+            ready(bound)
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
+        await listener.stop()
+        log.warning(
+            "HL7 listener stopped: %d connections, %d messages",
+            listener.counts.connections,
+            listener.counts.messages,
+        )
+
+    asyncio.run(main())
+
+
+def start_in_thread(
+    engine: Engine,
+    settings: Settings,
+    now: Callable[[], datetime],
+    host: str | None = None,
+    port: int | None = None,
+) -> tuple[threading.Thread, threading.Event, int]:
+    """The listener in a daemon thread of its own event loop (the worker's option, tests):
+    returns the thread, the event that stops it, and the port it listens on."""
+    stop = threading.Event()
+    bound: list[int] = []
+    started = threading.Event()
+    failed: list[BaseException] = []
+
+    def ready(listening_on: int) -> None:
+        bound.append(listening_on)
+        started.set()
+
+    def run() -> None:
+        try:
+            serve(engine, settings, now, stop, host, port, ready=ready)
+        except BaseException as exc:  # a port taken, a bad certificate: said to the caller
+            failed.append(exc)
+            started.set()
+
+    thread = threading.Thread(target=run, name="hl7-listener", daemon=True)
+    thread.start()
+    started.wait(30)
+    if failed:
+        raise failed[0]
+    if not bound:
+        raise RuntimeError("the HL7 listener did not start within 30 s")
+    return thread, stop, bound[0]
