@@ -78,7 +78,7 @@ def _err(
     """ERR as the message's version has it: ERR-1 (segment^seq^field^^code&text) up to 2.4;
     ERR-2 (location), ERR-3 (code), ERR-4 (severity) and ERR-8 (the words) from 2.5."""
     segment, field = where or ("", 0)
-    location = component.join((segment, "1" if segment else "", str(field) if field else ""))
+    location = component.join((segment, "1", str(field))) if segment else ""
     coded = component.join((str(int(error)), error.text, "HL70357"))
     parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
     if parts < (2, 5):
