@@ -17,6 +17,7 @@ from outreach.cli import (
     db,
     demo,
     feeds,
+    hl7,
     messaging,  # noqa: F401 (adds `messages send` to staff.messages_group)
     patients,
     replies,
@@ -76,6 +77,7 @@ for command in (
     users.users,
     waitlist.waitlist_group,
     feeds.feeds_group,
+    hl7.hl7_group,
 ):
     main.add_command(command)
 

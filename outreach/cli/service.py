@@ -18,6 +18,8 @@ from outreach.monitoring import logs
 from outreach.rules.privacy import mask_phone
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from outreach.transports import Transport
     from outreach.web.server import AdminMode
 
@@ -38,10 +40,21 @@ def metrics_options(command: Callable[..., None]) -> Callable[..., None]:
     )(command)
 
 
+def hl7_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--hl7/--no-hl7",
+        "hl7",
+        default=None,
+        help="Also run the HL7 listener (`outreach hl7 listen`) in this process "
+        "(default: hl7.in_worker).",
+    )(command)
+
+
 @click.command()
 @metrics_options
+@hl7_option
 @pass_context
-def run(ctx: Context, metrics_port: int | None, metrics_host: str) -> None:
+def run(ctx: Context, metrics_port: int | None, metrics_host: str, hl7: bool | None) -> None:
     """Run the service: plan and send on a tick until SIGINT or SIGTERM. With
     sms.provider = "twilio" it also serves the Twilio webhooks, and with
     OUTREACH_SESSION_SECRET set the admin pages (as `outreach serve`).
@@ -63,13 +76,14 @@ def run(ctx: Context, metrics_port: int | None, metrics_host: str) -> None:
         web = _web_server(settings, admin="if configured") if wants_web else None
     except ConfigError as exc:
         raise click.ClickException(f"cannot start: {exc}") from None
-    _tick_forever(ctx, transport, web, "run", (metrics_host, metrics_port))
+    _tick_forever(ctx, transport, web, "run", (metrics_host, metrics_port), hl7)
 
 
 @click.command()
 @metrics_options
+@hl7_option
 @pass_context
-def worker(ctx: Context, metrics_port: int | None, metrics_host: str) -> None:
+def worker(ctx: Context, metrics_port: int | None, metrics_host: str, hl7: bool | None) -> None:
     """Plan and send on a tick until SIGINT or SIGTERM, without any web server.
 
     Run as many workers as you like, on as many machines, against one PostgreSQL database
@@ -85,7 +99,7 @@ def worker(ctx: Context, metrics_port: int | None, metrics_host: str) -> None:
         transport = make_transport(ctx.settings)
     except ConfigError as exc:
         raise click.ClickException(f"cannot start: {exc}") from None
-    _tick_forever(ctx, transport, None, "worker", (metrics_host, metrics_port))
+    _tick_forever(ctx, transport, None, "worker", (metrics_host, metrics_port), hl7)
 
 
 def _serve_own_metrics(host: str, port: int | None) -> None:
@@ -106,6 +120,7 @@ def _tick_forever(
     web: Callable[[threading.Event], None] | None,
     role: str,
     metrics_at: tuple[str, int | None],
+    hl7: bool | None = None,
 ) -> None:
     from outreach.monitoring.workers import new_worker_id
     from outreach.runtime import Service, run_forever
@@ -134,7 +149,30 @@ def _tick_forever(
         mask_phone(settings.on_call_phone),
     )
     _serve_own_metrics(*metrics_at)
-    run_forever(service, settings.tick_seconds, web, role)
+    listening = (
+        _hl7_listener(engine, settings) if (hl7 is None and settings.hl7_in_worker) or hl7 else None
+    )
+    try:
+        run_forever(service, settings.tick_seconds, web, role)
+    finally:
+        if listening is not None:
+            listening[1].set()
+            listening[0].join(10)
+
+
+def _hl7_listener(
+    engine: Engine, settings: Settings
+) -> tuple[threading.Thread, threading.Event, int]:
+    """The HL7 listener in a thread of this process, stopped with it."""
+    import ssl
+
+    from outreach.feeds.hl7.listener import start_in_thread
+
+    try:
+        return start_in_thread(engine, settings, SystemClock().now)
+    except (OSError, ssl.SSLError) as exc:
+        where = f"{settings.hl7_host}:{settings.hl7_port}"
+        raise click.ClickException(f"cannot run the HL7 listener on {where}: {exc}") from None
 
 
 def _web_server(
