@@ -52,14 +52,15 @@ def record_system(
     """Write one entry for a change no staff member made: `actor` names the system that made
     it ("hl7", "fhir"), kept as the username, with no user behind it."""
     conn.execute(
-        insert(audit_events).values(
-            at=now,
-            user_id=None,
-            username=actor,
-            action=action,
-            patient_id=patient_id,
-            detail=json.dumps(detail or {}, default=str, ensure_ascii=False, sort_keys=True),
-        )
+        insert(audit_events),
+        {
+            "at": now,
+            "user_id": None,
+            "username": actor,
+            "action": action,
+            "patient_id": patient_id,
+            "detail": json.dumps(detail or {}, default=str, ensure_ascii=False, sort_keys=True),
+        },
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from outreach.config import Settings
@@ -30,17 +30,21 @@ PT = patients
 REMINDED = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED)
 
 
+# Built once: it runs for every appointment a feed brings.
+_SESSION = (
+    select(A.c.starts_at, A.c.status, P.c.patient_id, P.c.version, PT.c.timezone)
+    .add_columns(PT.c.quiet_hours)
+    .join(P, P.c.patient_id == A.c.patient_id)
+    .join(PT, PT.c.id == A.c.patient_id)
+    .where(A.c.id == bindparam("appointment"), may_text())
+)
+
+
 def plan_session(conn: Connection, settings: Settings, appointment_id: int, now: datetime) -> int:
     """Make (or revive) the reminders of one session in the caller's transaction; returns
     how many were written. Nothing for a session that is off, begun or past the horizon, or
     for a patient who may not be texted."""
-    row = conn.execute(
-        select(A.c.starts_at, A.c.status, P.c.patient_id, P.c.version, PT.c.timezone)
-        .add_columns(PT.c.quiet_hours)
-        .join(P, P.c.patient_id == A.c.patient_id)
-        .join(PT, PT.c.id == A.c.patient_id)
-        .where(A.c.id == appointment_id, may_text())
-    ).first()
+    row = conn.execute(_SESSION, {"appointment": appointment_id}).first()
     if row is None or row.status not in REMINDED:
         return 0
     if not now < row.starts_at < horizon_end(now, settings.horizon_days):

@@ -55,6 +55,7 @@ FILLER_STATUS = {
 LOWEST_VERSION = (2, 3)
 # (segment, field of its start time), in the order tried after SCH-11 and TQ1.
 RESOURCE_STARTS = (("AIS", 4), ("AIG", 8), ("AIL", 6), ("AIP", 6))
+READ = frozenset({"SCH", "TQ1", "PID", *(name for name, _ in RESOURCE_STARTS)})
 CLINIC_WORDS = ("provider", "clinic", "doctor", "physician", "therapist", "staff", "office")
 
 
@@ -158,7 +159,7 @@ def parse(text: str, *, identifier_type: str, zone: ZoneInfo) -> Siu:
     """Raises Refused. `zone`: where times without an offset are (the clinic's)."""
     header = check_header(read_header(text))
     try:
-        message = hl7.parse(SEGMENT_END.join(segments(text)))
+        message = hl7.parse(SEGMENT_END.join(_read_segments(segments(text))))
     except Exception as exc:  # python-hl7 raises whatever its splitting meets
         raise Refused(
             AckCode.ERROR,
@@ -203,6 +204,13 @@ def parse(text: str, *, identifier_type: str, zone: ZoneInfo) -> Siu:
         cancelled_by_patient=_by_patient(reason) if status == FeedStatus.CANCELLED else None,
     )
     return Siu(header, appointment, reason)
+
+
+def _read_segments(lines: list[str]) -> list[str]:
+    """The header and the segments read here, in their order; the rest (PV1, RGS, NTE, Z
+    segments...) is stored with the message but not split: python-hl7 splits every field of
+    every segment it is given, and that was a third of handling a message."""
+    return lines[:1] + [line for line in lines[1:] if line[:3] in READ]
 
 
 def _segment(message: hl7.Message, name: str) -> hl7.Segment | None:

@@ -1,15 +1,20 @@
 """Every HL7 message stored raw before it is read, then handled: the only writer of
 feedmessage rows.
 
-`take` is what the listener calls for each message it receives:
+`take` is what the listener calls for each message it receives. In one transaction:
 
-1. `receive` stores the bytes as text in a transaction of their own, committed before any
-   interpretation, so a bug in what follows never loses a message (as inbound texts are
-   stored before the conversation reads them);
-2. `handle` reads the header and the SIU, refuses what is not taken (AR) or wrong (AE), and
-   applies the appointment (outreach/feeds/appointments.py) in one transaction with the
+1. the bytes are stored as text, as received, before anything reads them;
+2. inside a savepoint, the header and the SIU are read, what is not taken (AR) or wrong (AE)
+   is refused, and the appointment is applied (outreach/feeds/appointments.py), with the
    message's outcome, its answer and the feed's health;
-3. the answer (ACK) is built from what was decided.
+3. if reading or applying fails on a bug, the savepoint is rolled back and the message stays
+   stored as received, its failure noted, answered AR: nothing is lost to a bug, and staff see
+   it on the Feeds page (`outreach status` calls it stuck).
+
+The ACK goes back only after the commit. If the database itself fails, nothing was stored and
+the answer says so (AR): the sender keeps the message and sends it again, as MLLP's original
+mode has it. One transaction rather than two (raw, then handling) is a third fewer commits:
+it is what lets one connection bring 500 messages a second on SQLite.
 
 Deduplication is on the sender (MSH-4) and the control id (MSH-10): a message answered AA or
 AE claims that pair (the `dedupe` column's unique index), and the same pair again is answered
@@ -24,14 +29,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from outreach.config import Settings
 from outreach.db.tables import feed_messages
 from outreach.feeds import health
-from outreach.feeds.appointments import NotApplied, apply, settle
+from outreach.feeds.appointments import NotApplied, apply
 from outreach.feeds.hl7 import ack
 from outreach.feeds.hl7.header import Header, decode, read_header, storable
 from outreach.feeds.hl7.parse import HL7Error, Refused, check_header, parse
@@ -42,13 +47,36 @@ log = logging.getLogger("outreach.feeds.hl7")
 M = feed_messages
 FEED = AppointmentSource.HL7
 PEER_CHARS = 80
-# What each answer leaves in feedmessage.outcome when nothing more precise applies.
+FAILED = "the message could not be processed; it is kept and staff can see it"
+NOT_STORED = "the message could not be stored; send it again"
+# What each refusal leaves in feedmessage.outcome.
 OUTCOME_OF = {AckCode.ERROR: FeedOutcome.ERROR, AckCode.REJECT: FeedOutcome.REJECTED}
+# Built once (see feeds/appointments.py: at hundreds of messages a second, building
+# statements cost more than running them).
+_CLAIMED = select(M.c.id, M.c.ack, M.c.detail, M.c.appointment_id).where(
+    M.c.feed == FEED, M.c.dedupe == bindparam("dedupe")
+)
+_HANDLED = (
+    "sender",
+    "control_id",
+    "message_type",
+    "dedupe",
+    "outcome",
+    "ack",
+    "detail",
+    "appointment_id",
+    "handled_at",
+)
+_OUTCOME = (
+    update(M)
+    .where(M.c.id == bindparam("message_id"))
+    .values({name: bindparam(f"new_{name}") for name in _HANDLED})
+)
 
 
 @dataclass(frozen=True)
 class Handled:
-    message_id: int
+    message_id: int | None  # None: the message could not even be stored
     code: AckCode
     outcome: FeedOutcome
     detail: str
@@ -56,32 +84,43 @@ class Handled:
 
 
 def take(engine: Engine, settings: Settings, raw: bytes, peer: str, now: datetime) -> Handled:
-    """Store, handle and answer one message; what the listener calls."""
+    """Store, handle and answer one framed message; never raises."""
     text = decode(raw)
-    message_id = receive(engine, text, peer, now)
-    handled = handle(engine, settings, message_id, text, now)
-    if handled.outcome == FeedOutcome.APPLIED:
-        settle(engine, settings, now)
-    return handled
+    header = read_header(text)
+    try:
+        with engine.begin() as conn:
+            message_id = _store(conn, text, peer, now)
+            try:
+                with conn.begin_nested():
+                    return _handle(conn, settings, message_id, header, text, now)
+            except IntegrityError:
+                # The same message on another connection claimed the pair first.
+                first = _first_answer(conn, _dedupe_key(header))
+                if first is None:
+                    raise
+                return _duplicate(conn, message_id, header, first, now)
+            except Exception:
+                log.exception("HL7 message %s could not be handled; it is kept", message_id)
+                _failed(conn, message_id, header, now)
+                answer = _answer(header, AckCode.REJECT, message_id, now, FAILED)
+                return Handled(message_id, AckCode.REJECT, FeedOutcome.RECEIVED, FAILED, answer)
+    except Exception:
+        log.exception("an HL7 message could not be stored")
+        answer = _answer(header, AckCode.REJECT, None, now, NOT_STORED)
+        return Handled(None, AckCode.REJECT, FeedOutcome.RECEIVED, NOT_STORED, answer)
 
 
 def refuse(engine: Engine, raw: bytes, peer: str, now: datetime, why: str) -> Handled:
     """What arrived broken (bad framing, cut off, too large): stored as received all the
     same, recorded as rejected, answered AR echoing what header can be read."""
     text = decode(raw)
-    message_id = receive(engine, text, peer, now)
     header = read_header(text[text.find("MSH") :] if "MSH" in text else text)
-    known = {
-        "sender": header.sender[:180] if header else None,
-        "control_id": storable(header.control_id)[:200] if header else None,
-        "message_type": storable(header.message_type)[:20] if header else None,
-    }
     with engine.begin() as conn:
+        message_id = _store(conn, text, peer, now)
         return _write(
             conn,
             message_id,
             header,
-            known,
             None,
             AckCode.REJECT,
             FeedOutcome.REJECTED,
@@ -91,59 +130,29 @@ def refuse(engine: Engine, raw: bytes, peer: str, now: datetime, why: str) -> Ha
         )
 
 
-def receive(engine: Engine, text: str, peer: str, now: datetime) -> int:
-    """Store the message as received, committed, before anything reads it."""
-    with engine.begin() as conn:
-        made = conn.execute(
-            M.insert().values(
-                feed=FEED,
-                received_at=now,
-                peer=storable(peer)[:PEER_CHARS],
-                raw=storable(text),
-                outcome=FeedOutcome.RECEIVED,
-            )
-        ).inserted_primary_key
+def _store(conn: Connection, text: str, peer: str, now: datetime) -> int:
+    made = conn.execute(
+        M.insert(),
+        {
+            "feed": FEED,
+            "received_at": now,
+            "peer": storable(peer)[:PEER_CHARS],
+            "raw": storable(text),
+            "outcome": FeedOutcome.RECEIVED,
+        },
+    ).inserted_primary_key
     assert made is not None
     return int(made[0])
 
 
-def handle(
-    engine: Engine, settings: Settings, message_id: int, text: str, now: datetime
-) -> Handled:
-    """Decide, apply and record; never raises for what the message holds."""
-    header = read_header(text)
-    try:
-        return _handle(engine, settings, message_id, header, text, now)
-    except Exception:
-        # A bug, or the database gone: the message stays stored as received, unclaimed, so
-        # the sender's resend is handled afresh; staff see it on the Feeds page.
-        log.exception("HL7 message %s could not be handled; it is kept", message_id)
-        reason = "the message could not be processed; it is kept and staff can see it"
-        try:
-            with engine.begin() as conn:
-                conn.execute(
-                    update(M).where(M.c.id == message_id).values(detail=reason, ack=AckCode.REJECT)
-                )
-                health.record(conn, FEED, now, received=1, error=reason)
-        except Exception:
-            log.exception("HL7 message %s: its failure could not be recorded either", message_id)
-        answer = _answer(header, AckCode.REJECT, message_id, now, reason, HL7Error.INTERNAL)
-        return Handled(message_id, AckCode.REJECT, FeedOutcome.RECEIVED, reason, answer)
-
-
 def _handle(
-    engine: Engine,
+    conn: Connection,
     settings: Settings,
     message_id: int,
     header: Header | None,
     text: str,
     now: datetime,
 ) -> Handled:
-    known = {
-        "sender": header.sender[:180] if header else None,
-        "control_id": storable(header.control_id)[:200] if header else None,
-        "message_type": storable(header.message_type)[:20] if header else None,
-    }
     try:
         check_header(header)
         assert header is not None
@@ -159,57 +168,51 @@ def _handle(
         siu = parse(text, identifier_type=settings.hl7_identifier_type, zone=settings.clinic_zone)
     except Refused as refused:
         dedupe = _dedupe_key(header) if refused.ack == AckCode.ERROR else None
-        return _record(
-            engine,
+        first = _first_answer(conn, dedupe)
+        if first is not None:
+            return _duplicate(conn, message_id, header, first, now)
+        outcome = OUTCOME_OF[refused.ack]
+        return _write(
+            conn,
             message_id,
             header,
-            known,
             dedupe,
             refused.ack,
-            OUTCOME_OF[refused.ack],
+            outcome,
             refused.reason,
             now,
             error=refused.error,
             where=refused.where,
         )
     dedupe = _dedupe_key(siu.header)
+    first = _first_answer(conn, dedupe)
+    if first is not None:
+        return _duplicate(conn, message_id, header, first, now)
     try:
-        with engine.begin() as conn:
-            first = _first_answer(conn, dedupe)
-            if first is not None:
-                return _duplicate(conn, message_id, header, known, first, now)
-            try:
-                with conn.begin_nested():
-                    applied = apply(conn, settings, siu.appointment, now)
-            except NotApplied as wrong:
-                code, outcome, detail, appointment_id = (
-                    AckCode.ERROR,
-                    FeedOutcome.ERROR,
-                    str(wrong),
-                    None,
-                )
-            else:
-                code, outcome = AckCode.ACCEPT, applied.outcome
-                detail, appointment_id = applied.detail, applied.appointment_id
-            return _write(
-                conn,
-                message_id,
-                header,
-                known,
-                dedupe,
-                code,
-                outcome,
-                detail,
-                now,
-                appointment_id=appointment_id,
-                error=HL7Error.INTERNAL if code == AckCode.ERROR else None,
-            )
-    except IntegrityError:
-        # The same message on another connection claimed the pair first: answer as it was.
-        with engine.begin() as conn:
-            first = _first_answer(conn, dedupe)
-            assert first is not None, "a dedupe clash with no message holding the key"
-            return _duplicate(conn, message_id, header, known, first, now)
+        applied = apply(conn, settings, siu.appointment, now)  # refuses before writing
+    except NotApplied as wrong:
+        return _write(
+            conn,
+            message_id,
+            header,
+            dedupe,
+            AckCode.ERROR,
+            FeedOutcome.ERROR,
+            str(wrong),
+            now,
+            error=HL7Error.INTERNAL,
+        )
+    return _write(
+        conn,
+        message_id,
+        header,
+        dedupe,
+        AckCode.ACCEPT,
+        applied.outcome,
+        applied.detail,
+        now,
+        appointment_id=applied.appointment_id,
+    )
 
 
 def _dedupe_key(header: Header | None) -> str | None:
@@ -222,78 +225,52 @@ def _first_answer(conn: Connection, dedupe: str | None) -> Any:
     """The message that claimed this sender and control id, if one did."""
     if dedupe is None:
         return None
-    return conn.execute(
-        select(M.c.id, M.c.ack, M.c.detail, M.c.appointment_id).where(
-            M.c.feed == FEED, M.c.dedupe == dedupe
-        )
-    ).first()
+    return conn.execute(_CLAIMED, {"dedupe": dedupe}).first()
+
+
+def _known(header: Header | None) -> dict[str, str | None]:
+    """What the header says, as far as it could be read, for staff and the dedupe."""
+    if header is None:
+        return {"sender": None, "control_id": None, "message_type": None}
+    return {
+        "sender": storable(header.sender)[:180],
+        "control_id": storable(header.control_id)[:200],
+        "message_type": storable(header.message_type)[:20],
+    }
 
 
 def _duplicate(
-    conn: Connection,
-    message_id: int,
-    header: Header | None,
-    known: dict[str, str | None],
-    first: Any,
-    now: datetime,
+    conn: Connection, message_id: int, header: Header | None, first: Any, now: datetime
 ) -> Handled:
     code = AckCode(first.ack)
     detail = f"the same message as message {first.id} (MSH-4 and MSH-10): answered as it was"
     reason = "" if code == AckCode.ACCEPT else (first.detail or "")
-    values = {"appointment_id": first.appointment_id, "handled_at": now}
-    conn.execute(
-        update(M)
-        .where(M.c.id == message_id)
-        .values(**known, **values, outcome=FeedOutcome.DUPLICATE, ack=code, detail=detail)
+    _outcome(
+        conn,
+        message_id,
+        header,
+        None,
+        FeedOutcome.DUPLICATE,
+        code,
+        detail,
+        now,
+        first.appointment_id,
     )
     health.record(conn, FEED, now, received=1, applied=code == AckCode.ACCEPT)
     answer = _answer(header, code, message_id, now, reason, HL7Error.INTERNAL)
     return Handled(message_id, code, FeedOutcome.DUPLICATE, detail, answer)
 
 
-def _record(
-    engine: Engine,
-    message_id: int,
-    header: Header | None,
-    known: dict[str, str | None],
-    dedupe: str | None,
-    code: AckCode,
-    outcome: FeedOutcome,
-    detail: str,
-    now: datetime,
-    *,
-    error: HL7Error | None = None,
-    where: tuple[str, int] | None = None,
-) -> Handled:
-    """A refusal: recorded (and, for AE, the pair claimed) in a transaction of its own."""
-    try:
-        with engine.begin() as conn:
-            first = _first_answer(conn, dedupe)
-            if first is not None:
-                return _duplicate(conn, message_id, header, known, first, now)
-            return _write(
-                conn,
-                message_id,
-                header,
-                known,
-                dedupe,
-                code,
-                outcome,
-                detail,
-                now,
-                error=error,
-                where=where,
-            )
-    except IntegrityError:
-        with engine.begin() as conn:
-            return _duplicate(conn, message_id, header, known, _first_answer(conn, dedupe), now)
+def _failed(conn: Connection, message_id: int, header: Header | None, now: datetime) -> None:
+    """A bug met while handling: the message stays as received (no claim), its failure said."""
+    conn.execute(update(M).where(M.c.id == message_id).values(detail=FAILED, ack=AckCode.REJECT))
+    health.record(conn, FEED, now, received=1, error=FAILED)
 
 
 def _write(
     conn: Connection,
     message_id: int,
     header: Header | None,
-    known: dict[str, str | None],
     dedupe: str | None,
     code: AckCode,
     outcome: FeedOutcome,
@@ -305,19 +282,7 @@ def _write(
     where: tuple[str, int] | None = None,
 ) -> Handled:
     """The outcome, the answer and the feed's health, in the caller's transaction."""
-    conn.execute(
-        update(M)
-        .where(M.c.id == message_id)
-        .values(
-            **known,
-            dedupe=dedupe,
-            outcome=outcome,
-            ack=code,
-            detail=storable(detail),
-            appointment_id=appointment_id,
-            handled_at=now,
-        )
-    )
+    _outcome(conn, message_id, header, dedupe, outcome, code, detail, now, appointment_id)
     accepted = code == AckCode.ACCEPT
     health.record(conn, FEED, now, received=1, applied=accepted, error=None if accepted else detail)
     if not accepted:
@@ -327,21 +292,45 @@ def _write(
     return Handled(message_id, code, outcome, detail, answer)
 
 
+def _outcome(
+    conn: Connection,
+    message_id: int,
+    header: Header | None,
+    dedupe: str | None,
+    outcome: FeedOutcome,
+    code: AckCode,
+    detail: str,
+    now: datetime,
+    appointment_id: int | None,
+) -> None:
+    values = {
+        **_known(header),
+        "dedupe": dedupe,
+        "outcome": outcome,
+        "ack": code,
+        "detail": storable(detail),
+        "appointment_id": appointment_id,
+        "handled_at": now,
+    }
+    params = {f"new_{name}": value for name, value in values.items()}
+    conn.execute(_OUTCOME, {"message_id": message_id, **params})
+
+
 def _answer(
     header: Header | None,
     code: AckCode,
-    message_id: int,
+    message_id: int | None,
     now: datetime,
     reason: str,
-    error: HL7Error | None,
+    error: HL7Error | None = None,
     where: tuple[str, int] | None = None,
 ) -> str:
     return ack.build(
         header,
         code,
-        control_id=f"OUTREACH{message_id}",
+        control_id=f"OUTREACH{message_id or 0}",
         now=now,
         reason=reason,
-        error=error,
+        error=error or (None if code == AckCode.ACCEPT else HL7Error.INTERNAL),
         where=where,
     )
