@@ -1,0 +1,272 @@
+"""The FHIR sync against a loopback FHIR server (real HTTP) serving Bundles built with
+fhir.resources from the specification's own examples: paging, the watermark, patients
+included, statuses mapped, unknown patients kept, and the server's refusals: 401 without a
+token, SMART Backend Services, 429 and 500 backed off and resumed, an OperationOutcome in
+words. On SQLite, and on PostgreSQL when OUTREACH_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import Engine, select
+
+from outreach.clock import ManualClock
+from outreach.config import Settings
+from outreach.db.tables import appointment_table, reminders, unmatched_appointments
+from outreach.feeds import health
+from outreach.feeds.fhir import sync
+from outreach.feeds.fhir.client import FhirClient
+from outreach.planning.planner import plan_due
+from outreach.rules.vocabulary import AppointmentSource, AppointmentStatus, Attendance
+from outreach.testing.fhir_examples import example
+from outreach.testing.fhir_server import FhirServer, Smart, appointment, patient
+from tests.support.patients import T0, enrol
+
+A = appointment_table
+R = reminders
+UPDATED = T0 - timedelta(hours=2)
+
+
+def day(n: int, hour: int = 15) -> datetime:
+    return datetime(2026, 11, 24 + n, hour, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clinic(engine: Engine, settings: Settings) -> None:
+    """Five patients, enrolled with the clinic ids the EHR gives them (B-1 ... B-5)."""
+    for n in range(1, 6):
+        enrol(engine, settings, T0, patient_id=f"B-{n}", phone=f"+1617555014{n}", sessions="")
+    plan_due(engine, settings, T0)
+
+
+def ehr(appointments: int = 12, **options: Any) -> FhirServer:
+    people = [patient(f"p{n}", f"B-{n}", f"+1617555014{n}") for n in range(1, 6)]
+    booked = [
+        appointment(
+            f"a{n}", f"p{n % 5 + 1}", day(n % 6, 14 + n // 6), UPDATED + timedelta(minutes=n)
+        )
+        for n in range(appointments)
+    ]
+    return FhirServer(booked, people, **options)
+
+
+@pytest.fixture
+def server() -> Iterator[FhirServer]:
+    with ehr() as running:
+        yield running
+
+
+def run(engine: Engine, settings: Settings, server: FhirServer, **changes: Any) -> sync.SyncReport:
+    chosen = replace(settings, fhir_base_url=server.base_url, fhir_page_size=5, **changes)
+    client = FhirClient.from_settings(chosen, sleep=lambda seconds: None, backoff_base=0.01)
+    with client:
+        return sync.run(engine, chosen, ManualClock(T0), client)
+
+
+def feed_sessions(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(A).where(A.c.source == AppointmentSource.FHIR)).all()
+    return {r.feed_ref: r for r in rows}
+
+
+def test_a_sync_reads_every_page_and_makes_each_appointment_a_session_with_its_reminder(
+    engine: Engine, settings: Settings, clinic: None, server: FhirServer
+) -> None:
+    report = run(engine, settings, server)
+
+    assert report.stopped_by is None, report
+    assert (report.pages, report.appointments, report.applied) == (3, 12, 12)
+    sessions = feed_sessions(engine)
+    assert sorted(sessions) == sorted(f"a{n}" for n in range(12))
+    assert sessions["a7"].starts_at == day(1, 15)
+    with engine.connect() as conn:
+        planned = conn.execute(
+            select(R.c.appointment_id).where(R.c.appointment_id.is_not(None))
+        ).scalars()
+        assert sorted(planned) == sorted(s.id for s in sessions.values())
+    searches = server.searches()
+    assert "_include=Appointment%3Apatient" in searches[0] and "_count=5" in searches[0]
+    assert all("_getpages=" in later for later in searches[1:])
+    with engine.connect() as conn:
+        assert health.watermark(conn, AppointmentSource.FHIR) == "2026-11-23T10:11:00Z"
+
+
+def test_the_next_sync_reads_only_what_changed_since(
+    engine: Engine, settings: Settings, clinic: None, server: FhirServer
+) -> None:
+    run(engine, settings, server)
+    cancelled = appointment("a3", "p4", day(3, 14), UPDATED + timedelta(hours=1), "cancelled")
+    noshow = appointment("a0", "p1", day(0, 14), UPDATED + timedelta(hours=1), "noshow")
+    server.put(cancelled)
+    server.put(noshow)
+
+    report = run(engine, settings, server)
+
+    assert "_lastUpdated=ge2026-11-23T10%3A11%3A00Z" in server.searches()[-1]
+    # The boundary appointment again (ge is inclusive), unchanged, and the two changes.
+    assert (report.appointments, report.applied, report.unchanged) == (3, 2, 1)
+    sessions = feed_sessions(engine)
+    assert sessions["a3"].status == AppointmentStatus.CANCELLED
+    assert sessions["a3"].attendance == Attendance.CANCELLED_BY_PATIENT  # reason code "pat"
+    assert sessions["a0"].attendance == Attendance.NO_SHOW
+    with engine.connect() as conn:
+        states = conn.execute(
+            select(R.c.state, R.c.skip_reason).where(R.c.appointment_id == sessions["a3"].id)
+        ).all()
+    assert [tuple(s) for s in states] == [("skipped", "cancelled")]
+
+
+def test_an_appointment_for_a_patient_outreach_does_not_know_is_kept_not_texted(
+    engine: Engine, settings: Settings, clinic: None
+) -> None:
+    stranger = patient("p9", "B-99", "+16175550199")
+    booked = appointment("a99", "p9", day(2), UPDATED)
+    with FhirServer([booked], [stranger]) as server:
+        report = run(engine, settings, server)
+
+    assert report.unmatched == 1
+    assert feed_sessions(engine) == {}
+    with engine.connect() as conn:
+        kept = conn.execute(select(unmatched_appointments)).one()
+    assert (kept.patient_ref, kept.phone, kept.feed_ref) == ("B-99", "+16175550199", "a99")
+    assert kept.patient_name == "Peter James Chalmers"
+
+
+def test_without_the_token_the_sync_stops_in_words_and_the_feed_is_failing(
+    engine: Engine, settings: Settings, clinic: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTREACH_FHIR_TOKEN", "not-the-token")
+    with ehr(token="the-token") as server:
+        refused = run(engine, settings, server, fhir_auth="bearer")
+        monkeypatch.setenv("OUTREACH_FHIR_TOKEN", "the-token")
+        taken = run(engine, settings, server, fhir_auth="bearer")
+
+    assert refused.stopped_by is not None
+    assert "401" in refused.stopped_by and "check fhir.auth" in refused.stopped_by
+    assert "no valid bearer token" in refused.stopped_by  # the server's OperationOutcome
+    assert taken.stopped_by is None and taken.applied == 12
+    assert {auth for _, _, auth in server.requests} >= {"Bearer the-token"}
+
+
+def test_smart_backend_services_signs_in_once_and_reuses_the_token(
+    engine: Engine, settings: Settings, clinic: None, tmp_path: Path
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "fhir-key.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    smart = Smart(client_id="outreach", public_key=key.public_key())
+    with ehr(smart=smart) as server:
+        report = run(
+            engine,
+            settings,
+            server,
+            fhir_auth="smart",
+            fhir_token_url=server.token_url,
+            fhir_client_id="outreach",
+            fhir_private_key=pem,
+            fhir_key_id="outreach-2026",
+        )
+
+    assert report.stopped_by is None and report.applied == 12
+    assert len(smart.issued) == 1  # three pages, one token
+    assert [m for m, path, _ in server.requests if path == "/token"] == ["POST"]
+
+
+def test_a_key_the_server_does_not_know_is_refused_in_words(
+    engine: Engine, settings: Settings, clinic: None, tmp_path: Path
+) -> None:
+    ours = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    registered = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "fhir-key.pem"
+    pem.write_bytes(
+        ours.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with ehr(smart=Smart("outreach", registered.public_key())) as server:
+        report = run(
+            engine,
+            settings,
+            server,
+            fhir_auth="smart",
+            fhir_token_url=server.token_url,
+            fhir_client_id="outreach",
+            fhir_private_key=pem,
+        )
+    assert report.stopped_by is not None
+    assert "invalid_client" in report.stopped_by
+    assert feed_sessions(engine) == {}
+
+
+def test_429_and_500_are_waited_out_and_the_sync_goes_on(
+    engine: Engine, settings: Settings, clinic: None, server: FhirServer
+) -> None:
+    server.fail(429, retry_after="1")
+    server.fail(500, times=2)
+
+    report = run(engine, settings, server)
+
+    assert report.stopped_by is None and report.applied == 12
+    assert len(server.searches()) == 3 + 3  # three refused, three pages
+
+
+def test_a_server_down_for_good_stops_the_sync_and_the_next_resumes_where_it_stopped(
+    engine: Engine, settings: Settings, clinic: None, server: FhirServer
+) -> None:
+    answer = server.answer
+    timeout = (
+        b'{"resourceType":"OperationOutcome","issue":[{"severity":"error",'
+        b'"code":"exception","diagnostics":"database timeout"}]}'
+    )
+
+    def third_page_fails(method: str, path: str, query: str, auth: str | None, body: bytes) -> Any:
+        if "_getpagesoffset=10" in query:
+            server.requests.append((method, f"{path}?{query}", auth))
+            return 500, {"Content-Type": "application/fhir+json"}, timeout
+        return answer(method, path, query, auth, body)
+
+    server.answer = third_page_fails  # type: ignore[method-assign]
+    stopped = run(engine, settings, server)
+    with engine.connect() as conn:
+        kept = health.watermark(conn, AppointmentSource.FHIR)
+    server.answer = answer  # type: ignore[method-assign]
+    resumed = run(engine, settings, server)
+
+    assert stopped.stopped_by is not None
+    assert "database timeout" in stopped.stopped_by and "gave up" in stopped.stopped_by
+    assert (stopped.pages, stopped.applied) == (2, 10)
+    assert kept == stopped.watermark == "2026-11-23T10:09:00Z"  # the end of page 2
+    assert resumed.stopped_by is None
+    assert "_lastUpdated=ge2026-11-23T10%3A09%3A00Z" in server.searches()[-1]
+    assert resumed.applied == 2 and len(feed_sessions(engine)) == 12
+
+
+def test_a_refusal_with_an_operation_outcome_is_reported_in_its_words(
+    engine: Engine, settings: Settings, clinic: None, server: FhirServer
+) -> None:
+    server.fail(400, outcome=example("operationoutcome-example-searchfail"))
+
+    report = run(engine, settings, server)
+
+    assert report.stopped_by is not None
+    assert "400" in report.stopped_by
+    assert 'The "name" parameter has the modifier "exact"' in report.stopped_by
+    assert feed_sessions(engine) == {}
+    with engine.connect() as conn:
+        states = health.watermark(conn, AppointmentSource.FHIR)
+    assert states is None
