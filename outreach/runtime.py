@@ -126,6 +126,28 @@ class Service:
             )
         return TickReport(plan, dispatch, retried)
 
+    def sync_fhir(self) -> None:
+        """One FHIR sync (the worker's job every fhir.interval_minutes, in a thread of its
+        own: a server backing off must not hold up the sends). Never raises: the sync reports
+        its own failures in words, to the log and the feed's health."""
+        if not self.settings.fhir_base_url:
+            return
+        # Here, not at the top: the FHIR models are heavy, and most clinics have no EHR feed.
+        from outreach.feeds.fhir import sync as fhir_sync
+
+        try:
+            report = fhir_sync.run(self.engine, self.settings, self.clock)
+        except Exception:  # a bug: logged, and the next interval tries again
+            log.exception("the FHIR sync failed")
+            return
+        if report.applied or report.unmatched or report.errors:
+            log.info(
+                "FHIR sync: %d applied, %d for patients not enrolled, %d not applied",
+                report.applied,
+                report.unmatched,
+                report.errors,
+            )
+
 
 def sender_key(settings: Settings) -> str:
     """What the provider's rate applies to: the sending number or messaging service."""
@@ -174,6 +196,16 @@ def run_forever(
             coalesce=True,
             next_run_time=datetime.now(UTC),
         )
+        if service.settings.fhir_base_url:
+            scheduler.add_job(
+                service.sync_fhir,
+                "interval",
+                minutes=service.settings.fhir_interval_minutes,
+                id="fhir",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
         scheduler.start()
         log.info("outreach is running: a tick every %d s (Ctrl-C to stop)", tick_seconds)
         try:

@@ -26,6 +26,7 @@ from outreach.cli import (
     sessions,
     staff,
     status,
+    sync,
     templates,
     users,
     waitlist,
@@ -78,6 +79,7 @@ for command in (
     waitlist.waitlist_group,
     feeds.feeds_group,
     hl7.hl7_group,
+    sync.sync_group,
 ):
     main.add_command(command)
 
