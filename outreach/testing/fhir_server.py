@@ -66,9 +66,16 @@ class FhirServer:
         token: str | None = None,
         smart: Smart | None = None,
     ) -> None:
-        # Validated once, as the models the Bundles are built from.
+        # Validated once as R4 models, and serialised once: a page's Bundle is built with
+        # fhir.resources around them (see `_search`), as a server keeps its resources.
         self.appointments = {a["id"]: Appointment.model_validate(a) for a in appointments}
         self.patients = {p["id"]: Patient.model_validate(p) for p in patients}
+        self._json: dict[str, dict[str, Any]] = {}
+        # Stored serialised, as a server stores them.
+        for key, booked in self.appointments.items():
+            self._serialised(f"Appointment/{key}", booked)
+        for key, person in self.patients.items():
+            self._serialised(f"Patient/{key}", person)
         self.token = token
         self.smart = smart
         self.faults: deque[Fault] = deque()
@@ -116,6 +123,7 @@ class FhirServer:
         """Add or change an appointment, as the EHR would (set its meta.lastUpdated)."""
         with self._lock:
             self.appointments[appointment["id"]] = Appointment.model_validate(appointment)
+            self._json.pop(f"Appointment/{appointment['id']}", None)
 
     def searches(self) -> list[str]:
         return [path for method, path, _ in self.requests if path.startswith("/fhir/Appointment")]
@@ -194,11 +202,11 @@ class FhirServer:
         entries = [
             BundleEntry(
                 fullUrl=f"{self.base_url}/Appointment/{a.id}",
-                resource=a,
                 search=BundleEntrySearch(mode="match"),
             )
             for a in chosen
         ]
+        resources = [self._serialised(f"Appointment/{a.id}", a) for a in chosen]
         included: dict[str, Patient] = {}
         for appointment in chosen:
             for participant in appointment.participant or []:
@@ -210,13 +218,23 @@ class FhirServer:
         entries += [
             BundleEntry(
                 fullUrl=f"{self.base_url}/{reference}",
-                resource=patient,
                 search=BundleEntrySearch(mode="include"),
             )
-            for reference, patient in included.items()
+            for reference in included
         ]
+        resources += [self._serialised(ref, patient) for ref, patient in included.items()]
         bundle = Bundle(type="searchset", total=len(ids), link=links, entry=entries)
-        return 200, {"Content-Type": FHIR_JSON}, bundle.model_dump_json().encode()
+        # Each entry's resource goes in as its model serialised it (once, and kept).
+        shell = json.loads(bundle.model_dump_json())
+        for entry, resource in zip(shell.get("entry", []), resources, strict=True):
+            entry["resource"] = resource
+        return 200, {"Content-Type": FHIR_JSON}, json.dumps(shell).encode()
+
+    def _serialised(self, reference: str, resource: Appointment | Patient) -> dict[str, Any]:
+        found = self._json.get(reference)
+        if found is None:
+            found = self._json[reference] = json.loads(resource.model_dump_json())
+        return found
 
     def _token(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}

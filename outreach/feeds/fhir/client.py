@@ -15,9 +15,11 @@ words.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +41,27 @@ from outreach.feeds.fhir.outcome import outcome_words, resource_words
 log = logging.getLogger("outreach.feeds.fhir")
 
 FHIR_JSON = "application/fhir+json"
+# The elements outreach reads of each resource (outreach/feeds/fhir/mapping.py); each is
+# validated as R4, with the elements R4 requires.
+WHOLE: frozenset[str] = frozenset()
+APPOINTMENT_READ = {
+    "resourceType": WHOLE,
+    "id": WHOLE,
+    "meta": frozenset({"lastUpdated"}),
+    "status": WHOLE,
+    "start": WHOLE,
+    "end": WHOLE,
+    "participant": frozenset({"actor", "status"}),
+    "cancelationReason": WHOLE,
+}
+PATIENT_READ = {
+    "resourceType": WHOLE,
+    "id": WHOLE,
+    "identifier": frozenset({"use", "type", "system", "value"}),
+    "name": frozenset({"use", "text", "family", "given"}),
+    "telecom": WHOLE,
+}
+PATIENTS_KEPT = 20_000  # validated Patients kept for the rest of a sync
 BODY_CHARS = 200  # of a non-FHIR error body, in the error's words
 
 
@@ -77,6 +100,7 @@ class FhirClient:
             timeout=timeout, headers={"Accept": FHIR_JSON}, trust_env=trust_env
         )
         self._read_patients: dict[str, Patient | None] = {}
+        self._validated: dict[str, Patient] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> FhirClient:
@@ -110,19 +134,25 @@ class FhirClient:
         return params
 
     def pages(self, since: str | None) -> Iterator[Page]:
-        """Each page of Appointments changed at or after `since` (all of them if None)."""
-        url: str | None = f"{self.base_url}/Appointment"
-        params: dict[str, str] | None = self.search_params(since)
-        number = 0
-        while url is not None:
-            number += 1
-            body = self._get(url, params, f"page {number} of the Appointment search")
-            page = self._page(number, body)
-            self._complete(page)
-            yield page
-            url, params = page.next_url, None
-            if url is not None:
-                self._check_same_server(url)
+        """Each page of Appointments changed at or after `since` (all of them if None).
+
+        The next page is asked for as soon as this one's link is read, in a thread, while the
+        caller applies this one: the server's time and ours overlap."""
+        url = f"{self.base_url}/Appointment"
+        number = 1
+        with ThreadPoolExecutor(1, thread_name_prefix="fhir-page") as ahead:
+            coming: Future[Any] | None = ahead.submit(
+                self._get, url, self.search_params(since), _what(number)
+            )
+            while coming is not None:
+                page = self._page(number, coming.result())
+                coming = None
+                if page.next_url is not None:
+                    self._check_same_server(page.next_url)
+                    number += 1
+                    coming = ahead.submit(self._get, page.next_url, None, _what(number))
+                self._complete(page)
+                yield page
 
     # -- one page --------------------------------------------------------------------------
 
@@ -150,13 +180,15 @@ class FhirClient:
             mode = entry.search.mode if entry.search is not None else None
             if kind == "Appointment" and mode != "include":
                 try:
-                    page.appointments.append(Appointment.model_validate(resource))
+                    page.appointments.append(
+                        Appointment.model_validate(_read_only(resource, APPOINTMENT_READ))
+                    )
                 except ValidationError as exc:
                     ref = f"Appointment/{resource.get('id', '?')}"
                     page.invalid.append(f"{ref} is not valid R4: {_first_error(exc)}")
             elif kind == "Patient":
                 try:
-                    patient = Patient.model_validate(resource)
+                    patient = self._patient(_read_only(resource, PATIENT_READ))
                 except ValidationError as exc:
                     log.warning(
                         "Patient/%s is not valid R4: %s", resource.get("id"), _first_error(exc)
@@ -169,6 +201,18 @@ class FhirClient:
             elif kind == "OperationOutcome":
                 log.warning("the server's search says: %s", resource_words(resource))
         return page
+
+    def _patient(self, data: dict[str, Any]) -> Patient:
+        """A Patient validated once per sync however many pages include it (a server includes
+        a patient on every page with one of their appointments): the same elements, the same
+        model."""
+        key = json.dumps(data, sort_keys=True)
+        found = self._validated.get(key)
+        if found is None:
+            if len(self._validated) >= PATIENTS_KEPT:
+                self._validated.clear()
+            found = self._validated[key] = Patient.model_validate(data)
+        return found
 
     def _complete(self, page: Page) -> None:
         """Read the patients the server did not include (a server may include each patient
@@ -242,6 +286,31 @@ class FhirClient:
         ours, theirs = urlsplit(self.base_url), urlsplit(url)
         if (ours.scheme, ours.netloc) != (theirs.scheme, theirs.netloc):
             raise FhirError(f"the next page is on another server ({theirs.netloc}): not followed")
+
+
+def _what(number: int) -> str:
+    return f"page {number} of the Appointment search"
+
+
+def _read_only(resource: dict[str, Any], elements: dict[str, frozenset[str]]) -> dict[str, Any]:
+    """The elements outreach reads, for validation: the rest (narrative, codings of service
+    and specialty, extensions...) is not read, and validating it cost more than the sync's
+    writes (fhir.resources validates every nested type in Python). An element whose value
+    is a list of objects keeps the keys listed for it."""
+    kept: dict[str, Any] = {}
+    for key, value in resource.items():
+        if key not in elements:
+            continue
+        inner = elements[key]
+        if inner and isinstance(value, list):
+            value = [
+                {k: v for k, v in item.items() if k in inner} if isinstance(item, dict) else item
+                for item in value
+            ]
+        elif inner and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k in inner}
+        kept[key] = value
+    return kept
 
 
 def _refusal(response: httpx.Response, what: str) -> FhirError:

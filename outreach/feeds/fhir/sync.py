@@ -181,8 +181,7 @@ def _apply_page(
                 health.record(conn, FEED, now, error=item)
                 continue
             try:
-                with conn.begin_nested():
-                    done = apply(conn, settings, item, now)
+                done = apply(conn, settings, item, now)  # refuses before writing anything
             except NotApplied as exc:
                 words = f"Appointment/{item.ref}: {exc}"
                 _problem(report, words)
