@@ -29,8 +29,16 @@ import time as timer
 from datetime import UTC, date, datetime
 from typing import Any
 
-from _common import add_run_options, cores, database_name, emit, fresh_database, insert_patients
-from _common import medians, verdict
+from _common import (
+    add_run_options,
+    cores,
+    database_name,
+    emit,
+    fresh_database,
+    insert_patients,
+    medians,
+    verdict,
+)
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, insert, select
@@ -78,7 +86,8 @@ def run_once(
                 conn.execute(
                     insert(care_plans),
                     [
-                        {"patient_id": n, "version": 1, "start_date": date.today(), "updated_at": now}
+                        {"patient_id": n, "version": 1, "start_date": date.today()}
+                        | {"updated_at": now}
                         for n in range(1, patients + 1)
                     ],
                 )

@@ -110,7 +110,9 @@ class Sent:
     codes: dict[str, int]
 
 
-def run_once(base_url: str | None, messages: int, connections: int, patients: int) -> dict[str, Any]:
+def run_once(
+    base_url: str | None, messages: int, connections: int, patients: int
+) -> dict[str, Any]:
     with fresh_database(base_url) as url:
         now = datetime.now(UTC)
         engine = make_engine(url)

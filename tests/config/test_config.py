@@ -280,7 +280,7 @@ def test_the_repositorys_own_config_toml_loads() -> None:
 
 
 def test_a_tls_certificate_needs_its_key_and_both_resolve_from_the_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="hl7.tls_cert and hl7.tls_key go together"):
+    with pytest.raises(ConfigError, match=r"hl7\.tls_cert and hl7\.tls_key go together"):
         settings_from_dict({"hl7": {"tls_cert": "hl7.crt"}})
     path = tmp_path / "config.toml"
     path.write_text('[hl7]\ntls_cert = "hl7.crt"\ntls_key = "hl7.key"\n')
