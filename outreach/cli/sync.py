@@ -59,3 +59,27 @@ def fhir(ctx: Context, since: str | None, full: bool) -> None:
     if report.stopped_by is not None:
         console().print(f"✗ stopped: {report.stopped_by}", highlight=False, markup=False)
         sys.exit(1)
+
+
+@sync_group.command(name="fhir-jwks")
+@pass_context
+def fhir_jwks(ctx: Context) -> None:
+    """Print the public key of fhir.private_key as a JWKS, to register with the EHR for SMART
+    Backend Services (the EHR checks outreach's signed JWT against it). The private key never
+    leaves the file.
+
+    Example: outreach sync fhir-jwks > outreach-jwks.json
+    """
+    import json
+
+    from outreach.config import ConfigError
+    from outreach.feeds.fhir.auth import load_private_key, public_jwk
+
+    path = ctx.settings.fhir_private_key
+    if path is None:
+        raise click.ClickException("fhir.private_key is not set")
+    try:
+        key = load_private_key(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps({"keys": [public_jwk(key, ctx.settings.fhir_key_id)]}, indent=2))

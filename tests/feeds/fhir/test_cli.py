@@ -110,3 +110,37 @@ def test_the_worker_syncs_on_its_own(configured: Path, database_url: str) -> Non
         _, stderr = worker.communicate(timeout=30)
     assert worker.returncode == 0, stderr
     assert fhir_sessions(database_url) == ["a0", "a2", "a4"]
+
+
+def test_the_jwks_to_register_is_the_public_half_of_the_key(config: Path, tmp_path: Path) -> None:
+    import json
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with config.open("a") as file:
+        file.write(f'\n[fhir]\nprivate_key = "{pem}"\nkey_id = "outreach-2026"\n')
+
+    code, output = outreach(config, "sync", "fhir-jwks")
+
+    assert code == 0, output
+    (jwk,) = json.loads(output)["keys"]
+    assert (jwk["kid"], jwk["alg"], jwk["crv"], "d" in jwk) == (
+        "outreach-2026",
+        "ES384",
+        "P-384",
+        False,
+    )
+    signed = jwt.encode({"iss": "outreach"}, key, algorithm="ES384")
+    public = jwt.PyJWK(jwk).key
+    assert jwt.decode(signed, public, algorithms=["ES384"])["iss"] == "outreach"
