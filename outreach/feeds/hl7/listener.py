@@ -211,7 +211,25 @@ def serve(
             listener.counts.messages,
         )
 
-    asyncio.run(main())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(main())
+        return
+    # A loop already runs in this thread (a notebook, a test harness): ours gets its own.
+    failed: list[BaseException] = []
+
+    def own_loop() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=own_loop, name="hl7-listener")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
 
 
 def start_in_thread(
