@@ -59,6 +59,7 @@ from outreach.testing.ports import free_port
 ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")
 WARMUP = 20
 TARGET = 500.0  # messages per second, on SQLite (the issue's)
+MEASURED = 1000  # messages a run needs before the target is judged
 FIGURES = ("seconds", "per_second", "p50_ms", "p99_ms")
 END = b"\x1c\r"
 
@@ -245,7 +246,8 @@ def print_table(summary: dict[str, Any]) -> None:
     )
     for column in ("connections", "seconds", "messages/s", "p50 ms", "p99 ms", "≥ 500/s"):
         table.add_column(column, justify="right")
-    sqlite = summary["database"] == "sqlite"
+    # The target is the issue's, for SQLite and a real run (not a smoke run of a few hundred).
+    judged = summary["database"] == "sqlite" and summary["messages"] >= MEASURED
     for row in summary["results"]:
         table.add_row(
             str(row["connections"]),
@@ -253,7 +255,7 @@ def print_table(summary: dict[str, Any]) -> None:
             f"{row['per_second']:.0f} ({row['per_second_min']:.0f}-{row['per_second_max']:.0f})",
             f"{row['p50_ms']:.2f}",
             f"{row['p99_ms']:.2f}",
-            verdict(row["per_second"] >= TARGET) if sqlite else verdict(None),
+            verdict(row["per_second"] >= TARGET) if judged else verdict(None),
         )
     Console().print(table)
 
