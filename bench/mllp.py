@@ -177,7 +177,7 @@ def run_once(
             for code, count in result.codes.items():
                 codes[code] = codes.get(code, 0) + count
         if codes != {"AA": messages}:
-            raise SystemExit(f"answers were not all AA: {codes}")
+            raise SystemExit(f"answers were not all AA: {codes}\n{stderr[-3000:]}")
         _check(engine, messages + WARMUP)
         engine.dispose()
     return {

@@ -30,10 +30,16 @@ def record(
     received: int = 0,
     applied: bool = False,
     error: str | None = None,
+    errors: int | None = None,
     watermark: str | None = None,
 ) -> None:
     """Count `received` messages or resources; note a success (`applied`), an error in
-    words, or where the next sync resumes. One upsert: two receivers never lose a count."""
+    words (the newest of `errors` of them, one by default), or where the next sync resumes.
+    One upsert: two receivers never lose a count.
+
+    Call it once per transaction, last: on PostgreSQL the row stays locked until the commit,
+    and a transaction that came back to it after other writes (or in savepoints) could
+    deadlock with another receiver doing the same."""
     values: dict[str, object] = {"updated_at": now}
     if received:
         values["last_received_at"] = now
@@ -44,7 +50,8 @@ def record(
         values["last_error"] = error[:ERROR_CHARS]
     if watermark is not None:
         values["watermark"] = watermark
-    counts = {"feed": feed, "received": received, "errors": 1 if error is not None else 0}
+    failed = (1 if error is not None else 0) if errors is None else errors
+    counts = {"feed": feed, "received": received, "errors": failed}
     params = {f"new_{name}": value for name, value in (values | counts).items()}
     conn.execute(_upsert(conn.dialect.name, tuple(sorted(values))), params)
 

@@ -173,19 +173,20 @@ def _apply_page(
     report: SyncReport,
 ) -> None:
     now = clock.now()
+    problems: list[str] = []
     with engine.begin() as conn:
         applied = False
         for item in items:
             if isinstance(item, str):
                 _problem(report, item)
-                health.record(conn, FEED, now, error=item)
+                problems.append(item)
                 continue
             try:
                 done = apply(conn, settings, item, now)  # refuses before writing anything
             except NotApplied as exc:
                 words = f"Appointment/{item.ref}: {exc}"
                 _problem(report, words)
-                health.record(conn, FEED, now, error=words)
+                problems.append(words)
                 continue
             if done.outcome == FeedOutcome.APPLIED:
                 report.applied += 1
@@ -195,7 +196,17 @@ def _apply_page(
                 applied = True
             else:
                 report.unchanged += 1
-        health.record(conn, FEED, now, received=received, applied=applied, watermark=watermark)
+        # Once, last: see feeds/health.py.
+        health.record(
+            conn,
+            FEED,
+            now,
+            received=received,
+            applied=applied,
+            watermark=watermark,
+            error=problems[-1] if problems else None,
+            errors=len(problems),
+        )
 
 
 def _problem(report: SyncReport, words: str) -> None:

@@ -40,7 +40,7 @@ log = logging.getLogger("outreach.feeds.hl7")
 
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\r"
-DATABASE_THREADS = 4  # on PostgreSQL, messages from several connections written at once
+DATABASE_THREADS = 4  # on PostgreSQL, batches written at once, each waiting on its commit
 BATCH = 32  # messages from several connections taken in one transaction, at most
 MAX_MESSAGE_BYTES = 1024 * 1024  # an SIU is a few kB; a megabyte is a broken sender
 FRAMING = "framing: the block does not begin with <VT> (0x0B); MLLP frames are <VT>message<FS><CR>"
@@ -71,7 +71,8 @@ class Listener:
         self.port = settings.hl7_port if port is None else port
         self.counts = Counts()
         self._server: asyncio.base_events.Server | None = None
-        self._writers = 1 if engine.dialect.name == "sqlite" else DATABASE_THREADS
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._writers = 1 if self._sqlite else DATABASE_THREADS
         self._database = ThreadPoolExecutor(self._writers, thread_name_prefix="hl7-db")
         self._waiting: asyncio.Queue[tuple[bytes, str, asyncio.Future[store.Handled]]] = (
             asyncio.Queue()
@@ -122,7 +123,7 @@ class Listener:
             messages = [(raw, peer) for raw, peer, _ in batch]
             work = (self.engine, self.settings, messages, self.now())
             try:
-                if self._writers == 1:
+                if self._sqlite:
                     # SQLite: in this thread. Its one writer makes a second thread no faster,
                     # and handing each batch to one and back cost a fifth of the time; the
                     # connections' bytes wait in the kernel meanwhile and form the next batch.

@@ -98,7 +98,9 @@ def take_many(
     texts = [(decode(raw), peer) for raw, peer in messages]
     try:
         with engine.begin() as conn:
-            return [_take(conn, settings, text, peer, now) for text, peer in texts]
+            handled = [_take(conn, settings, text, peer, now) for text, peer in texts]
+            _record_health(conn, handled, now)
+            return handled
     except Exception:
         log.exception("%d HL7 messages could not be stored", len(texts))
         return [_not_stored(read_header(text), now) for text, _ in texts]
@@ -128,6 +130,20 @@ def _failure(conn: Connection, message_id: int, header: Header | None, now: date
     return Handled(message_id, AckCode.REJECT, FeedOutcome.RECEIVED, FAILED, answer)
 
 
+def _record_health(conn: Connection, handled: list[Handled], now: datetime) -> None:
+    """The feed's health for the whole batch, once, last in the transaction."""
+    refused = [h for h in handled if h.code != AckCode.ACCEPT]
+    health.record(
+        conn,
+        FEED,
+        now,
+        received=len(handled),
+        applied=len(refused) < len(handled),
+        error=refused[-1].detail if refused else None,
+        errors=len(refused),
+    )
+
+
 def _not_stored(header: Header | None, now: datetime) -> Handled:
     answer = _answer(header, AckCode.REJECT, None, now, NOT_STORED)
     return Handled(None, AckCode.REJECT, FeedOutcome.RECEIVED, NOT_STORED, answer)
@@ -140,7 +156,7 @@ def refuse(engine: Engine, raw: bytes, peer: str, now: datetime, why: str) -> Ha
     header = read_header(text[text.find("MSH") :] if "MSH" in text else text)
     with engine.begin() as conn:
         message_id = _store(conn, text, peer, now)
-        return _write(
+        handled = _write(
             conn,
             message_id,
             header,
@@ -151,6 +167,8 @@ def refuse(engine: Engine, raw: bytes, peer: str, now: datetime, why: str) -> Ha
             now,
             error=HL7Error.SEGMENT_SEQUENCE,
         )
+        _record_health(conn, [handled], now)
+        return handled
 
 
 def _store(conn: Connection, text: str, peer: str, now: datetime) -> int:
@@ -278,7 +296,6 @@ def _duplicate(
         now,
         first.appointment_id,
     )
-    health.record(conn, FEED, now, received=1, applied=code == AckCode.ACCEPT)
     answer = _answer(header, code, message_id, now, reason, HL7Error.INTERNAL)
     return Handled(message_id, code, FeedOutcome.DUPLICATE, detail, answer)
 
@@ -286,7 +303,6 @@ def _duplicate(
 def _failed(conn: Connection, message_id: int, header: Header | None, now: datetime) -> None:
     """A bug met while handling: the message stays as received (no claim), its failure said."""
     conn.execute(update(M).where(M.c.id == message_id).values(detail=FAILED, ack=AckCode.REJECT))
-    health.record(conn, FEED, now, received=1, error=FAILED)
 
 
 def _write(
@@ -306,7 +322,6 @@ def _write(
     """The outcome, the answer and the feed's health, in the caller's transaction."""
     _outcome(conn, message_id, header, dedupe, outcome, code, detail, now, appointment_id)
     accepted = code == AckCode.ACCEPT
-    health.record(conn, FEED, now, received=1, applied=accepted, error=None if accepted else detail)
     if not accepted:
         log.warning("HL7 message %s answered %s: %s", message_id, code, detail)
     reason = "" if accepted else detail
