@@ -105,9 +105,8 @@ def to_feed(
     if patient is not None:
         patient_ref = identifier(patient, identifier_system)
         if patient_ref is None:
-            raise NotApplied(
-                f"Appointment/{ref}: Patient/{patient.id} has no identifier to match on"
-            )
+            which = f"of system {identifier_system}" if identifier_system else "to match on"
+            raise NotApplied(f"Appointment/{ref}: Patient/{patient.id} has no identifier {which}")
         name, phone = patient_name(patient) or _display(actor), mobile_phone(patient)
     elif actor.identifier is not None and actor.identifier.value:
         # A logical reference (Reference.identifier) names the patient without a resource.
@@ -170,13 +169,13 @@ def _find(patients: Mapping[str, Patient], reference: str | None) -> Patient | N
 
 
 def identifier(patient: Patient, system: str | None) -> str | None:
-    """The clinic's id of the patient: the identifier of the configured system, else the
+    """The clinic's id of the patient: the identifier of the configured system (and no
+    other: another system's number could be a different patient's id in outreach), else the
     medical record number (type MR), else the first with a value."""
     given = [i for i in patient.identifier or [] if i.value]
     if system:
-        for candidate in given:
-            if candidate.system == system:
-                return str(candidate.value)
+        found = [c for c in given if c.system == system]
+        return str(found[0].value) if found else None
     for candidate in given:
         codings = (candidate.type.coding or []) if candidate.type is not None else []
         if any(c.code == MEDICAL_RECORD and c.system in IDENTIFIER_TYPES for c in codings):

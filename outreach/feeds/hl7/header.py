@@ -92,10 +92,16 @@ def read_header(text: str) -> Header | None:
         return None
     first = lines[0]
     separator = first[3]
-    if separator.isalnum() or separator.isspace():
-        return None
     fields = first[4:].split(separator)
     encoding = fields[0][:4]
+    if not all(_separator(char) for char in separator + encoding):
+        return None
     if len(set(encoding)) != len(encoding):
         return None  # one character for two separators: nothing after MSH-2 can be read
     return Header(separator, encoding, tuple(fields[1:]))
+
+
+def _separator(char: str) -> bool:
+    """Separators are printable punctuation: a letter, a digit, a space or a control
+    character (one an answer echoing it would break the framing with) is not one."""
+    return char.isprintable() and not char.isalnum() and not char.isspace()

@@ -94,7 +94,8 @@ def test_the_identifier_is_the_configured_system_then_the_mrn_then_the_first() -
     )
     assert identifier(patient, "urn:pms") == "PMS-77"
     assert identifier(patient, None) == "RPT-1001"
-    assert identifier(patient, "urn:nothing") == "RPT-1001"
+    # A configured system absent: no other system's number, which could be another patient's.
+    assert identifier(patient, "urn:nothing") is None
     bare = Patient.model_validate({"resourceType": "Patient", "identifier": [{"value": "X1"}]})
     assert identifier(bare, None) == "X1"
 

@@ -233,6 +233,16 @@ def test_an_error_carries_err_as_its_version_writes_it() -> None:
     assert v23[2] == "ERR|PID^1^3^^101&Required field missing&HL70357"
 
 
+@pytest.mark.parametrize("separator", ["\x0b", "\x1c", "\r", " ", "A", "1"])
+def test_a_header_whose_separator_is_no_punctuation_is_unreadable(separator: str) -> None:
+    """A control character taken as the field separator would be echoed into the ACK's
+    MSH and break its MLLP frame; such a message is answered as one with no header."""
+    text = "MSH" + separator + "^~\\&" + separator + "PMS" + separator + "CLINIC"
+    assert read_header(text) is None
+    answer = build(read_header(text), AckCode.REJECT, control_id="O4", now=NOW, reason="x")
+    assert not set(answer) & {"\x0b", "\x1c"}
+
+
 def test_the_reason_cannot_break_the_answer() -> None:
     assert escape("a|b^c&d~e\\f\rg\x1ch") == "a\\F\\b\\S\\c\\T\\d\\R\\e\\E\\f g h"
     answer = build(None, AckCode.REJECT, control_id="O3", now=NOW, reason="x|\x0b\x1c")
