@@ -19,12 +19,24 @@ from sqlalchemy import Engine, select
 
 from outreach.clock import ManualClock
 from outreach.config import Settings
-from outreach.db.tables import appointment_table, reminders, unmatched_appointments
+from outreach.db.tables import (
+    appointment_table,
+    open_slots,
+    reminders,
+    unmatched_appointments,
+)
 from outreach.feeds import health
 from outreach.feeds.fhir import sync
 from outreach.feeds.fhir.client import FhirClient
 from outreach.planning.planner import plan_due
-from outreach.rules.vocabulary import AppointmentSource, AppointmentStatus, Attendance
+from outreach.rules.vocabulary import (
+    AppointmentSource,
+    AppointmentStatus,
+    Attendance,
+    ReminderKind,
+    ReminderState,
+    SkipReason,
+)
 from outreach.testing.fhir_examples import example
 from outreach.testing.fhir_server import FhirServer, Smart, appointment, patient
 from tests.support.patients import T0, enrol
@@ -270,3 +282,123 @@ def test_a_refusal_with_an_operation_outcome_is_reported_in_its_words(
     with engine.connect() as conn:
         states = health.watermark(conn, AppointmentSource.FHIR)
     assert states is None
+
+
+def session_reminders(engine: Engine, feed_ref: str) -> list[tuple[str, str | None]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(R.c.state, R.c.skip_reason)
+            .join(A, A.c.id == R.c.appointment_id)
+            .where(A.c.feed_ref == feed_ref, R.c.kind == ReminderKind.SESSION)
+        ).all()
+    return [(r.state, r.skip_reason) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("status", "mark", "slot_offered"),
+    [
+        ("cancelled", Attendance.CANCELLED_BY_PATIENT, True),  # cancelationReason "pat"
+        ("entered-in-error", None, False),  # never was: its slot goes to no one
+    ],
+)
+def test_a_cancelled_appointment_stops_its_reminders(
+    engine: Engine,
+    settings: Settings,
+    clinic: None,
+    server: FhirServer,
+    status: str,
+    mark: Attendance | None,
+    slot_offered: bool,
+) -> None:
+    run(engine, settings, server)
+    assert session_reminders(engine, "a3") == [(ReminderState.PENDING, None)]
+    server.put(appointment("a3", "p4", day(3, 14), UPDATED + timedelta(hours=1), status))
+
+    report = run(engine, settings, server)
+
+    assert (report.stopped_by, report.applied) == (None, 1)
+    row = feed_sessions(engine)["a3"]
+    assert (row.status, row.attendance) == (AppointmentStatus.CANCELLED, mark)
+    assert session_reminders(engine, "a3") == [(ReminderState.SKIPPED, SkipReason.CANCELLED)]
+    with engine.connect() as conn:
+        slots = conn.execute(select(open_slots.c.appointment_id)).scalars().all()
+    assert (slots == [row.id]) is slot_offered
+
+
+def test_an_appointment_outreach_refuses_costs_itself_and_the_rest_of_the_page_goes_in(
+    engine: Engine, settings: Settings, clinic: None
+) -> None:
+    people = [patient(f"p{n}", f"B-{n}") for n in (1, 2)]
+    booked = [
+        appointment("x1", "p1", day(1), UPDATED),
+        appointment("x2", "p1", day(1), UPDATED + timedelta(minutes=1)),  # the same time
+        appointment("x3", "p2", day(1), UPDATED + timedelta(minutes=2)),
+    ]
+    with FhirServer(booked, people) as server:
+        report = run(engine, settings, server)
+
+    assert (report.stopped_by, report.applied, report.errors) == (None, 2, 1)
+    assert report.problems == [
+        "Appointment/x2: the patient already has appointment x1 at that time from the EHR (FHIR)"
+    ]
+    assert sorted(feed_sessions(engine)) == ["x1", "x3"]
+    assert session_reminders(engine, "x1") == [(ReminderState.PENDING, None)]
+    with engine.connect() as conn:
+        kept = health.watermark(conn, AppointmentSource.FHIR)
+    assert kept == "2026-11-23T10:02:00Z"
+
+
+def test_a_retry_after_beyond_the_ceiling_stops_at_once_without_waiting(
+    engine: Engine, settings: Settings, clinic: None, server: FhirServer
+) -> None:
+    server.fail(429, retry_after="3600")
+    chosen = replace(settings, fhir_base_url=server.base_url, fhir_page_size=5)
+    waits: list[float] = []
+    with FhirClient.from_settings(chosen, sleep=waits.append) as client:
+        report = sync.run(engine, chosen, ManualClock(T0), client)
+
+    assert waits == []
+    assert report.stopped_by is not None and "429" in report.stopped_by
+    assert len(server.searches()) == 1
+
+
+def test_without_a_base_url_there_is_nothing_to_read(
+    engine: Engine, settings: Settings, clinic: None
+) -> None:
+    report = sync.run(engine, settings, ManualClock(T0))
+
+    assert report.stopped_by == "fhir.base_url is not set: there is no FHIR server to read"
+
+
+def test_a_smart_token_the_server_stops_taking_is_fetched_again_once(
+    engine: Engine, settings: Settings, clinic: None, tmp_path: Path
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "fhir-key.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    smart = Smart(client_id="outreach", public_key=key.public_key())
+    with ehr(smart=smart) as server:
+        chosen = replace(
+            settings,
+            fhir_base_url=server.base_url,
+            fhir_page_size=5,
+            fhir_auth="smart",
+            fhir_token_url=server.token_url,
+            fhir_client_id="outreach",
+            fhir_private_key=pem,
+        )
+        with FhirClient.from_settings(chosen, sleep=lambda seconds: None) as client:
+            first = sync.run(engine, chosen, ManualClock(T0), client)
+            smart.issued.clear()  # as after the server restarts: its tokens are gone
+            second = sync.run(engine, chosen, ManualClock(T0), client)
+
+    assert (first.stopped_by, second.stopped_by) == (None, None)
+    assert second.unchanged == 1  # the watermark's own instant, read again
+    assert len(smart.issued) == 1  # the fresh one
+    assert [path for _, path, _ in server.requests].count("/token") == 2
