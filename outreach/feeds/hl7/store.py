@@ -13,8 +13,8 @@ feedmessage rows.
 
 The ACK goes back only after the commit. If the database itself fails, nothing was stored and
 the answer says so (AR): the sender keeps the message and sends it again, as MLLP's original
-mode has it. One transaction rather than two (raw, then handling) is a third fewer commits:
-it is what lets one connection bring 500 messages a second on SQLite.
+mode has it. One transaction rather than two (raw, then handling) is what lets messages that
+arrive together on several connections share one commit (`take_many`).
 
 Deduplication is on the sender (MSH-4) and the control id (MSH-10): a message answered AA or
 AE claims that pair (the `dedupe` column's unique index), and the same pair again is answered
