@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("feed", "dedupe", name="uq_feedmessage_dedupe"),
     )
     op.create_index("ix_feedmessage_received", "feedmessage", ["feed", "received_at"])
+    op.create_index("ix_feedmessage_outcome", "feedmessage", ["feed", "outcome"])
     op.create_table(
         "unmatchedappointment",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -86,6 +87,7 @@ def downgrade() -> None:
     op.drop_table("feedhealth")
     op.drop_index("ix_unmatched_open", table_name="unmatchedappointment")
     op.drop_table("unmatchedappointment")
+    op.drop_index("ix_feedmessage_outcome", table_name="feedmessage")
     op.drop_index("ix_feedmessage_received", table_name="feedmessage")
     op.drop_table("feedmessage")
     op.drop_index("uq_appointment_feed_ref", table_name="appointment")

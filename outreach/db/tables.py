@@ -454,6 +454,9 @@ class FeedMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("feed", "dedupe", name="uq_feedmessage_dedupe"),
         Index("ix_feedmessage_received", "feed", "received_at"),
+        # Messages never handled (outcome received), counted on Today and every scrape: few
+        # rows, found without reading the millions handled.
+        Index("ix_feedmessage_outcome", "feed", "outcome"),
     )
     id: int | None = Field(default=None, primary_key=True)
     feed: str = Field(max_length=16)
