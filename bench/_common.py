@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import Connection
 
 from outreach.db.engine import upgrade
-from outreach.db.tables import patients
+from outreach.db.tables import care_plans, patients
 from outreach.testing.rows import consenting_patient
 
 # 555-0100 to 555-0199 are the only 555 numbers reserved for fiction, too few for a
@@ -105,6 +105,17 @@ def insert_patients(conn: Connection, count: int, zones: Sequence[str], now: dat
                 "(SELECT max(id) FROM patient))"
             )
         )
+
+
+def insert_sessionless_plans(conn: Connection, count: int, now: datetime) -> None:
+    """A care plan with no sessions of its own for patients 1..count: their sessions come from
+    a feed (bench/mllp.py, bench/fhirsync.py), and the plan is what makes them reminded."""
+    start = now.date()
+    rows = [
+        {"patient_id": n, "version": 1, "start_date": start, "updated_at": now}
+        for n in range(1, count + 1)
+    ]
+    conn.execute(insert(care_plans), rows)
 
 
 def percentile(values: Sequence[float], share: float) -> float:

@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 import time as timer
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from _common import (
@@ -36,17 +36,18 @@ from _common import (
     emit,
     fresh_database,
     insert_patients,
+    insert_sessionless_plans,
     medians,
     verdict,
 )
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from outreach.clock import ManualClock
 from outreach.config import Settings
 from outreach.db.engine import make_engine
-from outreach.db.tables import appointment_table, care_plans, reminders
+from outreach.db.tables import appointment_table, reminders
 from outreach.feeds.fhir import sync
 from outreach.feeds.fhir.client import FhirClient
 from outreach.rules.vocabulary import AppointmentSource, ReminderKind
@@ -83,14 +84,7 @@ def run_once(
             engine = make_engine(url)
             with engine.begin() as conn:
                 insert_patients(conn, patients, ZONES, now)
-                conn.execute(
-                    insert(care_plans),
-                    [
-                        {"patient_id": n, "version": 1, "start_date": date.today()}
-                        | {"updated_at": now}
-                        for n in range(1, patients + 1)
-                    ],
-                )
+                insert_sessionless_plans(conn, patients, now)
             settings = Settings(fhir_base_url=fhir_url, fhir_page_size=page_size)
             with FhirClient.from_settings(settings) as client:
                 began = timer.perf_counter()

@@ -32,7 +32,7 @@ import sys
 import threading
 import time as timer
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +43,17 @@ from _common import (
     emit,
     fresh_database,
     insert_patients,
+    insert_sessionless_plans,
     medians,
     percentile,
     verdict,
 )
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from outreach.db.engine import make_engine
-from outreach.db.tables import appointment_table, care_plans, feed_messages, reminders
+from outreach.db.tables import appointment_table, feed_messages, reminders
 from outreach.rules.vocabulary import AppointmentSource, FeedOutcome, ReminderKind
 from outreach.testing.ports import free_port
 
@@ -119,13 +120,7 @@ def run_once(
         engine = make_engine(url)
         with engine.begin() as conn:
             insert_patients(conn, patients, ZONES, now)
-            conn.execute(
-                insert(care_plans),
-                [
-                    {"patient_id": n, "version": 1, "start_date": date.today(), "updated_at": now}
-                    for n in range(1, patients + 1)
-                ],
-            )
+            insert_sessionless_plans(conn, patients, now)
         port = free_port()
         folder = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite") else None
         config = (folder or Path(os.environ.get("TMPDIR", "/tmp"))) / f"hl7-bench-{port}.toml"
