@@ -75,6 +75,20 @@ def server() -> Iterator[FhirServer]:
         yield running
 
 
+def rsa_key_file(folder: Path) -> tuple[rsa.RSAPrivateKey, Path]:
+    """An RSA key for SMART Backend Services, and its PEM file as outreach reads it."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = folder / "fhir-key.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return key, pem
+
+
 def run(engine: Engine, settings: Settings, server: FhirServer, **changes: Any) -> sync.SyncReport:
     chosen = replace(settings, fhir_base_url=server.base_url, fhir_page_size=5, **changes)
     client = FhirClient.from_settings(chosen, sleep=lambda seconds: None, backoff_base=0.01)
@@ -170,15 +184,7 @@ def test_without_the_token_the_sync_stops_in_words_and_the_feed_is_failing(
 def test_smart_backend_services_signs_in_once_and_reuses_the_token(
     engine: Engine, settings: Settings, clinic: None, tmp_path: Path
 ) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = tmp_path / "fhir-key.pem"
-    pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key, pem = rsa_key_file(tmp_path)
     smart = Smart(client_id="outreach", public_key=key.public_key())
     with ehr(smart=smart) as server:
         report = run(
@@ -200,16 +206,8 @@ def test_smart_backend_services_signs_in_once_and_reuses_the_token(
 def test_a_key_the_server_does_not_know_is_refused_in_words(
     engine: Engine, settings: Settings, clinic: None, tmp_path: Path
 ) -> None:
-    ours = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    _, pem = rsa_key_file(tmp_path)
     registered = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = tmp_path / "fhir-key.pem"
-    pem.write_bytes(
-        ours.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
     with ehr(smart=Smart("outreach", registered.public_key())) as server:
         report = run(
             engine,
@@ -373,15 +371,7 @@ def test_without_a_base_url_there_is_nothing_to_read(
 def test_a_smart_token_the_server_stops_taking_is_fetched_again_once(
     engine: Engine, settings: Settings, clinic: None, tmp_path: Path
 ) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = tmp_path / "fhir-key.pem"
-    pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key, pem = rsa_key_file(tmp_path)
     smart = Smart(client_id="outreach", public_key=key.public_key())
     with ehr(smart=smart) as server:
         chosen = replace(
