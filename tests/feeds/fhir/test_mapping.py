@@ -11,8 +11,7 @@ from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.patient import Patient
 
 from outreach.feeds.appointments import NotApplied
-from outreach.feeds.fhir.mapping import Skipped, identifier, mobile_phone, to_feed
-from outreach.rules.vocabulary import FeedStatus
+from outreach.feeds.fhir.mapping import identifier, mobile_phone, to_feed
 from outreach.testing.fhir_examples import example
 
 PATIENTS = {"Patient/example": Patient.model_validate(example("patient-example"))}
@@ -22,29 +21,6 @@ def read(changes: dict[str, Any] | None = None, name: str = "appointment-example
     data = example(name)
     data.update(changes or {})
     return to_feed(Appointment.model_validate(data), PATIENTS, None)
-
-
-@pytest.mark.parametrize(
-    ("status", "expected"),
-    [
-        ("booked", FeedStatus.SCHEDULED),
-        ("pending", FeedStatus.SCHEDULED),
-        ("cancelled", FeedStatus.CANCELLED),
-        ("entered-in-error", FeedStatus.DELETED),
-        ("noshow", FeedStatus.NO_SHOW),
-        ("arrived", FeedStatus.ATTENDED),
-        ("checked-in", FeedStatus.ATTENDED),
-        ("fulfilled", FeedStatus.ATTENDED),
-    ],
-)
-def test_each_status_maps_as_the_issue_says(status: str, expected: FeedStatus) -> None:
-    assert read({"status": status}).status == expected
-
-
-@pytest.mark.parametrize("status", ["proposed", "waitlist"])
-def test_what_is_not_booked_yet_is_skipped_with_a_reason(status: str) -> None:
-    skipped = read({"status": status})
-    assert isinstance(skipped, Skipped) and "not booked yet" in skipped.reason
 
 
 def test_the_spec_example_reads_as_its_patient_time_and_id() -> None:
